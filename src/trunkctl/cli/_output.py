@@ -10,13 +10,21 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import dataclass
-from typing import Any, NoReturn
-
-from rich.console import Console
-from rich.markup import escape
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from trunkctl.errors import TrunkctlError
 from trunkctl.i18n import Lang, Text, get_lang
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def escape(text: str) -> str:
+    """Rich markup escaping, imported only when something is printed."""
+    from rich.markup import escape as _escape
+
+    return _escape(text)
 
 
 @dataclass
@@ -26,9 +34,18 @@ class Output:
     json: bool = False
     lang: Lang | None = None
 
-    def __post_init__(self) -> None:
-        self.console = Console(highlight=False)
-        self.err = Console(stderr=True, highlight=False)
+    # rich costs ~15 ms to import: only paid when something is printed.
+    @cached_property
+    def console(self) -> Console:
+        from rich.console import Console
+
+        return Console(highlight=False)
+
+    @cached_property
+    def err(self) -> Console:
+        from rich.console import Console
+
+        return Console(stderr=True, highlight=False)
 
     @property
     def language(self) -> Lang:

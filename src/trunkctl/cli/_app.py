@@ -1,0 +1,114 @@
+"""The typer application: global options, command groups, and the error boundary."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from trunkctl import __version__
+from trunkctl.errors import BadInput, TrunkctlError
+from trunkctl.i18n import Lang, Text, set_lang
+
+from ._app_state import JsonOpt, state
+
+app = typer.Typer(
+    name="trunkctl",
+    help=(
+        "Set up, test and diagnose an Asterisk PJSIP trunk to NovoFon.\n\n"
+        "Настройка, проверка и диагностика PJSIP-транка Asterisk к NovoFon."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"trunkctl {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global(
+    json_: JsonOpt = False,
+    lang: Annotated[
+        str | None,
+        typer.Option("--lang", help="Language of messages: ru or en (default: from LANG)."),
+    ] = None,
+    settings: Annotated[
+        Path | None,
+        typer.Option(
+            "--settings",
+            envvar="TRUNKCTL_SETTINGS",
+            help="trunkctl settings file (config dir, AMI address, user, secret file).",
+        ),
+    ] = None,
+    sandbox: Annotated[
+        bool,
+        typer.Option("--sandbox", help="Short for --settings <the sandbox's settings file>."),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", "-V", callback=_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Global options come before the command: trunkctl [--json] [--lang ru] CMD."""
+    state.out.json = state.out.json or json_
+    if lang is not None:
+        if lang not in ("ru", "en"):
+            raise BadInput(
+                Text(f"unknown language {lang!r}", f"неизвестный язык {lang!r}"),
+                next_step=Text("Use --lang ru or --lang en.", "Укажите --lang ru или --lang en."),
+            )
+        chosen: Lang = "ru" if lang == "ru" else "en"
+        set_lang(chosen)
+        state.out.lang = chosen
+    if sandbox:
+        from trunkctl.settings import sandbox_settings_path
+
+        state.settings_path = sandbox_settings_path()
+    else:
+        state.settings_path = settings
+
+
+def _register() -> None:
+    from . import _demo, _sandbox
+
+    app.add_typer(_sandbox.app, name="sandbox")
+    app.command("demo")(_demo.demo)
+
+
+_register()
+
+
+def run() -> None:
+    """Run the CLI; the one place where exceptions become messages and exit codes."""
+    try:
+        app(prog_name="trunkctl")
+    except TrunkctlError as exc:
+        state.out.fail(exc)
+    except KeyboardInterrupt:
+        state.out.err.print(Text("Interrupted.", "Прервано.").render(state.out.language))
+        raise SystemExit(130) from None
+    except Exception as exc:
+        if os.environ.get("TRUNKCTL_DEBUG"):
+            raise
+        state.out.fail(
+            TrunkctlError(
+                Text("internal error in trunkctl", "внутренняя ошибка trunkctl"),
+                evidence=f"{type(exc).__name__}: {exc}",
+                next_step=Text(
+                    "Run again with TRUNKCTL_DEBUG=1 to see the traceback, and report it.",
+                    "Запустите снова с TRUNKCTL_DEBUG=1, чтобы увидеть трассировку, "
+                    "и сообщите о ней.",
+                ),
+            )
+        )

@@ -1,0 +1,429 @@
+"""The sandbox lab: a real Asterisk 22 'pbx' (the user's server) and an emulated NovoFon.
+
+Both run from one cached Debian sid root on loopback with distinct addresses, so identifying
+a caller by source address means what it means in production: the pbx on 127.0.0.2 stands
+for the server's public IP, the provider listens on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from trunkctl.errors import BadInput, EnvironmentProblem, SandboxError
+from trunkctl.i18n import Text
+from trunkctl.settings import AmiSettings, Settings, sandbox_dir, settings_to_toml
+
+from ._build import STAMP, ensure_root, root_is_ready
+from ._configs import (
+    IP_TRUNK_ENDPOINT,
+    LINE_REALM,
+    TEST_NUMBERS,
+    VERIFICATION_NUMBER,
+    InstancePaths,
+    pbx_files,
+    provider_files,
+)
+from ._instance import Instance, release_proc, tail
+
+__all__ = ["Sandbox", "SandboxState"]
+
+PBX_ADDRESS = "127.0.0.2"
+PROVIDER_ADDRESS = "127.0.0.1"
+
+Progress = Callable[[Text], None]
+
+
+def _quiet(_: Text) -> None:
+    return None
+
+
+def _port_free(address: str, port: int) -> bool:
+    """True when both TCP and UDP ``port`` can be bound on ``address``."""
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as s:
+            try:
+                s.bind((address, port))
+            except OSError:
+                return False
+    return True
+
+
+def _free_port(address: str, taken: set[int]) -> int:
+    """A port free for TCP and UDP on ``address`` (the kernel picks; we double-check UDP)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((address, 0))
+            port = int(s.getsockname()[1])
+        if port not in taken and _port_free(address, port):
+            taken.add(port)
+            return port
+    raise SandboxError(
+        Text(f"no free port on {address}", f"нет свободного порта на {address}"),
+        next_step=Text("Free some ports and run again.", "Освободите порты и запустите снова."),
+    )
+
+
+@dataclass
+class SandboxState:
+    """What `up` decided (ports, login, mode); persisted in state.json."""
+
+    pbx_sip_port: int = 0
+    pbx_ami_port: int = 0
+    provider_sip_port: int = 0
+    provider_ami_port: int = 0
+    line_login: str = ""
+    unverified_ip: bool = False
+    ports: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> SandboxState | None:
+        try:
+            data = json.loads(path.read_text())
+            return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+        except (OSError, ValueError, TypeError):
+            return None
+
+
+class Sandbox:
+    """The sandbox at ``directory`` (default: ``TRUNKCTL_SANDBOX_DIR`` or the cache dir)."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.dir = directory or sandbox_dir()
+        self.root = self.dir / "root"
+        self.secrets_dir = self.dir / "secrets"
+        self.state_file = self.dir / "state.json"
+        self.settings_file = self.dir / "settings.toml"
+        self.pbx = Instance("pbx", self.root, InstancePaths("/srv/trunkctl/pbx"))
+        self.provider = Instance("provider", self.root, InstancePaths("/srv/trunkctl/provider"))
+
+    # -- secrets --------------------------------------------------------------------------
+    def _secret_path(self, name: str) -> Path:
+        return self.secrets_dir / name
+
+    def _secret(self, name: str, make: Callable[[], str], *, renew: bool = False) -> str:
+        path = self._secret_path(name)
+        if path.is_file() and not renew:
+            return path.read_text().strip()
+        self.secrets_dir.mkdir(parents=True, exist_ok=True)
+        self.secrets_dir.chmod(0o700)
+        value = make()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(value + "\n")
+        path.chmod(0o600)
+        return value
+
+    @property
+    def line_password_file(self) -> Path:
+        return self._secret_path("line.password")
+
+    @property
+    def ami_secret_file(self) -> Path:
+        return self._secret_path("pbx-ami.secret")
+
+    @property
+    def provider_ami_secret_file(self) -> Path:
+        return self._secret_path("provider-ami.secret")
+
+    # -- lifecycle ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with (self.dir / ".lock").open("w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            yield
+
+    @staticmethod
+    def _require_root() -> None:
+        if os.geteuid() != 0:
+            raise EnvironmentProblem(
+                Text(
+                    "the sandbox needs root (debootstrap, chroot, mount)",
+                    "песочнице нужны права root (debootstrap, chroot, mount)",
+                ),
+                evidence=f"running as uid {os.geteuid()}",
+                next_step=Text(
+                    "Run it as root: `sudo trunkctl sandbox up`.",
+                    "Запустите от root: `sudo trunkctl sandbox up`.",
+                ),
+            )
+
+    def state(self) -> SandboxState | None:
+        """The persisted state, or None before the first `up`."""
+        return SandboxState.load(self.state_file)
+
+    def up(
+        self,
+        *,
+        rebuild: bool = False,
+        unverified_ip: bool | None = None,
+        progress: Progress = _quiet,
+    ) -> dict[str, Any]:
+        """Build (once) and start both instances; idempotent; returns :meth:`status`."""
+        self._require_root()
+        with self._locked():
+            if rebuild:
+                self._stop_all()
+            ensure_root(self.dir, rebuild=rebuild, progress=progress)
+            state = self.state() or SandboxState()
+            running = self.pbx.pid() is not None and self.provider.pid() is not None
+            if running and unverified_ip is None and not rebuild:
+                return self.status()
+            if unverified_ip is not None:
+                state.unverified_ip = unverified_ip
+            self._stop_all()
+            state = self._choose_ports(state)
+            if not state.line_login:
+                state.line_login = f"{secrets.randbelow(10**6):07d}"
+            self.state_file.write_text(json.dumps(asdict(state), indent=2))
+            progress(
+                Text(
+                    "starting the pbx and the emulated NovoFon…", "запускаю pbx и эмулятор NovoFon…"
+                )
+            )
+            self._write_provider(state)
+            self.provider.prepare(
+                self._provider_files(state), secret_files=("pjsip.conf", "manager.conf")
+            )
+            self.pbx.prepare(self._pbx_files(state), secret_files=("manager.conf",))
+            self.provider.start()
+            self.set_ip_verified(not state.unverified_ip)
+            self.pbx.start()
+            self._write_settings(state)
+            return self.status()
+
+    def _choose_ports(self, state: SandboxState) -> SandboxState:
+        taken: set[int] = set()
+        wanted = (
+            ("pbx_sip_port", PBX_ADDRESS),
+            ("pbx_ami_port", PBX_ADDRESS),
+            ("provider_sip_port", PROVIDER_ADDRESS),
+            ("provider_ami_port", PROVIDER_ADDRESS),
+        )
+        for attr, address in wanted:
+            port = getattr(state, attr)
+            if port and port not in taken and _port_free(address, port):
+                taken.add(port)
+            else:
+                setattr(state, attr, _free_port(address, taken))
+        return state
+
+    def _write_provider(self, state: SandboxState) -> None:
+        self._secret("line.password", lambda: secrets.token_urlsafe(12))
+        self._secret("provider-ami.secret", lambda: secrets.token_urlsafe(18))
+        self._secret("pbx-ami.secret", lambda: secrets.token_urlsafe(18))
+
+    def _provider_files(self, state: SandboxState) -> dict[str, str]:
+        return provider_files(
+            self.provider.paths,
+            address=PROVIDER_ADDRESS,
+            sip_port=state.provider_sip_port,
+            ami_port=state.provider_ami_port,
+            ami_secret=self.provider_ami_secret_file.read_text().strip(),
+            line_login=state.line_login,
+            line_password=self.line_password_file.read_text().strip(),
+            termination_address=PBX_ADDRESS,
+        )
+
+    def _pbx_files(self, state: SandboxState) -> dict[str, str]:
+        return pbx_files(
+            self.pbx.paths,
+            address=PBX_ADDRESS,
+            sip_port=state.pbx_sip_port,
+            ami_port=state.pbx_ami_port,
+            ami_secret=self.ami_secret_file.read_text().strip(),
+        )
+
+    def settings(self) -> Settings:
+        """trunkctl settings pointing at the sandbox pbx."""
+        state = self.state() or SandboxState()
+        return Settings(
+            config_dir=self.pbx.etc_dir,
+            ami=AmiSettings(
+                host=PBX_ADDRESS,
+                port=state.pbx_ami_port,
+                username="trunkctl",
+                secret_file=self.ami_secret_file,
+            ),
+            asterisk_command=tuple(self.pbx.rx_command()[:-1]),
+            source=self.settings_file,
+        )
+
+    def _write_settings(self, state: SandboxState) -> None:
+        text = settings_to_toml(
+            self.settings(),
+            header=(
+                "trunkctl settings for the sandbox pbx, written by `trunkctl sandbox up`.\n"
+                "Use it with `trunkctl --sandbox <command>` (short for --settings <this file>)."
+            ),
+        )
+        self.settings_file.write_text(text)
+        self.settings_file.chmod(0o600)
+
+    def _stop_all(self) -> None:
+        self.pbx.stop()
+        self.provider.stop()
+        if self.root.exists():
+            release_proc(self.root)
+
+    def down(self) -> dict[str, bool]:
+        """Stop both instances by pid; the cached root stays."""
+        self._require_root()
+        with self._locked():
+            stopped = {"pbx": self.pbx.stop(), "provider": self.provider.stop()}
+            if self.root.exists():
+                release_proc(self.root)
+            return stopped
+
+    # -- control used by tests, the demo and the emulator ---------------------------------
+    def reset_pbx(self) -> None:
+        """Put the pbx back to its fresh-install config and reload what changed."""
+        state = self._require_running()
+        self.pbx.write_configs(self._pbx_files(state), secret_files=("manager.conf",))
+        for command in ("module reload res_pjsip.so", "dialplan reload", "manager reload"):
+            self.pbx.rx(command)
+
+    def reset_provider(self) -> None:
+        """Restore the provider's line password and trunk verification mode."""
+        state = self._require_running()
+        self.provider.write_configs(
+            self._provider_files(state), secret_files=("pjsip.conf", "manager.conf")
+        )
+        self.provider.rx("module reload res_pjsip.so")
+        self.provider.rx("dialplan reload")
+        self.set_ip_verified(not state.unverified_ip)
+
+    def set_ip_verified(self, verified: bool) -> None:
+        """Mark the provider's IP trunk verified (or not yet: every call gets 403)."""
+        self.provider.rx(f"database put trunkctl ip_verified {1 if verified else 0}")
+
+    def ip_verified(self) -> bool | None:
+        """Whether the provider considers the termination address verified."""
+        try:
+            out = self.provider.rx("database get trunkctl ip_verified")
+        except SandboxError:
+            return None
+        return "Value: 1" in out
+
+    def set_line_password(self, password: str) -> None:
+        """Change the provider's line password (what NovoFon's password reset does)."""
+        if any(c in password for c in "\r\n;\0") or not password.strip():
+            raise BadInput(Text("unusable SIP password", "непригодный SIP-пароль"))
+        state = self._require_running()
+        self._secret("line.password", lambda: password, renew=True)
+        self.provider.write_configs(
+            self._provider_files(state), secret_files=("pjsip.conf", "manager.conf")
+        )
+        self.provider.rx("module reload res_pjsip.so")
+
+    def _require_running(self) -> SandboxState:
+        state = self.state()
+        if state is None or self.pbx.pid() is None or self.provider.pid() is None:
+            raise SandboxError(
+                Text("the sandbox is not running", "песочница не запущена"),
+                next_step=Text(
+                    "Start it: `trunkctl sandbox up`.", "Запустите её: `trunkctl sandbox up`."
+                ),
+            )
+        return state
+
+    # -- reporting ------------------------------------------------------------------------
+    def asterisk_version(self) -> str | None:
+        try:
+            return str(json.loads((self.root / STAMP).read_text()).get("asterisk"))
+        except (OSError, ValueError):
+            return None
+
+    def status(self) -> dict[str, Any]:
+        """Everything a user or a test needs to use the sandbox (no secret values)."""
+        state = self.state() or SandboxState()
+        pbx_pid, provider_pid = self.pbx.pid(), self.provider.pid()
+        running = pbx_pid is not None and provider_pid is not None
+        return {
+            "running": running,
+            "built": root_is_ready(self.root),
+            "directory": str(self.dir),
+            "asterisk_version": self.asterisk_version(),
+            "settings_file": str(self.settings_file) if self.settings_file.exists() else None,
+            "pbx": {
+                "pid": pbx_pid,
+                "address": PBX_ADDRESS,
+                "sip_port": state.pbx_sip_port,
+                "config_dir": str(self.pbx.etc_dir),
+                "log_file": str(self.pbx.log_file),
+                "rss_kb": self.pbx.rss_kb(),
+                "ami": {
+                    "host": PBX_ADDRESS,
+                    "port": state.pbx_ami_port,
+                    "username": "trunkctl",
+                    "secret_file": str(self.ami_secret_file),
+                },
+                "asterisk_command": self.pbx.rx_command()[:-1],
+            },
+            "provider": {
+                "pid": provider_pid,
+                "sip_host": PROVIDER_ADDRESS,
+                "sip_port": state.provider_sip_port,
+                "realm": LINE_REALM,
+                "log_file": str(self.provider.log_file),
+                "rss_kb": self.provider.rss_kb(),
+                "ami": {
+                    "host": PROVIDER_ADDRESS,
+                    "port": state.provider_ami_port,
+                    "username": "sandbox",
+                    "secret_file": str(self.provider_ami_secret_file),
+                },
+                "asterisk_command": self.provider.rx_command()[:-1],
+                "line": {"login": state.line_login, "password_file": str(self.line_password_file)},
+                "ip_trunk": {
+                    "endpoint": IP_TRUNK_ENDPOINT,
+                    "termination_address": PBX_ADDRESS,
+                    "mode": "unverified" if state.unverified_ip else "verified",
+                    "verified": self.ip_verified() if running else None,
+                },
+                "verification_number": VERIFICATION_NUMBER,
+                "test_numbers": [
+                    {
+                        "number": t.number,
+                        "behaviour": t.behaviour,
+                        "sip_code": t.sip_code,
+                        "description": t.description.en,
+                        "description_ru": t.description.ru,
+                    }
+                    for t in TEST_NUMBERS
+                ],
+            },
+        }
+
+    def log_path(self, which: str) -> Path:
+        """The messages log of ``pbx`` or ``provider``."""
+        if which not in ("pbx", "provider"):
+            raise BadInput(
+                Text(f"no such instance: {which!r}", f"нет такого экземпляра: {which!r}"),
+                next_step=Text("Use pbx or provider.", "Укажите pbx или provider."),
+            )
+        return (self.pbx if which == "pbx" else self.provider).log_file
+
+    def logs(self, which: str, lines: int = 50) -> str:
+        """The tail of an instance's log."""
+        return tail(self.log_path(which), lines)
+
+    def wait_registered(self, timeout: float = 10.0) -> bool:
+        """Poll the pbx until an outbound registration shows Registered (tests, demo)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            out = self.pbx.rx("pjsip show registrations")
+            if "Registered" in out and "Unregistered" not in out:
+                return True
+            time.sleep(0.2)
+        return False

@@ -1,0 +1,227 @@
+"""The sandbox lab itself: status, files, idempotence, recovery, and its faults.
+
+The calls that prove the emulated NovoFon behaves (registration, 486, 403 → verified) are
+in test_smoke.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from trunkctl.sandbox import PBX_ADDRESS, PROVIDER_ADDRESS, Sandbox
+from trunkctl.settings import load_settings
+
+from ..conftest import SandboxInfo
+
+TRUNKCTL = Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl"
+
+
+def _alive(pid: int | None) -> bool:
+    return pid is not None and Path(f"/proc/{pid}").exists()
+
+
+def _listening_tcp(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex((host, port)) == 0
+
+
+def test_status_json_has_everything_a_user_needs(sandbox: SandboxInfo) -> None:
+    out = subprocess.run(
+        [str(TRUNKCTL), "sandbox", "status", "--json"], capture_output=True, text=True, check=True
+    )
+    st = json.loads(out.stdout)
+    assert st["running"] is True
+    assert st["asterisk_version"].startswith("Asterisk 22.")
+    pbx, prov = st["pbx"], st["provider"]
+    assert pbx["address"] == "127.0.0.2" and prov["sip_host"] == "127.0.0.1"
+    assert _alive(pbx["pid"]) and _alive(prov["pid"])
+    assert _listening_tcp(pbx["ami"]["host"], pbx["ami"]["port"])
+    assert Path(pbx["config_dir"], "pjsip.conf").is_file()
+    login = prov["line"]["login"]
+    assert len(login) == 7 and login.isdigit()
+    assert prov["realm"] == "novofon"
+    assert prov["ip_trunk"]["termination_address"] == "127.0.0.2"
+    assert prov["verification_number"] == "79991234567"
+    behaviours = {t["behaviour"]: t["sip_code"] for t in prov["test_numbers"]}
+    assert behaviours == {
+        "answer": 200,
+        "verification": 200,
+        "busy": 486,
+        "no_answer": 180,
+        "not_found": 404,
+        "forbidden": 403,
+        "congestion": 503,
+        "answer_hangup": 200,
+    }
+    # No secret value anywhere in the status: only the files that hold them.
+    for secret_file in (pbx["ami"]["secret_file"], prov["line"]["password_file"]):
+        assert Path(secret_file).read_text().strip() not in out.stdout
+
+
+def test_secret_files_are_private(sandbox: SandboxInfo) -> None:
+    st = sandbox.status
+    for path in (
+        st["pbx"]["ami"]["secret_file"],
+        st["provider"]["line"]["password_file"],
+        st["settings_file"],
+        Path(st["pbx"]["config_dir"], "manager.conf"),
+    ):
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
+
+
+def test_settings_file_points_at_the_pbx(sandbox: SandboxInfo) -> None:
+    settings = load_settings(Path(sandbox.status["settings_file"]))
+    assert settings.config_dir == sandbox.pbx_config_dir
+    assert (settings.ami.host, settings.ami.port) == (
+        PBX_ADDRESS,
+        sandbox.status["pbx"]["ami"]["port"],
+    )
+    assert settings.ami.read_secret() == sandbox.ami["secret"]
+    out = subprocess.run(
+        [*settings.asterisk_command, "-rx", "core show version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.startswith("Asterisk 22.")
+
+
+def test_fresh_pbx_has_no_trunk_and_no_outgoing(pbx: SandboxInfo) -> None:
+    rx = pbx.sandbox.pbx.rx
+    assert "No objects found" in rx("pjsip show endpoints")
+    assert "There is no existence of 'outgoing' context" in rx("dialplan show outgoing")
+    assert "transport-udp" in rx("pjsip show transports")
+
+
+def test_up_is_idempotent(sandbox: SandboxInfo) -> None:
+    before = (sandbox.sandbox.pbx.pid(), sandbox.sandbox.provider.pid())
+    started = time.monotonic()
+    again = Sandbox().up()
+    assert time.monotonic() - started < 2
+    assert (again["pbx"]["pid"], again["provider"]["pid"]) == before
+
+
+def test_up_recovers_from_a_crash_and_a_stale_pid_file(sandbox: SandboxInfo) -> None:
+    sb = sandbox.sandbox
+    old = sb.pbx.pid()
+    assert old is not None
+    os.kill(old, signal.SIGKILL)
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{old}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    # The pid file now names a dead process; point it at a live, unrelated one instead.
+    sb.pbx.pid_file.write_text(f"{os.getpid()}\n")
+    st = Sandbox().up()
+    assert st["running"] and st["pbx"]["pid"] not in (old, os.getpid())
+    assert "Asterisk 22" in sb.pbx.rx("core show version")
+
+
+def test_a_taken_port_is_replaced(sandbox: SandboxInfo) -> None:
+    sb = sandbox.sandbox
+    sb.down()
+    port = sandbox.status["pbx"]["sip_port"]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
+        squatter.bind((PBX_ADDRESS, port))
+        st = Sandbox().up()
+    assert st["running"] and st["pbx"]["sip_port"] != port
+    # Later tests read the session status: keep it true to what is running now.
+    sandbox.status.update(st)
+
+
+def test_down_stops_both_and_keeps_the_root(sandbox: SandboxInfo) -> None:
+    sb = sandbox.sandbox
+    pids = (sb.pbx.pid(), sb.provider.pid())
+    assert sb.down() == {"pbx": True, "provider": True}
+    assert not any(_alive(p) for p in pids)
+    assert (sb.root / "usr/sbin/asterisk").exists()
+    st = Sandbox().up()
+    assert st["running"]
+    sandbox.status.update(st)
+
+
+def test_logs_shows_the_tail(sandbox: SandboxInfo) -> None:
+    out = subprocess.run(
+        [str(TRUNKCTL), "sandbox", "logs", "provider", "-n", "5", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data = json.loads(out.stdout)
+    assert data["instance"] == "provider" and 0 < len(data["lines"]) <= 5
+
+
+def test_logs_of_unknown_instance_is_bad_input(sandbox: SandboxInfo) -> None:
+    out = subprocess.run(
+        [str(TRUNKCTL), "--json", "sandbox", "logs", "pbxx"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 2
+    err = json.loads(out.stdout)["error"]
+    assert "pbxx" in err["what"] and err["next"]
+
+
+def test_not_root_says_how_to_run_it(tmp_path: Path) -> None:
+    env = {**os.environ, "TRUNKCTL_SANDBOX_DIR": str(tmp_path / "sb"), "LANG": "C.UTF-8"}
+    out = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            str(TRUNKCTL),
+            "sandbox",
+            "up",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert out.returncode == 3, out.stderr
+    assert "root" in out.stderr and "sudo trunkctl sandbox up" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("lang,needle", [("ru", "Запустите от root"), ("en", "Run it as root")])
+def test_not_root_message_in_both_languages(tmp_path: Path, lang: str, needle: str) -> None:
+    env = {**os.environ, "TRUNKCTL_SANDBOX_DIR": str(tmp_path / "sb")}
+    out = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            str(TRUNKCTL),
+            "--lang",
+            lang,
+            "sandbox",
+            "up",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert needle in out.stderr
+
+
+def test_provider_listens_only_on_loopback(sandbox: SandboxInfo) -> None:
+    out = subprocess.run(["ss", "-H", "-lntp"], capture_output=True, text=True, check=True)
+    for line in out.stdout.splitlines():
+        if "asterisk" in line:
+            local = line.split()[3]
+            assert local.startswith(("127.", "[::1]")), line
+    assert PROVIDER_ADDRESS.startswith("127.")
