@@ -120,6 +120,23 @@ def _finish_root(tmp: Path) -> str:
     return out.stdout.strip() or "unknown"
 
 
+def _refuse_if_mounted(root: Path) -> None:
+    """Never delete a root through a live mount (its /proc, a bind mount)."""
+    prefix = str(root.resolve()) + "/"
+    with Path("/proc/mounts").open() as fh:
+        mounts = [line.split()[1] for line in fh if line.split()[1].startswith(prefix)]
+    if mounts:
+        raise SandboxError(
+            Text("the old sandbox root still has mounts", "в старом корне песочницы есть mount"),
+            evidence="\n".join(mounts),
+            next_step=Text(
+                "Run `trunkctl sandbox down`, unmount these, then `trunkctl sandbox up --rebuild`.",
+                "Выполните `trunkctl sandbox down`, отмонтируйте их и запустите "
+                "`trunkctl sandbox up --rebuild`.",
+            ),
+        )
+
+
 def ensure_root(sandbox: Path, *, rebuild: bool, progress: Progress) -> Path:
     """Return a ready root under ``sandbox``, building it when missing or asked to."""
     root = sandbox / "root"
@@ -179,6 +196,7 @@ def ensure_root(sandbox: Path, *, rebuild: bool, progress: Progress) -> Path:
         )
     )
     if root.exists():
+        _refuse_if_mounted(root)
         old = sandbox / f"root.old-{os.getpid()}"
         root.rename(old)
         shutil.rmtree(old, ignore_errors=True)
