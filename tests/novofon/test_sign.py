@@ -22,8 +22,9 @@ from urllib.parse import parse_qsl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from trunkctl.novofon import Secret, php_urlencode, rest_v1_query, rest_v1_signature
+from trunkctl.novofon import php_urlencode, rest_v1_query, rest_v1_signature
 from trunkctl.novofon._rest import build_rest_request
+from trunkctl.secret import Secret
 
 SECRET = "Zx8f0P0q7hRk3N2aB9cD"  # 20 characters, like NovoFon's keys and secrets
 

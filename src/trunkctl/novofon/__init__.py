@@ -50,7 +50,6 @@ from ._models import (
 )
 from ._phone import e164_digits
 from ._rest import DEFAULT_REST_URL, RestV1Client
-from ._secret import Secret
 from ._sign import php_urlencode, rest_v1_query, rest_v1_signature
 from ._sync import CallApiSync, DataApiSync, RestV1Sync
 from ._webhook import (
@@ -106,7 +105,6 @@ __all__ = [
     "RestV1Client",
     "RestV1Sync",
     "RetryPolicy",
-    "Secret",
     "SimpleCall",
     "SipLine",
     "SipNumber",

@@ -45,7 +45,7 @@ from ._models import (
     VirtualNumber,
 )
 from ._phone import e164_digits
-from ._secret import Secret, scrub
+from ._secret import Secret, as_secret, scrub
 
 __all__ = ["CALL_API_URL", "DATA_API_URL", "CallApiClient", "DataApiClient", "JsonRpcClient"]
 
@@ -93,8 +93,8 @@ class JsonRpcClient:
                 )
             )
         self._login_name = login
-        self._password = Secret(password) if password is not None else None
-        self._api_key = Secret(api_key) if api_key is not None else None
+        self._password = as_secret(password) if password is not None else None
+        self._api_key = as_secret(api_key) if api_key is not None else None
         self._token: Secret | None = self._api_key
         self._token_expires = float("inf")
         self._login_lock: asyncio.Lock | None = None

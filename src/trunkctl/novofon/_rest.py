@@ -32,7 +32,7 @@ from ._models import (
     Statistics,
 )
 from ._phone import e164_digits
-from ._secret import Secret
+from ._secret import Secret, as_secret
 from ._sign import ParamValue, rest_v1_query, rest_v1_signature
 
 __all__ = ["DEFAULT_REST_URL", "RestV1Client", "build_rest_request"]
@@ -99,8 +99,8 @@ class RestV1Client:
         sleep: Sleep = default_sleep,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._key = Secret(key)
-        self._secret = Secret(secret)
+        self._key = as_secret(key)
+        self._secret = as_secret(secret)
         self.base_url = base_url
         self.retry = retry
         self._edge = HttpEdge(

@@ -1,44 +1,24 @@
-"""Credentials that refuse to show themselves.
-
-API secrets, passwords and access tokens travel through reprs, logs, tracebacks and JSON
-error documents by accident far more often than on purpose; wrapping them makes the
-accident print ``***`` and makes the one deliberate use (``reveal()``) easy to grep for.
+"""Keeping credentials out of evidence: wrap them in :class:`trunkctl.secret.Secret`, and
+scrub any that a server echoes back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["Secret", "scrub"]
+from trunkctl.secret import MASK, Secret
 
-_MASK = "***"
+__all__ = ["Secret", "as_secret", "reveal", "scrub"]
 
 
-class Secret:
-    """A credential whose ``repr``/``str`` is ``***``; ``reveal()`` is the only way out."""
+def as_secret(value: str | Secret) -> Secret:
+    """``value`` wrapped once (a Secret passes through)."""
+    return value if isinstance(value, Secret) else Secret(str(value))
 
-    __slots__ = ("_value",)
 
-    def __init__(self, value: str | Secret) -> None:
-        self._value = value.reveal() if isinstance(value, Secret) else str(value)
-
-    def reveal(self) -> str:
-        """The plain value, for signing or for writing into a config file."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return f"Secret('{_MASK}')"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(("Secret", self._value))
+def reveal(value: str | Secret) -> str:
+    """The plain text of a str or a Secret (for signing only)."""
+    return value.reveal() if isinstance(value, Secret) else value
 
 
 def scrub(text: str, secrets: Iterable[Secret | str | None]) -> str:
@@ -51,7 +31,7 @@ def scrub(text: str, secrets: Iterable[Secret | str | None]) -> str:
     for secret in secrets:
         if secret is None:
             continue
-        plain = secret.reveal() if isinstance(secret, Secret) else secret
+        plain = reveal(secret)
         if len(plain) >= 4:
-            text = text.replace(plain, _MASK)
+            text = text.replace(plain, MASK)
     return text

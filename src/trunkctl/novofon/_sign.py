@@ -21,7 +21,7 @@ import hmac
 from collections.abc import Mapping
 from urllib.parse import quote_plus
 
-from ._secret import Secret
+from ._secret import Secret, reveal
 
 __all__ = [
     "ParamValue",
@@ -57,8 +57,7 @@ def rest_v1_query(params: Mapping[str, ParamValue]) -> str:
 
 def hmac_sha1_b64hex(secret: Secret | str, data: str) -> str:
     """``base64(hex(HMAC-SHA1(secret, data)))``: NovoFon's signature encoding everywhere."""
-    key = secret.reveal() if isinstance(secret, Secret) else secret
-    digest_hex = hmac.new(key.encode(), data.encode(), hashlib.sha1).hexdigest()
+    digest_hex = hmac.new(reveal(secret).encode(), data.encode(), hashlib.sha1).hexdigest()
     return base64.b64encode(digest_hex.encode("ascii")).decode("ascii")
 
 

@@ -33,7 +33,7 @@ from trunkctl.i18n import Text
 
 from ._asgi import ASGIApp, Receive, Scope, Send, header, lifespan, read_body, respond
 from ._errors import NovofonWebhookError
-from ._secret import Secret
+from ._secret import Secret, as_secret, reveal
 from ._sign import hmac_sha1_b64hex
 
 __all__ = [
@@ -138,7 +138,7 @@ def verify_webhook(
 ) -> WebhookEvent:
     """Check a notification's ``Signature``; the event, or :class:`NovofonWebhookError`."""
     event, text = _signed_text(form)
-    key = (secret.reveal() if isinstance(secret, Secret) else secret).encode()
+    key = reveal(secret).encode()
     digest = hmac.new(key, text.encode(), hashlib.sha1)
     candidates: tuple[tuple[Literal["hex", "raw"], str], ...] = (
         ("hex", base64.b64encode(digest.hexdigest().encode()).decode()),
@@ -195,7 +195,7 @@ def webhook_app(
     (sync or async); a mapping it returns is sent back as JSON (NOTIFY_START/IVR may answer
     with a redirect this way). Unsigned or forged posts get 403 and never reach the handler.
     """
-    key = Secret(secret)
+    key = as_secret(secret)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
