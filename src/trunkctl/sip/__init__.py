@@ -1,0 +1,58 @@
+"""SIP probes for a trunk: OPTIONS reachability and REGISTER credential checks, UDP and TCP.
+
+Hand-written on stdlib asyncio because no kept Python library does a small async SIP UAC
+with RFC 7616 digest: pjsua2's bindings are heavy and not on PyPI as wheels, aiosip is
+unmaintained. Layers (asyncpg's split): ``_message`` (pure parser/builder), ``_digest``
+(sans-I/O digest flow), ``_transport`` (asyncio UDP/TCP transactions), ``probe`` (this API).
+"""
+
+from ._errors import (
+    SipAuthError,
+    SipChallengeError,
+    SipParseError,
+    SipProbeError,
+    SipRejectedError,
+    SipResolveError,
+    SipSocketError,
+    SipTimeoutError,
+    SipUnreachableError,
+)
+from ._status import StatusInfo, status_info
+from ._transport import Address
+from .probe import (
+    NatDiagnosis,
+    NatFinding,
+    OptionsResult,
+    RegisterResult,
+    RegisterStep,
+    diagnose_nat,
+    options,
+    options_sync,
+    register_check,
+    register_check_sync,
+)
+
+__all__ = [
+    "Address",
+    "NatDiagnosis",
+    "NatFinding",
+    "OptionsResult",
+    "RegisterResult",
+    "RegisterStep",
+    "SipAuthError",
+    "SipChallengeError",
+    "SipParseError",
+    "SipProbeError",
+    "SipRejectedError",
+    "SipResolveError",
+    "SipSocketError",
+    "SipTimeoutError",
+    "SipUnreachableError",
+    "StatusInfo",
+    "diagnose_nat",
+    "options",
+    "options_sync",
+    "register_check",
+    "register_check_sync",
+    "status_info",
+]
