@@ -1,0 +1,1 @@
+"""Lossless Asterisk .conf documents, Asterisk-exact reading, and safe writes."""
