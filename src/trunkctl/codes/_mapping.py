@@ -117,31 +117,26 @@ def sip_response_for_hangup(cause: int) -> int:
     return Q850_TO_SIP.get(cause, 603)
 
 
-def dial_status_for_cause(cause: int) -> str:
-    """``${DIALSTATUS}`` after ``Dial()`` of one PJSIP channel that hung up with ``cause``.
+# apps/app_dial.c handle_cause() counts 17 as busy, 34 as congestion, 16 and 19 as nothing
+# (Dial's starting value NOANSWER stays) and every other cause as "no channel".
+_DIALSTATUS_BY_CAUSE: Mapping[int, str] = MappingProxyType(
+    {17: "BUSY", 34: "CONGESTION", 16: "NOANSWER", 19: "NOANSWER"}
+)
+# main/dial.c ast_hangup_cause_to_dial_status(), which fills DialEnd's DialStatus.
+_DIALEND_BY_CAUSE: Mapping[int, str] = MappingProxyType(
+    {17: "BUSY", 34: "CONGESTION", 3: "CHANUNAVAIL", 20: "CHANUNAVAIL"}
+)
 
-    apps/app_dial.c handle_cause(): 17 counts as busy, 34 as congestion, 16 and 19 count as
-    nothing (Dial's starting value NOANSWER stays), everything else as "no channel".
-    """
-    if cause == 17:
-        return "BUSY"
-    if cause == 34:
-        return "CONGESTION"
-    if cause in (16, 19):
-        return "NOANSWER"
-    return "CHANUNAVAIL"
+
+def dial_status_for_cause(cause: int) -> str:
+    """``${DIALSTATUS}`` after ``Dial()`` of one PJSIP channel that hung up with ``cause``."""
+    return _DIALSTATUS_BY_CAUSE.get(cause, "CHANUNAVAIL")
 
 
 def dialend_status_for_cause(cause: int) -> str:
     """``DialStatus`` of the AMI DialEnd event for a callee channel that hung up with ``cause``.
 
-    main/dial.c ast_hangup_cause_to_dial_status(): differs from ``${DIALSTATUS}`` — a 403
-    (Cause 21) shows as NOANSWER here, so DialEnd's status alone never proves "no answer".
+    Differs from ``${DIALSTATUS}``: a 403 (Cause 21) shows as NOANSWER here, so DialEnd's
+    status alone never proves "no answer".
     """
-    if cause == 17:
-        return "BUSY"
-    if cause == 34:
-        return "CONGESTION"
-    if cause in (3, 20):
-        return "CHANUNAVAIL"
-    return "NOANSWER"
+    return _DIALEND_BY_CAUSE.get(cause, "NOANSWER")
