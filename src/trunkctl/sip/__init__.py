@@ -18,7 +18,7 @@ from ._errors import (
     SipUnreachableError,
 )
 from ._status import StatusInfo, status_info
-from ._transport import Address
+from ._transport import Address, TransportName
 from .probe import (
     NatDiagnosis,
     NatFinding,
@@ -49,6 +49,7 @@ __all__ = [
     "SipTimeoutError",
     "SipUnreachableError",
     "StatusInfo",
+    "TransportName",
     "diagnose_nat",
     "options",
     "options_sync",

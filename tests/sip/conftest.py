@@ -1,0 +1,143 @@
+"""SIPp (Debian's ``sip-tester``, SIPp 3.6) as the far end for the sip tests.
+
+``sipp.serve("options_200.xml", transport="udp")`` starts SIPp as a UAS on 127.0.0.1 at a
+free port, waits until its socket is bound, yields the run, then waits for SIPp to exit
+and checks its exit code (0: the scenario's call succeeded). Missing ``sipp`` fails loudly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+SCENARIOS = Path(__file__).parent / "scenarios"
+PROVIDER_IP = "127.0.0.1"
+# 127.0.0.2 plays the user's server (the PBX side) in every test.
+PBX_IP = "127.0.0.2"
+
+
+@dataclass
+class SippRun:
+    """One SIPp process serving one scenario."""
+
+    port: int
+    transport: str
+    process: subprocess.Popen[bytes]
+    workdir: Path
+
+    @property
+    def log_lines(self) -> list[str]:
+        """Lines written by the scenario's ``<log>`` actions."""
+        path = self.workdir / "actions.log"
+        return path.read_text().splitlines() if path.exists() else []
+
+    @property
+    def errors(self) -> str:
+        """SIPp's error log (unexpected messages, failed checks)."""
+        path = self.workdir / "errors.log"
+        return path.read_text() if path.exists() else ""
+
+
+def _free_port(kind: int) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind((PROVIDER_IP, 0))
+        return int(s.getsockname()[1])
+
+
+def _bound(port: int, transport: str) -> bool:
+    """Whether something listens on 127.0.0.1:port, read from /proc/net (no probe packet)."""
+    table = Path("/proc/net/udp" if transport == "udp" else "/proc/net/tcp")
+    want = f"0100007F:{port:04X}"
+    for line in table.read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == want and (transport == "udp" or fields[3] == "0A"):
+            return True
+    return False
+
+
+class Sipp:
+    """Starts SIPp UAS scenarios for one test."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.binary = shutil.which("sipp")
+        if self.binary is None:
+            pytest.fail(
+                "sipp is missing: install Debian's sip-tester package (scripts/test does it)",
+                pytrace=False,
+            )
+
+    @contextlib.contextmanager
+    def serve(
+        self,
+        scenario: str,
+        *,
+        transport: str = "udp",
+        variables: dict[str, str] | None = None,
+        expect_rc: int = 0,
+        limit: float = 15.0,
+    ) -> Iterator[SippRun]:
+        """Run ``scenario`` for one call; on exit, assert SIPp's exit code."""
+        assert self.binary is not None
+        port = _free_port(socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM)
+        run_dir = self.workdir / f"{Path(scenario).stem}-{transport}-{port}"
+        run_dir.mkdir()
+        cmd = [
+            self.binary,
+            "-sf", str(SCENARIOS / scenario),
+            "-i", PROVIDER_IP,
+            "-p", str(port),
+            "-t", "u1" if transport == "udp" else "t1",
+            "-m", "1",
+            "-nostdin",
+            "-timeout", f"{int(limit)}s",
+            "-trace_err", "-error_file", str(run_dir / "errors.log"),
+            "-trace_logs", "-log_file", str(run_dir / "actions.log"),
+        ]  # fmt: skip
+        for name, value in (variables or {}).items():
+            cmd += ["-set", name, value]
+        process = subprocess.Popen(
+            cmd, cwd=run_dir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )  # fmt: skip
+        run = SippRun(port, transport, process, run_dir)
+        try:
+            deadline = time.monotonic() + 5
+            while not _bound(port, transport):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"sipp did not start: {self._stderr(process)}{run.errors}")
+                time.sleep(0.01)
+            yield run
+            try:
+                rc = process.wait(timeout=limit)
+            except subprocess.TimeoutExpired:
+                pytest.fail(f"sipp {scenario} did not finish in {limit} s")
+            assert rc == expect_rc, (
+                f"sipp {scenario} exited {rc}: {self._stderr(process)}\n{run.errors}"
+            )
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            if process.stderr is not None:
+                process.stderr.close()
+
+    @staticmethod
+    def _stderr(process: subprocess.Popen[bytes]) -> str:
+        if process.poll() is None or process.stderr is None:
+            return ""
+        return process.stderr.read().decode(errors="replace")[-2000:]
+
+
+@pytest.fixture
+def sipp(tmp_path: Path) -> Sipp:
+    """A SIPp launcher writing its logs under the test's tmp_path."""
+    return Sipp(tmp_path)
