@@ -1,0 +1,965 @@
+"""A lossless Asterisk .conf document: byte-exact until edited, then minimal edits.
+
+Modelled on tomlkit (nodes keep their text, a section body is an ordered list with a side
+index), with Asterisk's reading rules from ``_lexer``. Lines are split on '\\n' only, as
+fgets() does: a lone '\\r' or form feed is part of a line, never a line break.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Final
+
+from trunkctl.errors import ConfValueError
+from trunkctl.i18n import Text
+
+from ._lexer import (
+    BLANKS,
+    MAX_LINE_BYTES,
+    MAX_NAME_BYTES,
+    Header,
+    Option,
+    ascii_lower,
+    parse_content,
+    strip_comments,
+    strip_comments_positions,
+)
+from ._problems import Problem
+
+__all__ = ["Document", "Line", "Section", "parse"]
+
+BLANK: Final = "blank"
+COMMENT: Final = "comment"
+HEADER: Final = "header"
+OPTION: Final = "option"
+DIRECTIVE: Final = "directive"
+INVALID: Final = "invalid"
+
+
+class Line:
+    """One physical line: its exact text (line ending included) and what Asterisk makes of it.
+
+    ``kind`` is blank, comment, header, option, directive or invalid; ``key`` is the option
+    key or section name as Asterisk reads it. ``depth`` is the ``;-- --;`` depth before it.
+    """
+
+    __slots__ = ("_parsed", "depth", "key", "kind", "note", "text")
+
+    def __init__(
+        self, text: str, kind: str, key: str | None, depth: int, note: str | None = None
+    ) -> None:
+        self.text = text
+        self.kind = kind
+        self.key = key
+        self.depth = depth
+        self.note = note
+        self._parsed: _Parsed | None = None
+
+    def __repr__(self) -> str:
+        # Never the text: it may hold a password.
+        return f"<Line {self.kind} {self.key!r}>"
+
+    @property
+    def line_ending(self) -> str:
+        """``\\r\\n``, ``\\n`` or ``""`` (last line without a newline)."""
+        t = self.text
+        if t.endswith("\r\n"):
+            return "\r\n"
+        return "\n" if t.endswith("\n") else ""
+
+    @property
+    def value(self) -> str | None:
+        """The option's value as Asterisk reads it (escapes undone), else ``None``."""
+        return self.parsed().value if self.kind == OPTION else None
+
+    @property
+    def op(self) -> str | None:
+        """``=``, ``=>`` or ``+=`` for an option line."""
+        return self.parsed().op if self.kind == OPTION else None
+
+    def parsed(self) -> _Parsed:
+        """Where key and value sit in the text (computed once, on demand)."""
+        if self._parsed is None:
+            self._parsed = _Parsed(self.text, self.depth, self.note == "bom")
+        return self._parsed
+
+
+class _Parsed:
+    """Content of a line mapped back to positions in its raw text."""
+
+    __slots__ = ("content", "depth_out", "item", "op", "pos", "value", "vend", "vstart")
+
+    def __init__(self, raw: str, depth: int, bom: bool = False) -> None:
+        body = raw[:-1] if raw.endswith("\n") else raw
+        nul = body.find("\0")
+        if nul >= 0:
+            body = body[:nul]
+        if bom:
+            body = " " + body[1:]  # the BOM is skipped; keep positions aligned
+        positions, self.depth_out = strip_comments_positions(body, depth)
+        self.pos: list[int] = []
+        self.content = ""
+        self.item: Header | Option | None = None
+        self.op: str | None = None
+        self.value: str | None = None
+        self.vstart = self.vend = len(body)
+        if positions is None:
+            return
+        chars = "".join(body[i] for i in positions)
+        lead = len(chars) - len(chars.lstrip(BLANKS))
+        trail = len(chars.rstrip(BLANKS))
+        if trail <= lead:
+            return
+        self.pos = positions[lead:trail]
+        self.content = s = chars[lead:trail]
+        item = parse_content(s)
+        if isinstance(item, Header):
+            self.item = item
+            return
+        if not isinstance(item, Option):
+            return
+        self.item = item
+        self.op = item.op
+        self.value = item.value.strip(BLANKS) if item.op == "+=" else item.value
+        # Locate the value: after the first '=' (and '>' of '=>'), past blanks.
+        eq = s.find("=", 2 if s[0] == "\\" else 0)
+        vs = eq + 1 + (1 if item.op == "=>" else 0)
+        while vs < len(s) and s[vs] in BLANKS:
+            vs += 1
+        if vs < len(s):
+            self.vstart = self.pos[vs]
+        else:
+            self.vstart = self.pos[min(eq + (1 if item.op == "=>" else 0), len(s) - 1)] + 1
+        self.vend = self.pos[-1] + 1 if vs < len(s) else self.vstart
+
+
+class _Style:
+    """How this file writes things, so new text looks like the old."""
+
+    __slots__ = ("blank_between", "eol", "indent", "sep")
+
+    def __init__(self, doc: Document) -> None:
+        crlf = lf = 0
+        seps: dict[str, int] = {}
+        indents: dict[str, int] = {}
+        gaps: dict[int, int] = {}
+        blank_run = 0
+        seen_header = False
+        for line in doc.lines():
+            t = line.text
+            if t.endswith("\r\n"):
+                crlf += 1
+            elif t.endswith("\n"):
+                lf += 1
+            if line.kind == HEADER:
+                if seen_header:
+                    gaps[blank_run] = gaps.get(blank_run, 0) + 1
+                seen_header = True
+            elif line.kind == OPTION and len(seps) < 50:
+                sep, indent = _sep_of(line)
+                if sep is not None:
+                    seps[sep] = seps.get(sep, 0) + 1
+                    indents[indent] = indents.get(indent, 0) + 1
+            if line.kind == BLANK:
+                blank_run += 1
+            elif line.kind != COMMENT:
+                blank_run = 0  # comments above a header do not break its blank-line gap
+        self.eol = "\r\n" if crlf > lf else "\n"
+        self.sep = max(seps, key=lambda k: seps[k]) if seps else " = "
+        self.indent = max(indents, key=lambda k: indents[k]) if indents else ""
+        # Most common gap before a header; a tie goes to the larger gap.
+        self.blank_between = min(max(gaps, key=lambda k: (gaps[k], k)), 3) if gaps else 1
+
+
+def _sep_of(line: Line) -> tuple[str | None, str]:
+    """The text between key and value of a plain ``key = value`` line, and its indent."""
+    t = line.text
+    if line.depth or ";" in t or line.op != "=":
+        return None, ""
+    s = t.lstrip(BLANKS)
+    indent = t[: len(t) - len(s)]
+    eq = s.find("=")
+    key_end = len(s[:eq].rstrip(BLANKS))
+    rest = s[eq + 1 :]
+    after = len(rest) - len(rest.lstrip(" \t"))
+    sep = s[key_end : eq + 1 + after]
+    if sep.strip(" \t") != "=" or indent.strip(" \t"):
+        return None, ""
+    return sep, indent
+
+
+class Section:
+    """A ``[name]`` header and the lines under it, up to the next header.
+
+    Reading gives values as written in this section (no templates, no ``+=`` folding; see
+    :func:`trunkctl.conf.resolve` for Asterisk's full view). Edits touch only the lines named.
+    """
+
+    __slots__ = ("_doc", "_index", "body", "header")
+
+    def __init__(self, doc: Document, header: Line, body: list[Line]) -> None:
+        self._doc = doc
+        self.header = header
+        self.body = body
+        self._index: dict[str, list[int]] | None = None
+
+    def __repr__(self) -> str:
+        return f"<Section [{self.name}] type={self.type!r}>"
+
+    # --- the header ---------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The name as Asterisk reads it (not trimmed, case kept)."""
+        return self.header.key or ""
+
+    def _header(self) -> Header:
+        item = self.header.parsed().item
+        return item if isinstance(item, Header) else Header(self.name, None, None)
+
+    @property
+    def templates(self) -> list[str]:
+        """The sections this one inherits from, in order."""
+        return self._header().templates
+
+    @property
+    def is_template(self) -> bool:
+        """``(!)``: a template, invisible to Asterisk's readers."""
+        return self._header().is_template
+
+    @property
+    def is_append(self) -> bool:
+        """``(+)``: continues an earlier section of the same name."""
+        return self._header().append_filter is not None
+
+    @property
+    def type(self) -> str | None:
+        """The last ``type`` here, else the one inherited from its templates (in this file)."""
+        return self._doc._type_of(self, 0)
+
+    # --- reading ----------------------------------------------------------------------
+
+    def _positions(self, key: str) -> list[int]:
+        if self._index is None:
+            index: dict[str, list[int]] = {}
+            for i, line in enumerate(self.body):
+                if line.kind is OPTION and line.key is not None:
+                    index.setdefault(ascii_lower(line.key), []).append(i)
+            self._index = index
+        return self._index.get(ascii_lower(key), [])
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and bool(self._positions(key))
+
+    def __getitem__(self, key: str) -> str:
+        value = self.get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        """The last value written for ``key`` (case-insensitive) in this section."""
+        pos = self._positions(key)
+        return self.body[pos[-1]].value if pos else default
+
+    def get_all(self, key: str) -> list[str]:
+        """Every value written for ``key``, in order (``allow``, ``match``...)."""
+        return [self.body[i].value or "" for i in self._positions(key)]
+
+    def keys(self) -> list[str]:
+        """Distinct option keys in order of first appearance."""
+        seen: dict[str, str] = {}
+        for line in self.body:
+            if line.kind is OPTION and line.key is not None:
+                seen.setdefault(ascii_lower(line.key), line.key)
+        return list(seen.values())
+
+    def items(self) -> list[tuple[str, str]]:
+        """Every ``(key, value)`` line in order."""
+        return [(ln.key, ln.value or "") for ln in self.body if ln.kind is OPTION and ln.key]
+
+    def render(self) -> str:
+        """This section's exact text."""
+        return self.header.text + "".join(ln.text for ln in self.body)
+
+    # --- editing ----------------------------------------------------------------------
+
+    def set(self, key: str, value: str) -> None:
+        """Make ``key`` have exactly this one value: first line edited in place, others removed."""
+        self.set_all(key, [value])
+
+    def set_all(self, key: str, values: Sequence[str]) -> None:
+        """Make ``key`` have exactly these values, in order, reusing its lines in place."""
+        if isinstance(values, str):
+            raise TypeError("set_all takes a list of values")
+        pos = self._positions(key)
+        for i, value in enumerate(values):
+            if i < len(pos):
+                self._replace_at(pos[i], key, value)
+            else:
+                last = self._positions(key)
+                self._insert_option(key, value, last[-1] + 1 if last else None)
+        for j in reversed(self._positions(key)[len(values) :]):
+            self._delete_at(j)
+
+    def append(self, key: str, value: str) -> None:
+        """Add one more ``key = value`` line, after the key's last line (else at the end)."""
+        pos = self._positions(key)
+        self._insert_option(key, value, pos[-1] + 1 if pos else None)
+
+    def replace(self, key: str, value: str, *, match: str | None = None, all: bool = False) -> int:
+        """Change the value of the first (or every) line of ``key`` [whose value is ``match``].
+
+        Returns how many lines changed hands; 0 if none matched.
+        """
+        hits = [i for i in self._positions(key) if match is None or self.body[i].value == match]
+        hits = hits if all else hits[:1]
+        for i in hits:
+            self._replace_at(i, key, value)
+        return len(hits)
+
+    def remove(self, key: str, *, match: str | None = None, all: bool = True) -> int:
+        """Delete every (or the first) line of ``key`` [whose value is ``match``]; count them."""
+        hits = [i for i in self._positions(key) if match is None or self.body[i].value == match]
+        hits = hits if all else hits[:1]
+        for i in reversed(hits):
+            self._delete_at(i)
+        return len(hits)
+
+    def _replace_at(self, i: int, key: str, value: str) -> None:
+        old = self.body[i]
+        if old.value == value and old.op != "+=":
+            return  # unchanged lines stay byte for byte
+        p = old.parsed()
+        esc = _escape_value(key, value)
+        raw = old.text
+        if old.op == "+=" or p.vstart > len(raw):
+            # "+=" would append: rewrite the line with a plain '=' in the file's style.
+            self.body[i] = self._doc._new_option(old, key, value, old.depth)
+            self._index = None
+            return
+        head = raw[: p.vstart]
+        if not esc:
+            head = head.rstrip(" \t") if head.rstrip(" \t").endswith("=") else head
+        elif head.endswith("=") and old.op == "=" and esc.startswith(">"):
+            head += " "  # "key=>x" would turn into an object line
+        elif head.endswith("=") and p.vstart == p.vend and " =" in head:
+            head += " "
+        new = head + esc + raw[p.vend :]
+        self.body[i] = self._doc._checked(new, old.depth, key, old.op or "=", value)
+        self._index = None
+
+    def _delete_at(self, i: int) -> None:
+        line = self.body[i]
+        after = line.parsed().depth_out
+        if after != line.depth:
+            raise ConfValueError(
+                Text(
+                    "cannot remove option {k}: its line opens or closes a ;-- --; comment",
+                    "нельзя удалить параметр {k}: строка открывает или закрывает ;-- --;",
+                ).format(k=line.key),
+                next_step=Text("Edit that line by hand.", "Исправьте эту строку вручную."),
+            )
+        del self.body[i]
+        self._index = None
+
+    def _insert_option(self, key: str, value: str, at: int | None) -> None:
+        doc = self._doc
+        if at is None:
+            at = self._content_end()
+        at = doc._depth_zero_at(self, at)
+        model = None
+        for j in range(min(at, len(self.body)) - 1, -1, -1):
+            if self.body[j].kind is OPTION and _sep_of(self.body[j])[0] is not None:
+                model = self.body[j]
+                break
+        same = [self.body[j] for j in self._positions(key)]
+        op = "=>" if same and all(ln.op == "=>" for ln in same) else "="
+        line = doc._new_option(model, key, value, 0, op)
+        prev = self.body[at - 1] if at > 0 else self.header
+        if at == len(self.body) and not prev.text.endswith("\n"):
+            # The file's last line had no newline: give it one, keep "no final newline".
+            fixed = prev.text + doc._style().eol
+            line.text = line.text[: len(line.text) - len(line.line_ending)]
+            if at > 0:
+                self.body[at - 1] = _relex(fixed, prev.depth)
+            else:
+                self.header = _relex(fixed, prev.depth)
+        self.body.insert(at, line)
+        self._index = None
+
+    def _content_end(self) -> int:
+        """Index after the last line that is not blank, a comment, or the next header's comments."""
+        end = len(self.body)
+        while end > 0 and self.body[end - 1].kind in (BLANK, COMMENT):
+            end -= 1
+        return end
+
+
+def _relex(text: str, depth: int) -> Line:
+    return _lex_lines([text], depth, first=False)[0][0]
+
+
+def _escape_value(key: str, value: str) -> str:
+    bad = None
+    if any(c in value for c in "\n\r\0"):
+        bad = Text("a newline, CR or NUL", "перевод строки, CR или NUL")
+    elif value and (value[0] in BLANKS or value[-1] in BLANKS):
+        bad = Text(
+            "leading or trailing blanks (Asterisk trims them)",
+            "пробелы в начале или конце (Asterisk их срезает)",
+        )
+    if bad is not None:
+        raise ConfValueError(
+            Text(
+                "the value of {k} cannot be written: it has ",
+                "значение {k} нельзя записать: в нём ",
+            ).format(k=key)
+            + bad,
+            next_step=Text("Remove those characters.", "Уберите эти символы."),
+        )
+    # "\;" is read as ';' (config_text_file_load() removes only the backslash right before
+    # ';'), so every ';' is written as "\;", whatever precedes it.
+    return value.replace(";", "\\;")
+
+
+def _check_key(key: str) -> None:
+    if (
+        not key
+        or key[0] in BLANKS + "[#\\;"
+        or key[-1] in BLANKS + "+"
+        or any(c in key for c in "=;\n\r\0")
+    ):
+        raise ConfValueError(
+            Text(
+                "{k!r} cannot be an option name (empty, '=', ';', a line break, a leading "
+                "'[', '#', '\\', a trailing '+' or blanks at the ends)",
+                "{k!r} не может быть именем параметра (пусто, '=', ';', перевод строки, "
+                "'[', '#', '\\' в начале, '+' в конце или пробелы по краям)",
+            ).format(k=key),
+            next_step=Text("Use a plain option name.", "Используйте обычное имя параметра."),
+        )
+
+
+def _check_name(name: str, what: str = "section") -> None:
+    bad = (
+        not name
+        or name[0] in BLANKS
+        or name[-1] in BLANKS
+        or any(c in name for c in "[];\n\r\0")
+        or len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES
+        or (what == "template" and (any(c in name for c in ",()") or name == "!" or name[0] == "+"))
+    )
+    if bad:
+        raise ConfValueError(
+            Text(
+                "{n!r} cannot be a section name (empty, over 79 bytes, '[', ']', ';', a line "
+                "break or blanks at the ends; template names also no ',', '(', ')')",
+                "{n!r} не может быть именем секции (пусто, длиннее 79 байт, '[', ']', ';', "
+                "перевод строки, пробелы по краям; в шаблонах ещё ',', '(', ')')",
+            ).format(n=name),
+            next_step=Text("Use a plain name.", "Используйте простое имя."),
+        )
+
+
+def _lex_lines(texts: Iterable[str], depth: int, *, first: bool) -> tuple[list[Line], int]:
+    """Classify lines; the hot loop of :func:`parse` (no regex, few calls per line)."""
+    out: list[Line] = []
+    append = out.append
+    blanks = BLANKS
+    for raw in texts:
+        d = depth
+        text = raw
+        if first:
+            first = False
+            if raw.startswith("\ufeff"):
+                # config_text_file_load(): a UTF-8 BOM is skipped on line 1 only.
+                line, depth = _lex_lines([raw[1:]], d, first=False)
+                line[0].text = raw
+                if line[0].kind is not INVALID:
+                    line[0].note = "bom"
+                append(line[0])
+                continue
+        if len(text) > 2047 and len(text.encode("utf-8", "surrogateescape")) > MAX_LINE_BYTES - (
+            0 if text.endswith("\n") else 1
+        ):
+            # fgets() into char[8192]: the whole line is skipped.
+            append(Line(raw, INVALID, None, d, "line_too_long"))
+            continue
+        if "\0" in text:
+            text = text[: text.index("\0")]
+        if ";" in text:
+            content, depth = strip_comments(text, d)
+            if content is None:
+                append(Line(raw, COMMENT if text.strip(blanks) else BLANK, None, d))
+                continue
+        elif d:
+            append(Line(raw, COMMENT if text.strip(blanks) else BLANK, None, d))
+            continue
+        else:
+            content = text
+        s = content.strip(blanks)
+        if not s:
+            append(Line(raw, COMMENT if text.strip(blanks) else BLANK, None, d))
+            continue
+        c = s[0]
+        if c == "[":
+            item = parse_content(s)
+            assert isinstance(item, Header)
+            append(Line(raw, INVALID if item.error else HEADER, item.name, d, item.error))
+        elif c == "#":
+            append(Line(raw, DIRECTIVE, None, d))
+        else:
+            eq = s.find("=")
+            if eq > 0 and c != "\\":
+                k = s[:eq]
+                if k[-1] == "+":
+                    k = k[:-1]
+                k = k.rstrip(blanks)
+                if k:
+                    append(Line(raw, OPTION, k, d))
+                    continue
+            opt = parse_content(s)
+            assert isinstance(opt, Option)
+            if opt.error:
+                append(Line(raw, INVALID, opt.key or None, d, opt.error))
+            else:
+                append(Line(raw, OPTION, opt.key, d))
+    return out, depth
+
+
+def _split(text: str) -> list[str]:
+    parts = text.split("\n")
+    last = parts.pop()
+    out = [p + "\n" for p in parts]
+    if last:
+        out.append(last)
+    return out
+
+
+class Document:
+    """A whole .conf file: ``preamble`` lines, then sections; renders byte for byte."""
+
+    __slots__ = ("_from_bytes", "_style_cache", "depth_end", "path", "preamble", "sections_")
+
+    def __init__(self, text: str, *, path: str | None = None, from_bytes: bool = False) -> None:
+        self.path = path
+        self._from_bytes = from_bytes
+        self._style_cache: _Style | None = None
+        lines, self.depth_end = _lex_lines(_split(text), 0, first=True)
+        self.preamble: list[Line] = []
+        self.sections_: list[Section] = []
+        body = self.preamble
+        for line in lines:
+            if line.kind is HEADER:
+                body = []
+                self.sections_.append(Section(self, line, body))
+            else:
+                body.append(line)
+
+    def __repr__(self) -> str:
+        return f"<Document {self.path or ''} sections={len(self.sections_)}>"
+
+    # --- text -------------------------------------------------------------------------
+
+    def lines(self) -> Iterator[Line]:
+        """Every line in file order."""
+        yield from self.preamble
+        for sec in self.sections_:
+            yield sec.header
+            yield from sec.body
+
+    def render(self) -> str:
+        """The exact text: the input itself, plus only the edits made."""
+        parts = [ln.text for ln in self.preamble]
+        for sec in self.sections_:
+            parts.append(sec.header.text)
+            parts.extend([ln.text for ln in sec.body])
+        return "".join(parts)
+
+    def to_bytes(self) -> bytes:
+        """The exact bytes (undecodable input bytes come back as they were)."""
+        return self.render().encode("utf-8", "surrogateescape")
+
+    def __str__(self) -> str:
+        return self.render()
+
+    # --- finding ----------------------------------------------------------------------
+
+    def sections(self, name: str | None = None, *, type: str | None = None) -> list[Section]:
+        """Sections in file order, optionally only those called ``name`` / of ``type``."""
+        low = None if name is None else ascii_lower(name)
+        return [
+            s
+            for s in self.sections_
+            if (low is None or ascii_lower(s.name) == low) and (type is None or s.type == type)
+        ]
+
+    def find(self, name: str, type: str | None = None) -> Section | None:
+        """The first section ``name`` (case-insensitive) of ``type``; ``(+)`` parts skipped."""
+        low = ascii_lower(name)
+        for s in self.sections_:
+            if ascii_lower(s.name) == low and not s.is_append and (type is None or s.type == type):
+                return s
+        return None
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.find(name) is not None
+
+    def _type_of(self, sec: Section, depth: int) -> str | None:
+        own = sec.get("type")
+        if own is not None or depth > 10:
+            return own
+        found = None
+        for tpl in sec.templates:
+            low = ascii_lower(tpl)
+            for base in self.sections_:
+                if base is sec:
+                    break
+                if ascii_lower(base.name) == low:
+                    t = self._type_of(base, depth + 1)
+                    found = t if t is not None else found
+                    break
+        return found
+
+    # --- problems ---------------------------------------------------------------------
+
+    @property
+    def problems(self) -> list[Problem]:
+        """Lines Asterisk rejects or ignores, with 1-based line numbers (see Problem)."""
+        out: list[Problem] = []
+        seen: set[str] = set()
+        included = False
+        n = 0
+        for line in self.lines():
+            n += 1
+            kind = line.kind
+            if kind is INVALID and line.note:
+                out.append(Problem(line.note, n, self.path))
+            elif kind is OPTION and not seen and not included:
+                out.append(Problem("no_category", n, self.path))
+            elif kind is HEADER:
+                h = line.parsed().item
+                if isinstance(h, Header) and not included:
+                    for t in h.templates:
+                        if ascii_lower(t) not in seen:
+                            out.append(Problem("missing_base", n, self.path, t))
+                    if h.append_filter is not None and ascii_lower(h.name) not in seen:
+                        out.append(Problem("missing_append", n, self.path, h.name))
+                seen.add(ascii_lower(line.key or ""))
+            elif kind is DIRECTIVE:
+                word = line.text.strip(BLANKS)[1:].split(None, 1)
+                w = ascii_lower(word[0]) if word else ""
+                if w in ("include", "tryinclude"):
+                    included = True
+                elif w == "exec":
+                    out.append(Problem("exec_disabled", n, self.path))
+                else:
+                    out.append(Problem("unknown_directive", n, self.path))
+            if line.depth >= 0 and _depth_after(line) < 0:
+                out.append(Problem("stray_comment_end", n, self.path))
+        if self.depth_end > 0:
+            out.append(Problem("unterminated_comment", n, self.path))
+        return out
+
+    # --- editing ----------------------------------------------------------------------
+
+    def _style(self) -> _Style:
+        if self._style_cache is None:
+            self._style_cache = _Style(self)
+        return self._style_cache
+
+    def _checked(self, text: str, depth: int, key: str, op: str, value: str) -> Line:
+        """Re-read a line we built; refuse it unless Asterisk reads exactly what we meant."""
+        line = _relex(text, depth)
+        p = line.parsed()
+        ok = (
+            line.kind is OPTION
+            and line.key == key
+            and p.op == op
+            and p.value == value
+            and p.depth_out == depth
+            and len(text.encode("utf-8", "surrogateescape")) < MAX_LINE_BYTES
+        )
+        if not ok:
+            raise ConfValueError(
+                Text(
+                    "the value of {k} would not read back as written",
+                    "значение {k} не прочитается как записано",
+                ).format(k=key),
+                next_step=Text(
+                    "Avoid line breaks and over-long values.",
+                    "Уберите переводы строк и сократите значение.",
+                ),
+            )
+        return line
+
+    def _new_option(
+        self, model: Line | None, key: str, value: str, depth: int, op: str = "="
+    ) -> Line:
+        _check_key(key)
+        esc = _escape_value(key, value)
+        style = self._style()
+        sep, indent = _sep_of(model) if model is not None else (None, "")
+        if sep is None:
+            sep, indent = style.sep, style.indent
+        if op == "=>":
+            sep = sep.replace("=", "=>")
+        elif esc.startswith(">") and sep.endswith("="):
+            sep += " "
+        eol = model.line_ending if model is not None and model.line_ending else style.eol
+        if not esc:
+            sep = sep.rstrip(" \t")
+        text = f"{indent}{key}{sep}{esc}{eol}"
+        return self._checked(text, depth, key, op, value)
+
+    def _depth_zero_at(self, sec: Section, at: int) -> int:
+        """The first index >= at in ``sec.body`` where no block comment is open."""
+        while True:
+            depth = sec.body[at].depth if at < len(sec.body) else self._depth_after_section(sec)
+            if depth == 0:
+                return at
+            if at >= len(sec.body):
+                raise ConfValueError(
+                    Text(
+                        "section [{n}] ends inside a ;-- --; comment: nothing can be added",
+                        "секция [{n}] кончается внутри ;-- --;: добавить нельзя",
+                    ).format(n=sec.name),
+                    next_step=Text("Close the comment by hand.", "Закройте комментарий вручную."),
+                )
+            at += 1
+
+    def _depth_after_section(self, sec: Section) -> int:
+        i = self.sections_.index(sec)
+        if i + 1 < len(self.sections_):
+            return self.sections_[i + 1].header.depth
+        return self.depth_end
+
+    def add_section(
+        self,
+        name: str,
+        options: Iterable[tuple[str, str]] = (),
+        *,
+        templates: Sequence[str] = (),
+        template: bool = False,
+        after: Section | str | None = None,
+        comment: str | None = None,
+    ) -> Section:
+        """Insert a new ``[name]`` (even if one exists: pjsip repeats names across types).
+
+        Goes after section ``after`` (its last option, before the next section's comments)
+        or at the end; spacing, ``=`` style and line endings copy the file's.
+        """
+        _check_name(name)
+        for t in templates:
+            _check_name(t, "template")
+        style = self._style()
+        eol = style.eol
+        tokens = (["!"] if template else []) + list(templates)
+        head = f"[{name}]" + (f"({','.join(tokens)})" if tokens else "") + eol
+        header = _relex(head, 0)
+        h = header.parsed().item
+        if header.kind is not HEADER or not isinstance(h, Header) or h.name != name:
+            raise ConfValueError(
+                Text("bad section name {n!r}", "недопустимое имя секции {n!r}").format(n=name)
+            )
+        new = Section(self, header, [])
+        for key, value in options:
+            new.body.append(self._new_option(None, key, value, 0))
+        lead: list[Line] = []
+        if comment is not None:
+            for part in comment.split("\n"):
+                if "\r" in part or "\0" in part or "--" in part:
+                    raise ConfValueError(
+                        Text("bad comment text", "недопустимый текст комментария"),
+                        next_step=Text("No CR, NUL or '--'.", "Без CR, NUL и '--'."),
+                    )
+                lead.append(_relex(f"; {part}".rstrip(" ") + eol, 0))
+        # Where: after ``after``'s content, or at the end of the file.
+        if after is not None:
+            anchor = after if isinstance(after, Section) else self.find(after)
+            if anchor is None or anchor not in self.sections_:
+                raise KeyError(after if isinstance(after, str) else after.name)
+            idx = self.sections_.index(anchor)
+            at = self._depth_zero_at(anchor, anchor._content_end())
+            tail = anchor.body[at:]
+            del anchor.body[at:]
+            container = anchor.body
+            is_last = not tail and idx == len(self.sections_) - 1
+        else:
+            if self.depth_end != 0:
+                raise ConfValueError(
+                    Text(
+                        "the file ends inside a ;-- --; comment: nothing can be added",
+                        "файл кончается внутри ;-- --;: добавить нельзя",
+                    ),
+                    next_step=Text("Close the comment by hand.", "Закройте комментарий вручную."),
+                )
+            idx = len(self.sections_) - 1
+            tail = []
+            container = self.sections_[-1].body if self.sections_ else self.preamble
+            is_last = True
+        last_line = (
+            container[-1] if container else (self.sections_[idx].header if idx >= 0 else None)
+        )
+        if last_line is not None and not last_line.text.endswith("\n"):
+            # The file's last line had no newline: it gets one, and the new text then ends
+            # without one, keeping the file's habit.
+            fixed = _relex(last_line.text + eol, last_line.depth)
+            if container:
+                container[-1] = fixed
+            else:
+                self.sections_[idx].header = fixed
+            if is_last:
+                end = new.body[-1] if new.body else new.header
+                cut = _relex(end.text[: len(end.text) - len(end.line_ending)], 0)
+                if new.body:
+                    new.body[-1] = cut
+                else:
+                    new.header = cut
+        before = [self.sections_[idx].header, *container] if idx >= 0 else list(container)
+        existing = 0
+        for ln in reversed(before):
+            if ln.kind is not BLANK:
+                break
+            existing += 1
+        has_content = any(ln.kind is not BLANK for ln in before)
+        gap = style.blank_between if has_content else 0
+        container.extend([_relex(eol, 0) for _ in range(max(0, gap - existing))] + lead)
+        if tail:
+            new.body.extend(tail)
+        elif not is_last:
+            new.body.extend(_relex(eol, 0) for _ in range(style.blank_between))
+        if idx >= 0:
+            self.sections_[idx]._index = None
+        self.sections_.insert(idx + 1, new)
+        self._style_cache = None
+        return new
+
+    def upsert_section(
+        self,
+        name: str,
+        options: Iterable[tuple[str, str]],
+        *,
+        type: str | None = None,
+        templates: Sequence[str] | None = None,
+        after: Section | str | None = None,
+        comment: str | None = None,
+        prune: bool = False,
+    ) -> Section:
+        """Make section (``name``, ``type``) hold these options; create it if missing.
+
+        Each listed key gets exactly the listed values (repeat a key for several); other
+        keys stay unless ``prune``. A ``type`` not in ``options`` is written first.
+        """
+        opts = list(options)
+        if type is not None and not any(ascii_lower(k) == "type" for k, _ in opts):
+            opts.insert(0, ("type", type))
+        sec = self.find(name, type)
+        if sec is None:
+            return self.add_section(
+                name, opts, templates=templates or (), after=after, comment=comment
+            )
+        if templates is not None and list(templates) != sec.templates:
+            self._set_templates(sec, list(templates))
+        grouped: dict[str, tuple[str, list[str]]] = {}
+        for k, v in opts:
+            grouped.setdefault(ascii_lower(k), (k, []))[1].append(v)
+        for key, values in grouped.values():
+            sec.set_all(key, values)
+        if prune:
+            stale = {ascii_lower(k): k for k, _ in sec.items() if ascii_lower(k) not in grouped}
+            for key in stale.values():
+                sec.remove(key)
+        return sec
+
+    def _set_templates(self, sec: Section, templates: list[str]) -> None:
+        for t in templates:
+            _check_name(t, "template")
+        raw = sec.header.text
+        p = sec.header.parsed()
+        close = raw.find("]", p.pos[0] if p.pos else 0)
+        end = p.pos[-1] + 1 if p.pos else len(raw)
+        tokens = ["!"] if sec.is_template else []
+        tokens += [t for t in (sec._header().tokens or []) if t.startswith("+")] + templates
+        new = raw[: close + 1] + (f"({','.join(tokens)})" if tokens else "") + raw[end:]
+        if raw[close + 1 : close + 2] != "(":
+            new = raw[: close + 1] + (f"({','.join(tokens)})" if tokens else "") + raw[close + 1 :]
+        line = _relex(new, sec.header.depth)
+        if line.kind is not HEADER or line.parsed().depth_out != p.depth_out:
+            raise ConfValueError(
+                Text(
+                    "cannot rewrite the header of [{n}]", "нельзя переписать заголовок [{n}]"
+                ).format(n=sec.name)
+            )
+        sec.header = line
+
+    def remove_section(self, section: Section | str, *, type: str | None = None) -> bool:
+        """Delete a section: its header, its lines and the comment lines right above it.
+
+        Comment lines right above the next header stay with that section. False if absent.
+        """
+        sec = section if isinstance(section, Section) else self.find(section, type)
+        if sec is None or sec not in self.sections_:
+            return False
+        i = self.sections_.index(sec)
+        prev = self.sections_[i - 1].body if i > 0 else self.preamble
+        nxt = self.sections_[i + 1] if i + 1 < len(self.sections_) else None
+        last = sec.body[-1] if sec.body else sec.header
+        if sec.header.depth or _depth_after(last) != 0:
+            raise ConfValueError(
+                Text(
+                    "section [{n}] is tangled with a ;-- --; comment; remove it by hand",
+                    "секция [{n}] переплетена с ;-- --;; удалите её вручную",
+                ).format(n=sec.name)
+            )
+        # Plain comment lines touching the header belong to it (not a whole preamble,
+        # which is more likely the file's own heading).
+        k = len(prev)
+        while k > 0 and prev[k - 1].kind is COMMENT and _plain_comment(prev[k - 1]):
+            k -= 1
+        if k == 0 and prev is self.preamble:
+            k = len(prev)
+        keep = len(sec.body)
+        if nxt is not None:
+            while (
+                keep > 0
+                and sec.body[keep - 1].kind is COMMENT
+                and _plain_comment(sec.body[keep - 1])
+            ):
+                keep -= 1
+        moved = sec.body[keep:]
+        del prev[k:]
+        if nxt is None:
+            while prev and prev[-1].kind is BLANK:
+                prev.pop()
+            if prev and not last.text.endswith("\n"):
+                end = prev[-1]
+                prev[-1] = _relex(end.text[: len(end.text) - len(end.line_ending)], end.depth)
+        prev.extend(moved)
+        del self.sections_[i]
+        if i > 0:
+            self.sections_[i - 1]._index = None
+        self._style_cache = None
+        return True
+
+
+def _plain_comment(line: Line) -> bool:
+    t = line.text.lstrip(BLANKS)
+    return t.startswith(";") and "--" not in t
+
+
+def _depth_after(line: Line) -> int:
+    if ";" not in line.text or line.note == "line_too_long":
+        return line.depth
+    return line.parsed().depth_out
+
+
+def parse(text: str | bytes, *, path: str | None = None) -> Document:
+    """Read any text (or bytes) into a :class:`Document`; never raises on content.
+
+    Bytes are decoded as UTF-8 with surrogate escapes, so ``to_bytes()`` gives them back.
+    """
+    if isinstance(text, bytes):
+        return Document(text.decode("utf-8", "surrogateescape"), path=path, from_bytes=True)
+    return Document(text, path=path)
