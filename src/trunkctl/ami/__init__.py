@@ -1,0 +1,28 @@
+"""Asterisk Manager Interface: a fast lossless parser, an asyncio client, call tracking.
+
+Layers (asyncpg's split): ``_parser`` turns bytes into :class:`Message` (no asyncio),
+``_protocol`` pairs responses with actions by ActionID, :mod:`.client` is the API.
+"""
+
+from ._parser import AmiProtocolError, Message, Parser, encode_action
+from ._protocol import ListResult
+from .calls import USER_EVENT, CallResult, ChannelInfo, originate_and_track
+from .client import AmiClient, EventListener, EventMatch, Headers, Subscription, connect
+
+__all__ = [
+    "USER_EVENT",
+    "AmiClient",
+    "AmiProtocolError",
+    "CallResult",
+    "ChannelInfo",
+    "EventListener",
+    "EventMatch",
+    "Headers",
+    "ListResult",
+    "Message",
+    "Parser",
+    "Subscription",
+    "connect",
+    "encode_action",
+    "originate_and_track",
+]

@@ -1,0 +1,227 @@
+"""The asyncio adapter: feeds the parser, pairs responses with actions, hands events on.
+
+Each action in flight owns a future keyed by its ActionID, with a ``loop.call_later``
+timeout; a list action (``EventList: start``) collects its events until the one carrying
+``EventList: Complete``. A dropped connection fails every pending future with a typed error.
+Everything else goes to ``on_event``, synchronously, in wire order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from trunkctl.errors import AmiError
+
+from ._errors import lost_error, timeout_error
+from ._parser import AmiProtocolError, Message, Parser, encode_action
+
+__all__ = ["AmiProtocol", "ListResult"]
+
+log = logging.getLogger("trunkctl.ami")
+
+
+@dataclass(frozen=True, slots=True)
+class ListResult:
+    """A list action's answer: the response, the item events, and whether the list ended.
+
+    ``complete`` is False only when the caller accepted a partial list (timeout). The
+    closing ``...Complete`` event (with ``ListItems``, and e.g. ``Registered`` for
+    PJSIPShowRegistrationsOutbound) is ``complete_event``, not one of ``events``.
+    """
+
+    response: Message
+    events: list[Message]
+    complete: bool
+    complete_event: Message | None = None
+
+
+class _Pending:
+    __slots__ = ("action", "events", "future", "is_list", "partial_ok", "response", "timer")
+
+    def __init__(
+        self, action: str, future: asyncio.Future[Message | ListResult], is_list: bool
+    ) -> None:
+        self.action = action
+        self.future = future
+        self.is_list = is_list
+        self.partial_ok = False
+        self.response: Message | None = None
+        self.events: list[Message] = []
+        self.timer: asyncio.TimerHandle | None = None
+
+    def take(self, msg: Message) -> bool:
+        """Consume ``msg`` if it belongs to this action; True when the action is finished."""
+        if self.response is None:
+            self.response = msg
+            if (
+                self.is_list
+                and msg.get("Response") == "Success"
+                and (msg.get("EventList") or "").lower() == "start"
+            ):
+                return False
+            self._finish(msg if not self.is_list else ListResult(msg, [], True))
+            return True
+        if (msg.get("EventList") or "").lower() == "complete":
+            self._finish(ListResult(self.response, self.events, True, msg))
+            return True
+        self.events.append(msg)
+        return False
+
+    def _finish(self, result: Message | ListResult) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if not self.future.done():
+            self.future.set_result(result)
+
+    def fail(self, exc: BaseException) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if not self.future.done():
+            self.future.set_exception(exc)
+
+
+class AmiProtocol(asyncio.Protocol):
+    """One AMI connection. ``banner`` resolves with the AMI version; ``closed`` at the end."""
+
+    def __init__(
+        self,
+        peer: str,
+        on_event: Callable[[Message], None],
+        on_lost: Callable[[AmiProtocol, AmiError], None] | None = None,
+        raw_sink: Callable[[bytes], None] | None = None,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self.peer = peer
+        self._on_event = on_event
+        self._on_lost = on_lost
+        self._raw_sink = raw_sink
+        self._parser = Parser()
+        self._pending: dict[str, _Pending] = {}
+        self._transport: asyncio.Transport | None = None
+        self._ids = itertools.count(1)
+        self._id_prefix = f"trunkctl-{secrets.token_hex(4)}-"
+        self.banner: asyncio.Future[str] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self.error: AmiError | None = None
+
+    # -- asyncio callbacks -----------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self._raw_sink is not None:
+            self._raw_sink(data)
+        try:
+            messages = self._parser.feed(data)
+        except AmiProtocolError as exc:
+            exc.details["peer"] = self.peer
+            self._abort(exc)
+            return
+        if not self.banner.done() and self._parser.banner is not None:
+            self.banner.set_result(self._parser.banner)
+        pending = self._pending
+        on_event = self._on_event
+        for msg in messages:
+            # Only look for an ActionID while one is awaited: most events carry none.
+            if pending:
+                action_id = msg.get("ActionID")
+                if action_id is not None:
+                    waiter = pending.get(action_id)
+                    # Ours: the response, or (after it) an item of a list action. An event
+                    # with our ActionID outside those (OriginateResponse) is an event.
+                    if waiter is not None and (
+                        (waiter.response is None and msg.get("Response") is not None)
+                        or (waiter.response is not None and waiter.is_list)
+                    ):
+                        if waiter.take(msg):
+                            del pending[action_id]
+                        continue
+            if msg.get("Event") is not None:
+                on_event(msg)
+            else:
+                log.debug("AMI %s: unexpected message %r", self.peer, msg)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        aborted = self.error
+        self.error = aborted or lost_error(self.peer, exc)
+        for waiter in self._pending.values():
+            waiter.fail(aborted or lost_error(self.peer, exc, waiter.action))
+        self._pending.clear()
+        if not self.banner.done():
+            self.banner.set_exception(self.error)
+            self.banner.exception()  # retrieved: nobody may be waiting any more
+        if not self.closed.done():
+            self.closed.set_result(None)
+        if self._on_lost is not None:
+            self._on_lost(self, self.error)
+
+    # -- use -------------------------------------------------------------------------------
+    @property
+    def is_open(self) -> bool:
+        """True until the transport is closing or closed."""
+        return self._transport is not None and not self._transport.is_closing()
+
+    def next_action_id(self) -> str:
+        """A fresh ActionID, unique on this connection and across connections."""
+        return f"{self._id_prefix}{next(self._ids)}"
+
+    def send(
+        self,
+        action: str,
+        headers: Iterable[tuple[str, object]],
+        *,
+        timeout: float,
+        is_list: bool = False,
+        partial_ok: bool = False,
+        action_id: str | None = None,
+    ) -> asyncio.Future[Message | ListResult]:
+        """Write an action; the future resolves with its response (or ListResult).
+
+        Raises BadInput (from the encoder) before anything is written.
+        """
+        if action_id is None:
+            action_id = self.next_action_id()
+        data = encode_action(action, [*headers, ("ActionID", action_id)])
+        future: asyncio.Future[Message | ListResult] = self._loop.create_future()
+        if self.error is not None or not self.is_open:
+            future.set_exception(self.error or lost_error(self.peer, None, action))
+            return future
+        if action_id in self._pending:
+            raise ValueError(f"ActionID {action_id!r} is already in flight")
+        waiter = _Pending(action, future, is_list)
+        waiter.partial_ok = partial_ok
+        waiter.timer = self._loop.call_later(timeout, self._expire, action_id, timeout)
+        self._pending[action_id] = waiter
+        assert self._transport is not None
+        self._transport.write(data)
+        return future
+
+    def _expire(self, action_id: str, seconds: float) -> None:
+        waiter = self._pending.pop(action_id, None)
+        if waiter is None:
+            return
+        if waiter.partial_ok and waiter.response is not None:
+            waiter.future.set_result(ListResult(waiter.response, waiter.events, False))
+        else:
+            waiter.fail(timeout_error(self.peer, waiter.action, seconds))
+
+    def _abort(self, exc: AmiError) -> None:
+        self.error = exc
+        if self._transport is not None:
+            self._transport.abort()
+
+    def abort(self, exc: AmiError) -> None:
+        """Drop the connection at once, failing everything pending with ``exc``."""
+        self._abort(exc)
+
+    def close(self) -> None:
+        """Close the transport after pending writes (Asterisk sees an orderly close)."""
+        if self._transport is not None:
+            self._transport.close()
