@@ -3,16 +3,19 @@
 ``sipp.serve("options_200.xml", transport="udp")`` starts SIPp as a UAS on 127.0.0.1 at a
 free port, waits until its socket is bound, yields the run, then waits for SIPp to exit
 and checks its exit code (0: the scenario's call succeeded). Missing ``sipp`` fails loudly.
+``udp_peer`` starts in-process UDP peers for timer and fault tests that SIPp cannot time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import itertools
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,3 +144,69 @@ class Sipp:
 def sipp(tmp_path: Path) -> Sipp:
     """A SIPp launcher writing its logs under the test's tmp_path."""
     return Sipp(tmp_path)
+
+
+# --- in-process peers for timer and fault tests ----------------------------------------------
+
+Handler = Callable[[bytes, int], list[bytes]]
+
+
+def reply_to(request: bytes, status: str, *extra: str, via_params: str = "") -> bytes:
+    """A response to ``request`` built by plain text copying (not trunkctl's builder)."""
+    lines = request.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")[1:]
+    keep = [
+        line + (via_params if line.lower().startswith("via:") else "")
+        for line in lines
+        if line.split(":", 1)[0].lower() in ("via", "from", "to", "call-id", "cseq")
+    ]
+    return (
+        "\r\n".join([f"SIP/2.0 {status}", *keep, *extra, "Content-Length: 0"]) + "\r\n\r\n"
+    ).encode()
+
+
+class UdpPeer(asyncio.DatagramProtocol):
+    """A UDP peer on 127.0.0.1 that records what arrives and answers via ``handler``."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.received: list[tuple[float, bytes, tuple[str, int]]] = []
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        self.received.append((time.monotonic(), data, addr))
+        assert self.transport is not None
+        for reply in self.handler(data, len(self.received)):
+            self.transport.sendto(reply, addr)
+
+    @property
+    def port(self) -> int:
+        assert self.transport is not None
+        return int(self.transport.get_extra_info("sockname")[1])
+
+    @property
+    def gaps(self) -> list[float]:
+        """Seconds between consecutive arrivals."""
+        times = [t for t, _, _ in self.received]
+        return [b - a for a, b in itertools.pairwise(times)]
+
+
+@pytest.fixture
+async def udp_peer() -> AsyncIterator[Callable[[Handler], Awaitable[UdpPeer]]]:
+    """Start UDP peers with a handler; all are closed after the test."""
+    peers: list[UdpPeer] = []
+
+    async def start(handler: Handler) -> UdpPeer:
+        loop = asyncio.get_running_loop()
+        _, peer = await loop.create_datagram_endpoint(
+            lambda: UdpPeer(handler), local_addr=(PROVIDER_IP, 0)
+        )
+        peers.append(peer)
+        return peer
+
+    yield start
+    for peer in peers:
+        if peer.transport is not None:
+            peer.transport.close()

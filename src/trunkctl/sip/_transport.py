@@ -98,13 +98,13 @@ class _Transaction:
         "transmissions",
     )
 
-    def __init__(self, request: SipRequest, future: asyncio.Future[SipResponse]) -> None:
+    def __init__(self, request: SipRequest, future: asyncio.Future[SipResponse], t1: float) -> None:
         self.request = request
         self.method = request.method
         self.data = request.render()
         self.future = future
         self.transmissions = 0
-        self.interval = T1
+        self.interval = t1
         self.sent_at = 0.0
         self.retransmit: asyncio.TimerHandle | None = None
         self.provisional: list[SipResponse] = []
@@ -160,7 +160,7 @@ class SipConnection:
         if not branch:
             raise ValueError("a request needs a top Via with a branch")
         loop = asyncio.get_running_loop()
-        tx = _Transaction(request, loop.create_future())
+        tx = _Transaction(request, loop.create_future(), self._t1)
         self._pending[branch] = tx
         limit = min(timeout, 64 * self._t1) if not self.reliable else timeout
         tx.sent_at = loop.time()
