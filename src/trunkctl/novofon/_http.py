@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -30,7 +29,7 @@ from ._errors import (
 )
 from ._secret import Secret, scrub
 
-__all__ = ["HttpEdge", "RateLimitInfo", "RetryPolicy", "Sleep"]
+__all__ = ["EdgeClient", "HttpEdge", "RateLimitInfo", "RetryPolicy", "Sleep"]
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -309,11 +308,39 @@ def _head(response: httpx.Response, limit: int = 200) -> str:
     return text + ("…" if len(response.content) > limit else "")
 
 
-def default_clock() -> float:
-    """Wall-clock seconds (the seam tests replace)."""
-    return time.time()
-
-
 async def default_sleep(seconds: float) -> None:
     """``asyncio.sleep`` (the seam tests replace)."""
     await asyncio.sleep(seconds)
+
+
+class EdgeClient:
+    """Base of the API clients: one :class:`HttpEdge`, async context manager, ``aclose``."""
+
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient | None,
+        transport: httpx.AsyncBaseTransport | None,
+        timeout: float,
+        sleep: Sleep,
+        clock: Callable[[], float],
+        secrets: Iterable[Secret | None],
+    ) -> None:
+        self._edge = HttpEdge(
+            client=client,
+            transport=transport,
+            timeout=timeout,
+            sleep=sleep,
+            clock=clock,
+            secrets=secrets,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this object created it (a borrowed one stays open)."""
+        await self._edge.aclose()

@@ -34,7 +34,7 @@ from ._errors import (
     outcome_unknown,
     rest_error,
 )
-from ._http import HttpEdge, RetryPolicy, Sleep, default_sleep, retry_after_seconds
+from ._http import EdgeClient, RetryPolicy, Sleep, default_sleep, retry_after_seconds
 from ._models import (
     Account,
     ActiveCall,
@@ -61,7 +61,7 @@ def _stamp(value: datetime | str) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value
 
 
-class JsonRpcClient:
+class JsonRpcClient(EdgeClient):
     """Shared core of :class:`DataApiClient` and :class:`CallApiClient`.
 
     Give either ``login`` + ``password`` (tokens are cached and renewed ``renew_before``
@@ -102,7 +102,7 @@ class JsonRpcClient:
         self.base_url = base_url or self.default_url
         self.retry = retry
         self.renew_before = renew_before
-        self._edge = HttpEdge(
+        super().__init__(
             client=client,
             transport=transport,
             timeout=timeout,
@@ -116,16 +116,6 @@ class JsonRpcClient:
     def __repr__(self) -> str:
         mode = "api_key" if self._api_key is not None else f"login={self._login_name!r}"
         return f"{type(self).__name__}(base_url={self.base_url!r}, {mode})"
-
-    async def __aenter__(self) -> JsonRpcClient:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this object created it."""
-        await self._edge.aclose()
 
     # --- tokens -------------------------------------------------------------------------
 

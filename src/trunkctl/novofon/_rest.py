@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -21,7 +20,7 @@ from trunkctl.errors import BadInput
 from trunkctl.i18n import Text
 
 from ._errors import NovofonProtocolError, rest_error
-from ._http import HttpEdge, RateLimitInfo, RetryPolicy, Sleep, default_sleep, retry_after_seconds
+from ._http import EdgeClient, RateLimitInfo, RetryPolicy, Sleep, default_sleep, retry_after_seconds
 from ._models import (
     Balance,
     CallbackResult,
@@ -39,13 +38,6 @@ __all__ = ["DEFAULT_REST_URL", "RestV1Client", "build_rest_request"]
 
 DEFAULT_REST_URL = "https://api.novofon.com"
 HttpMethod = Literal["GET", "POST", "PUT", "DELETE"]
-
-
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    method: str
-    request: httpx.Request
-    idempotent: bool
 
 
 def method_path(method: str) -> str:
@@ -79,7 +71,7 @@ def _stamp(value: datetime | str) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, datetime) else value
 
 
-class RestV1Client:
+class RestV1Client(EdgeClient):
     """Async client for ``https://api.novofon.com/v1/``; pass ``transport=`` or ``client=``.
 
     Idempotent reads back off and retry on HTTP 429 (bounded by ``retry``); nothing else is
@@ -103,7 +95,7 @@ class RestV1Client:
         self._secret = as_secret(secret)
         self.base_url = base_url
         self.retry = retry
-        self._edge = HttpEdge(
+        super().__init__(
             client=client,
             transport=transport,
             timeout=timeout,
@@ -116,16 +108,6 @@ class RestV1Client:
 
     def __repr__(self) -> str:
         return f"RestV1Client(base_url={self.base_url!r})"
-
-    async def __aenter__(self) -> RestV1Client:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this object created it."""
-        await self._edge.aclose()
 
     async def call(
         self,
@@ -143,12 +125,9 @@ class RestV1Client:
         request = build_rest_request(
             self._key, self._secret, self.base_url, method, params or {}, http_method
         )
-        prepared = _Prepared(method, request, idempotent)
         attempt = 1
         while True:
-            response = await self._edge.send(
-                prepared.request, method=method, effects=not idempotent
-            )
+            response = await self._edge.send(request, method=method, effects=not idempotent)
             self.rate_limits = RateLimitInfo.from_headers(response.headers) or self.rate_limits
             if response.status_code == 429:
                 hinted = retry_after_seconds(response.headers, self._edge.clock())
@@ -164,7 +143,7 @@ class RestV1Client:
                     retry_after=hinted,
                     secrets=self._edge.secrets,
                 )
-            return self._check(prepared, response)
+            return self._check(method, response, effects=not idempotent)
 
     def _message(self, response: httpx.Response) -> str:
         try:
@@ -173,28 +152,25 @@ class RestV1Client:
             return response.text[:200]
         return str(body.get("message", "")) if isinstance(body, Mapping) else ""
 
-    def _check(self, prepared: _Prepared, response: httpx.Response) -> dict[str, Any]:
-        effects = not prepared.idempotent
+    def _check(self, method: str, response: httpx.Response, *, effects: bool) -> dict[str, Any]:
         if response.status_code >= 500:
             raise self._edge.server_failed(
-                response, method=prepared.method, effects=effects, external_id=None
+                response, method=method, effects=effects, external_id=None
             )
-        body = self._edge.json_of(
-            response, method=prepared.method, effects=effects, external_id=None
-        )
+        body = self._edge.json_of(response, method=method, effects=effects, external_id=None)
         if not isinstance(body, dict):
             raise NovofonProtocolError(
                 Text(
                     "NovoFon's answer is JSON but not an object",
                     "Ответ NovoFon — JSON, но не объект",
                 ),
-                evidence=f"{prepared.method}: {str(body)[:200]}",
-                method=prepared.method,
+                evidence=f"{method}: {str(body)[:200]}",
+                method=method,
             )
         if response.status_code >= 400 or body.get("status") == "error":
             status = response.status_code if response.status_code >= 400 else 400
             raise rest_error(
-                method=prepared.method,
+                method=method,
                 http_status=status,
                 message=str(body.get("message", "")),
                 retry_after=None,
