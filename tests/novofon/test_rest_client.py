@@ -14,6 +14,7 @@ from trunkctl.novofon import (
     NovofonApiError,
     NovofonAuthError,
     NovofonConnectionError,
+    NovofonForbidden,
     NovofonOutcomeUnknown,
     NovofonProtocolError,
     NovofonRateLimited,
@@ -261,6 +262,14 @@ async def test_non_json_body() -> None:
         assert "captive portal" in str(caught.value.evidence)
         with pytest.raises(NovofonOutcomeUnknown):
             await client.request_callback("100", "79991234567")
+
+
+async def test_html_4xx_from_a_proxy_is_still_a_refusal() -> None:
+    transport, _ = mock(httpx.Response(403, text="<html>Forbidden by proxy</html>"))
+    async with _client(transport) as client:
+        with pytest.raises(NovofonForbidden) as caught:
+            await client.request_callback("100", "79991234567")
+    assert "Forbidden by proxy" in str(caught.value.evidence)
 
 
 async def test_status_error_with_http_200_is_an_api_error() -> None:

@@ -19,7 +19,7 @@ import httpx
 from trunkctl.errors import BadInput
 from trunkctl.i18n import Text
 
-from ._errors import NovofonProtocolError, rest_error
+from ._errors import NovofonApiError, NovofonProtocolError, rest_error
 from ._http import EdgeClient, RateLimitInfo, RetryPolicy, Sleep, default_sleep, retry_after_seconds
 from ._models import (
     Balance,
@@ -157,6 +157,9 @@ class RestV1Client(EdgeClient):
             raise self._edge.server_failed(
                 response, method=method, effects=effects, external_id=None
             )
+        if response.status_code >= 400:
+            # A 4xx is a definite refusal even when a proxy wrote the body in HTML.
+            raise self._refusal(method, response.status_code, self._message(response))
         body = self._edge.json_of(response, method=method, effects=effects, external_id=None)
         if not isinstance(body, dict):
             raise NovofonProtocolError(
@@ -167,16 +170,18 @@ class RestV1Client(EdgeClient):
                 evidence=f"{method}: {str(body)[:200]}",
                 method=method,
             )
-        if response.status_code >= 400 or body.get("status") == "error":
-            status = response.status_code if response.status_code >= 400 else 400
-            raise rest_error(
-                method=method,
-                http_status=status,
-                message=str(body.get("message", "")),
-                retry_after=None,
-                secrets=self._edge.secrets,
-            )
+        if body.get("status") == "error":
+            raise self._refusal(method, response.status_code, str(body.get("message", "")))
         return body
+
+    def _refusal(self, method: str, status: int, message: str) -> NovofonApiError:
+        return rest_error(
+            method=method,
+            http_status=status,
+            message=message,
+            retry_after=None,
+            secrets=self._edge.secrets,
+        )
 
     # --- the methods trunkctl uses ----------------------------------------------------
 
