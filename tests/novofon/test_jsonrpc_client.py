@@ -414,6 +414,23 @@ async def test_reads_report_faults_plainly() -> None:
         await client.list_calls()
 
 
+async def test_bare_http_429_backs_off_reads_and_refuses_calls() -> None:
+    clock = FakeClock()
+    ok = {"jsonrpc": "2.0", "id": 2, "result": {"data": []}}
+    transport, seen = mock(
+        httpx.Response(429, text="slow down", headers={"Retry-After": "4"}),
+        httpx.Response(200, json=ok),
+        httpx.Response(429, text="slow down", headers={"Retry-After": "4"}),
+    )
+    client = CallApiClient(api_key=API_KEY, transport=transport, clock=clock, sleep=clock.sleep)
+    assert await client.list_calls() == []
+    assert clock.sleeps == [4.0]
+    with pytest.raises(NovofonRateLimited) as caught:
+        await client.start_simple_call(**SIMPLE)
+    assert caught.value.retry_after == 4.0
+    assert len(seen) == 3
+
+
 async def test_echoed_secrets_never_reach_evidence() -> None:
     clock = FakeClock()
     error = {

@@ -425,8 +425,8 @@ def retry_after_from_limits(limits: Mapping[str, Any] | None) -> float | None:
         return None
     for name in ("minute", "day"):
         remaining = _int_or_none(limits.get(f"{name}_remaining"))
-        reset = _int_or_none(limits.get(f"{name}_reset"))
-        if remaining is not None and remaining <= 0 and reset is not None:
+        reset = limits.get(f"{name}_reset")
+        if remaining is not None and remaining <= 0 and isinstance(reset, int | float):
             return float(reset)
     return None
 

@@ -32,7 +32,6 @@ from ._errors import (
     NovofonRateLimited,
     jsonrpc_error,
     outcome_unknown,
-    rest_error,
 )
 from ._http import EdgeClient, RetryPolicy, Sleep, default_sleep, retry_after_seconds
 from ._models import (
@@ -229,11 +228,17 @@ class JsonRpcClient(EdgeClient):
                 response, method=method, effects=effects, external_id=external_id
             )
         if response.status_code == 429 and not _looks_like_jsonrpc(response):
-            raise rest_error(
+            # A bare HTTP 429 (a front proxy): read it as the documented -32029.
+            hint = retry_after_seconds(response.headers, self._edge.clock())
+            limits = {"minute_remaining": 0, "minute_reset": hint} if hint is not None else {}
+            raise jsonrpc_error(
+                {
+                    "code": -32029,
+                    "message": f"HTTP 429 {response.text[:200]}",
+                    "data": {"mnemonic": "limit_exceeded", "metadata": {"limits": limits}},
+                },
                 method=method,
                 http_status=429,
-                message=response.text[:200],
-                retry_after=retry_after_seconds(response.headers, self._edge.clock()),
                 secrets=self._edge.secrets,
             )
         body = self._edge.json_of(response, method=method, effects=effects, external_id=external_id)
