@@ -433,10 +433,15 @@ def _register_error(outcome: str, response: SipResponse, result: RegisterResult)
                 )
                 if after_auth
                 else Text(
-                    "The provider refuses this source address: verify your IP in the cabinet "
-                    "(trunk's allowed/termination addresses) or check the account status.",
-                    "Провайдер не принимает этот адрес: подтвердите IP в кабинете (разрешённые "
-                    "адреса транка) или проверьте статус аккаунта.",
+                    "Refused before any password was asked: the provider does not accept this "
+                    "source address (verify your IP in the cabinet: the trunk's allowed "
+                    "addresses), or it does not know the login (Asterisk answers 403 when the "
+                    "address matches an IP trunk that takes no registrations), or the account "
+                    "is blocked.",
+                    "Отказ ещё до запроса пароля: провайдер не принимает этот адрес "
+                    "(подтвердите IP в кабинете: разрешённые адреса транка), или не знает "
+                    "логин (Asterisk отвечает 403, если адрес совпал с IP-транком без "
+                    "регистрации), или аккаунт заблокирован.",
                 )
             ),
             status_code=code,
