@@ -462,7 +462,9 @@ def _check_name(name: str, what: str = "section") -> None:
         )
 
 
-def _lex_lines(texts: Iterable[str], depth: int, *, first: bool) -> tuple[list[Line], int]:
+def _lex_lines(
+    texts: Iterable[str], depth: int, *, first: bool, nul: bool = True
+) -> tuple[list[Line], int]:
     """Classify lines; the hot loop of :func:`parse` (no regex, few calls per line)."""
     out: list[Line] = []
     append = out.append
@@ -486,8 +488,8 @@ def _lex_lines(texts: Iterable[str], depth: int, *, first: bool) -> tuple[list[L
             # fgets() into char[8192]: the whole line is skipped.
             append(Line(raw, INVALID, None, d, "line_too_long"))
             continue
-        if "\0" in text:
-            text = text[: text.index("\0")]
+        if nul and "\0" in text:
+            text = text[: text.index("\0")]  # C strings end at NUL
         if ";" in text:
             content, depth = strip_comments(text, d)
             if content is None:
@@ -546,7 +548,7 @@ class Document:
         self.path = path
         self._from_bytes = from_bytes
         self._style_cache: _Style | None = None
-        lines, self.depth_end = _lex_lines(_split(text), 0, first=True)
+        lines, self.depth_end = _lex_lines(_split(text), 0, first=True, nul="\0" in text)
         self.preamble: list[Line] = []
         self.sections_: list[Section] = []
         body = self.preamble

@@ -59,9 +59,12 @@ def strip_comments(line: str, depth: int) -> tuple[str | None, int]:
     if ";" not in line:
         # No ';' at all: nothing to strip, the depth cannot change.
         return (line if depth == 0 else None), depth
-    if depth == 0 and "\\;" not in line and "--" not in line:
-        # Plain trailing comment: everything from the first ';' is dropped.
-        return line[: line.index(";")], 0
+    if depth == 0:
+        i = line.index(";")
+        if (i == 0 or line[i - 1] not in "\\-") and line[i + 1 : i + 3] != "--":
+            # The first ';' is neither escaped, nor "--;", nor ";--": a plain comment, and
+            # everything from it on is dropped.
+            return line[:i], 0
     positions, depth = strip_comments_positions(line, depth)
     if positions is None:
         return None, depth
