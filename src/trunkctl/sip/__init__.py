@@ -17,7 +17,6 @@ from ._errors import (
     SipTimeoutError,
     SipUnreachableError,
 )
-from ._status import StatusInfo, status_info
 from ._transport import Address, TransportName
 from .probe import (
     NatDiagnosis,
@@ -48,12 +47,10 @@ __all__ = [
     "SipSocketError",
     "SipTimeoutError",
     "SipUnreachableError",
-    "StatusInfo",
     "TransportName",
     "diagnose_nat",
     "options",
     "options_sync",
     "register_check",
     "register_check_sync",
-    "status_info",
 ]

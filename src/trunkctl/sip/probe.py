@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, ParamSpec, TypeVar
 
 from trunkctl import __version__
+from trunkctl.codes import sip_status
 from trunkctl.errors import BadInput
 from trunkctl.i18n import Lang, Text
 from trunkctl.secret import Secret
@@ -38,7 +39,6 @@ from ._errors import (
     SipUnreachableError,
 )
 from ._message import SipRequest, SipResponse, new_branch, new_call_id, new_tag
-from ._status import status_info
 from ._transport import T1, Address, Exchange, SipConnection, TransportName, open_connection
 
 __all__ = [
@@ -192,7 +192,7 @@ class OptionsResult:
 
     def to_dict(self, lang: Lang | None = None) -> dict[str, Any]:
         """A JSON-ready view."""
-        info = status_info(self.status_code, self.reason or "") if self.status_code else None
+        info = sip_status(self.status_code) if self.status_code else None
         return {
             "host": self.host,
             "port": self.port,
@@ -391,9 +391,35 @@ async def _drive(
             return exchange
 
 
+_RETRY_LATER = Text(
+    "Retry later; if it persists, contact the provider.",
+    "Повторите позже; если не пройдёт — обратитесь к провайдеру.",
+)
+_SEE_PROVIDER = Text(
+    "Compare the registration settings with the provider's instructions; send them the "
+    "raw answer (--json) if unsure.",
+    "Сверьте настройки регистрации с инструкцией провайдера; при сомнениях отправьте им "
+    "сырой ответ (--json).",
+)
+# What to do about a final REGISTER answer other than 2xx/401/403/407 (RFC 3261 §10.3).
+_REJECTION_ADVICE = {
+    404: Text(
+        "Check the SIP login (NovoFon: 7 digits with leading zeros) and the domain.",
+        "Проверьте SIP-логин (NovoFon: 7 цифр с ведущими нулями) и домен.",
+    ),
+    405: Text(
+        "This address does not take registrations: an IP-authenticated trunk needs none.",
+        "Этот адрес не принимает регистрацию: транку с проверкой по IP она не нужна.",
+    ),
+    423: Text(
+        "Raise the registration's expiration to the Min-Expires the registrar sent.",
+        "Увеличьте expiration регистрации до Min-Expires из ответа регистратора.",
+    ),
+}
+
+
 def _register_error(outcome: str, response: SipResponse, result: RegisterResult) -> SipProbeError:
     code, reason = response.status_code, response.reason
-    info = status_info(code, reason)
     evidence = Text(
         f"{code} {reason} ({result.host}:{result.port}, user {result.username})",
         f"{code} {reason} ({result.host}:{result.port}, пользователь {result.username})",
@@ -448,8 +474,8 @@ def _register_error(outcome: str, response: SipResponse, result: RegisterResult)
         )
     return SipRejectedError(
         Text(f"The registrar answered {code} {reason}.", f"Регистратор ответил {code} {reason}."),
-        evidence=evidence + Text(" — ", " — ") + info.meaning,
-        next_step=info.next_step,
+        evidence=evidence + Text(" — ", " — ") + sip_status(code).meaning,
+        next_step=_REJECTION_ADVICE.get(code, _RETRY_LATER if code >= 500 else _SEE_PROVIDER),
         status_code=code,
     )
 
