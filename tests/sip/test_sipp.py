@@ -16,6 +16,7 @@ import pytest
 
 from trunkctl.sip import (
     Address,
+    RegisterResult,
     SipAuthError,
     SipParseError,
     SipRejectedError,
@@ -25,10 +26,20 @@ from trunkctl.sip import (
     register_check,
 )
 
-from .conftest import PBX_IP, PROVIDER_IP, Sipp
+from .conftest import PBX_IP, PROVIDER_IP, Sipp, SippRun
 
 TRANSPORTS: list[TransportName] = ["udp", "tcp"]
 USER, PASSWORD = "0053248", "s3cret-Pa55"
+
+
+async def register(
+    run: SippRun, *, password: str = PASSWORD, transport: TransportName = "udp"
+) -> RegisterResult:
+    """register_check from the PBX's address to the SIPp run, as USER."""
+    return await register_check(
+        PROVIDER_IP, run.port, username=USER, password=password, transport=transport,
+        timeout=3, local_address=PBX_IP,
+    )  # fmt: skip
 
 
 def digest_params(header: str) -> dict[str, str]:
@@ -109,10 +120,7 @@ async def test_register_md5_verified_by_sipp(sipp: Sipp, transport: TransportNam
     with sipp.serve(
         "register_md5.xml", transport=transport, variables={"user": USER, "password": PASSWORD}
     ) as run:
-        result = await register_check(
-            PROVIDER_IP, run.port, username=USER, password=PASSWORD, transport=transport,
-            timeout=3, local_address=PBX_IP,
-        )  # fmt: skip
+        result = await register(run, transport=transport)
     assert result.outcome == "registered" and result.ok, result.to_dict()
     assert [s.status_code for s in result.steps] == [401, 200, 200]
     assert [s.purpose for s in result.steps] == ["register", "register", "unregister"]
@@ -132,10 +140,7 @@ async def test_register_md5_verified_by_sipp(sipp: Sipp, transport: TransportNam
 
 async def test_register_wrong_password_gets_403_after_auth(sipp: Sipp) -> None:
     with sipp.serve("register_md5.xml", variables={"user": USER, "password": PASSWORD}) as run:
-        result = await register_check(
-            PROVIDER_IP, run.port, username=USER, password="not-" + PASSWORD, timeout=3,
-            local_address=PBX_IP,
-        )  # fmt: skip
+        result = await register(run, password="not-" + PASSWORD)
     assert result.outcome == "forbidden"
     assert [s.status_code for s in result.steps] == [401, 403]
     assert result.steps[1].credentials is not None
@@ -157,10 +162,7 @@ async def test_register_answers_checked_by_recomputing(
     sipp: Sipp, scenario: str, code: int, header: str, hexdigest: str, nonce: str
 ) -> None:
     with sipp.serve(scenario) as run:
-        result = await register_check(
-            PROVIDER_IP, run.port, username=USER, password=PASSWORD, timeout=3,
-            local_address=PBX_IP,
-        )  # fmt: skip
+        result = await register(run)
     assert result.outcome == "registered", result.to_dict()
     assert result.challenge_code == code
     assert [s.credentials and s.credentials["header"] for s in result.steps] == [
@@ -189,10 +191,7 @@ async def test_register_rejections(
     sipp: Sipp, scenario: str, codes: list[int], outcome: str, next_words: str
 ) -> None:
     with sipp.serve(scenario) as run:
-        result = await register_check(
-            PROVIDER_IP, run.port, username=USER, password=PASSWORD, timeout=3,
-            local_address=PBX_IP,
-        )  # fmt: skip
+        result = await register(run)
     assert result.outcome == outcome
     assert [s.status_code for s in result.steps] == codes
     assert result.final_code == codes[-1] and result.unregister_code is None
@@ -202,10 +201,7 @@ async def test_register_rejections(
 
 async def test_register_423_retries_with_min_expires(sipp: Sipp) -> None:
     with sipp.serve("register_423.xml") as run:
-        result = await register_check(
-            PROVIDER_IP, run.port, username=USER, password=PASSWORD, timeout=3,
-            local_address=PBX_IP,
-        )  # fmt: skip
+        result = await register(run)
     assert result.outcome == "registered"
     assert [(s.status_code, s.expires) for s in result.steps] == [(423, 60), (200, 120), (200, 0)]
     assert result.unregistered

@@ -229,40 +229,66 @@ async def options(
     """
     _check_args(host, port, transport, timeout)
     result = OptionsResult(host, port, transport)
+
+    async def probe(conn: SipConnection) -> None:
+        uri = f"sip:{_uri_host(host)}:{port}"
+        local_uri = f"sip:trunkctl@{_uri_host(conn.local.host)}"
+        request = _base_request("OPTIONS", uri, conn, local_uri, uri)
+        request.add("Accept", "application/sdp")
+        exchange = await conn.request(request, timeout=timeout)
+        response = exchange.response
+        result.outcome = "answered"
+        result.status_code, result.reason = response.status_code, response.reason
+        result.latency_ms = exchange.latency_ms
+        result.transmissions = exchange.transmissions
+        result.server, result.user_agent = response.get("Server"), response.get("User-Agent")
+        result.allow = response.values("Allow")
+        result.seen_address = _seen_address(response)
+        result.raw_response = _raw_text(response.raw)
+
+    await _run_probe(result, probe, local_address=local_address, timeout=timeout, t1=t1)
+    if isinstance(result.error, SipTimeoutError):
+        result.transmissions = int(result.error.details.get("transmissions", 0))
+    return result
+
+
+async def _run_probe(
+    result: OptionsResult | RegisterResult,
+    probe: Callable[[SipConnection], Awaitable[None]],
+    *,
+    local_address: str | None,
+    timeout: float,
+    t1: float,
+) -> None:
+    """Connect, run ``probe``, close; network errors become the result's outcome.
+
+    :class:`SipSocketError` (our own side) propagates: it is not a finding about the peer.
+    """
     try:
         conn = await open_connection(
-            host, port, transport=transport, local_address=local_address, timeout=timeout, t1=t1
+            result.host,
+            result.port,
+            transport=result.transport,
+            local_address=local_address,
+            timeout=timeout,
+            t1=t1,
         )
     except SipSocketError:
         raise
     except SipProbeError as exc:
         result.outcome, result.error = _outcome_of(exc), exc
-        return result
+        return
     result.local_address, result.remote_address = conn.local, conn.remote
-    uri = f"sip:{_uri_host(host)}:{port}"
-    request = _base_request("OPTIONS", uri, conn, f"sip:trunkctl@{_uri_host(conn.local.host)}", uri)
-    request.add("Accept", "application/sdp")
     try:
-        exchange = await conn.request(request, timeout=timeout)
+        await probe(conn)
+    except SipSocketError:
+        raise
     except SipProbeError as exc:
         result.outcome, result.error = _outcome_of(exc), exc
-        if isinstance(exc, SipTimeoutError):
-            result.transmissions = int(exc.details.get("transmissions", 0))
         if isinstance(exc, SipParseError):
             result.raw_response = _raw_text(exc.raw)
-        return result
     finally:
         conn.close()
-    response = exchange.response
-    result.outcome = "answered"
-    result.status_code, result.reason = response.status_code, response.reason
-    result.latency_ms = exchange.latency_ms
-    result.transmissions = exchange.transmissions
-    result.server, result.user_agent = response.get("Server"), response.get("User-Agent")
-    result.allow = response.values("Allow")
-    result.seen_address = _seen_address(response)
-    result.raw_response = _raw_text(response.raw)
-    return result
 
 
 # --- REGISTER --------------------------------------------------------------------------------
@@ -520,30 +546,15 @@ async def register_check(
                 "Для SIP-проверки нужны имя пользователя и expires >= 0.",
             ),
         )
-    domain = domain or host
-    result = RegisterResult(host, port, transport, username, domain)
-    try:
-        conn = await open_connection(
-            host, port, transport=transport, local_address=local_address, timeout=timeout, t1=t1
-        )
-    except SipSocketError:
-        raise
-    except SipProbeError as exc:
-        result.outcome, result.error = _outcome_of(exc), exc
-        return result
-    result.local_address, result.remote_address = conn.local, conn.remote
-    try:
-        await _register_steps(conn, result, password, expires, timeout)
-    except SipProbeError as exc:
-        result.error = exc
-        if isinstance(exc, SipChallengeError):
-            result.outcome = "unsupported_challenge"
-        else:
-            result.outcome = _outcome_of(exc)
-        if isinstance(exc, SipParseError):
-            result.raw_response = _raw_text(exc.raw)
-    finally:
-        conn.close()
+    result = RegisterResult(host, port, transport, username, domain or host)
+
+    async def probe(conn: SipConnection) -> None:
+        try:
+            await _register_steps(conn, result, password, expires, timeout)
+        except SipChallengeError as exc:
+            result.outcome, result.error = "unsupported_challenge", exc
+
+    await _run_probe(result, probe, local_address=local_address, timeout=timeout, t1=t1)
     return result
 
 
