@@ -136,13 +136,30 @@ class SipConnection:
         self._t2 = t2
         self._pending: dict[str, _Transaction] = {}
         self._closed: SipProbeError | None = None
+        self._transport: asyncio.BaseTransport | None = None
 
-    # --- subclass hooks -----------------------------------------------------------------
-    def _write(self, data: bytes) -> None:
-        raise NotImplementedError
+    # --- asyncio protocol callbacks shared by UDP and TCP ---------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport
+        sockname = transport.get_extra_info("sockname")
+        if sockname:
+            self.local = Address(str(sockname[0]), int(sockname[1]))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._closed is None:
+            self._fail_all(_closed_error(self.target))
 
     def close(self) -> None:
         """Close the socket; pending transactions fail."""
+        if self._transport is not None:
+            self._transport.close()
+
+    def _open_transport(self) -> asyncio.BaseTransport:
+        if self._transport is None or self._transport.is_closing():
+            raise ConnectionResetError(errno.ECONNRESET, "connection closed")
+        return self._transport
+
+    def _write(self, data: bytes) -> None:
         raise NotImplementedError
 
     # --- transactions -------------------------------------------------------------------
@@ -228,16 +245,14 @@ class SipConnection:
             )
         )
 
-    def _set_local(self, transport: asyncio.BaseTransport) -> None:
-        sockname = transport.get_extra_info("sockname")
-        if sockname:
-            self.local = Address(str(sockname[0]), int(sockname[1]))
-
-    def _fail_all(self, exc: SipProbeError) -> None:
-        self._closed = exc
+    def _fail_pending(self, exc: SipProbeError) -> None:
         for tx in list(self._pending.values()):
             if not tx.future.done():
                 tx.future.set_exception(exc)
+
+    def _fail_all(self, exc: SipProbeError) -> None:
+        self._closed = exc
+        self._fail_pending(exc)
 
     def _on_message(self, message: SipRequest | SipResponse) -> None:
         if isinstance(message, SipRequest):
@@ -274,15 +289,6 @@ class UdpConnection(SipConnection, asyncio.DatagramProtocol):
     kind: TransportName = "udp"
     reliable = False
 
-    def __init__(self, target: str, *, t1: float = T1, t2: float = T2) -> None:
-        super().__init__(target, t1=t1, t2=t2)
-        self._transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # asyncio's selector datagram transport does not subclass DatagramTransport.
-        self._transport = cast(asyncio.DatagramTransport, transport)
-        self._set_local(transport)
-
     def datagram_received(self, data: bytes, addr: tuple[str | object, ...]) -> None:
         if not data.strip(b"\r\n"):
             return  # RFC 5626 keep-alive
@@ -293,9 +299,7 @@ class UdpConnection(SipConnection, asyncio.DatagramProtocol):
             # The socket is connected: this came from the peer. Over UDP one datagram
             # cannot break the next, but a peer answering non-SIP will not answer SIP:
             # fail what waits now rather than at the timeout.
-            for tx in list(self._pending.values()):
-                if not tx.future.done():
-                    tx.future.set_exception(exc)
+            self._fail_pending(exc)
             return
         self._on_message(message)
 
@@ -305,22 +309,11 @@ class UdpConnection(SipConnection, asyncio.DatagramProtocol):
                 with _translate_errors("send", self.target):
                     raise exc
             except SipProbeError as mapped:
-                for tx in list(self._pending.values()):
-                    if not tx.future.done():
-                        tx.future.set_exception(mapped)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._fail_all(_closed_error(self.target))
+                self._fail_pending(mapped)
 
     def _write(self, data: bytes) -> None:
-        if self._transport is None or self._transport.is_closing():
-            raise ConnectionResetError(errno.ECONNRESET, "socket closed")
-        self._transport.sendto(data)
-
-    def close(self) -> None:
-        """Close the socket."""
-        if self._transport is not None:
-            self._transport.close()
+        # asyncio's selector datagram transport does not subclass DatagramTransport.
+        cast(asyncio.DatagramTransport, self._open_transport()).sendto(data)
 
 
 class TcpConnection(SipConnection, asyncio.Protocol):
@@ -331,13 +324,7 @@ class TcpConnection(SipConnection, asyncio.Protocol):
 
     def __init__(self, target: str, *, t1: float = T1, t2: float = T2) -> None:
         super().__init__(target, t1=t1, t2=t2)
-        self._transport: asyncio.Transport | None = None
         self._parser = StreamParser()
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        self._set_local(transport)
 
     def data_received(self, data: bytes) -> None:
         try:
@@ -350,19 +337,8 @@ class TcpConnection(SipConnection, asyncio.Protocol):
         for message in messages:
             self._on_message(message)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._closed is None:
-            self._fail_all(_closed_error(self.target))
-
     def _write(self, data: bytes) -> None:
-        if self._transport is None or self._transport.is_closing():
-            raise ConnectionResetError(errno.ECONNRESET, "connection closed")
-        self._transport.write(data)
-
-    def close(self) -> None:
-        """Close the connection."""
-        if self._transport is not None:
-            self._transport.close()
+        cast(asyncio.WriteTransport, self._open_transport()).write(data)
 
 
 def _closed_error(target: str) -> SipUnreachableError:
