@@ -375,3 +375,33 @@ def test_password_never_shows() -> None:
         auth = DigestAuth("u", password)
         assert "hunter2" not in repr(auth)
         assert "hunter2" not in repr(vars(auth) if hasattr(auth, "__dict__") else auth)
+
+
+# --- robustness on whatever a peer sends ------------------------------------------------------
+
+header_junk = st.one_of(
+    st.text(max_size=200),
+    st.lists(
+        st.sampled_from(
+            ["Digest", " ", ",", "=", '"', "\\", "realm", "nonce", "algorithm", "qop",
+             "SHA-256", "MD5-sess", "auth", "auth-int", "stale=true", "x", "Basic"]
+        ),
+        max_size=40,
+    ).map("".join),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(header_junk, min_size=1, max_size=3), st.sampled_from([401, 407]))
+def test_any_challenge_header_yields_challenges_or_a_typed_error(
+    values: list[str], code: int
+) -> None:
+    header = "WWW-Authenticate" if code == 401 else "Proxy-Authenticate"
+    response = SipResponse(code, "x", [(header, v) for v in values])
+    challenges = Challenge.from_response(response)
+    try:
+        chosen = choose_challenge(challenges)
+    except SipChallengeError:
+        return
+    # Whatever was chosen can be answered.
+    DigestAuth("u", "p").authorization(register(), chosen, 1)

@@ -353,3 +353,14 @@ def test_render_parse_round_trip(method: str, headers: list[tuple[str, str]], bo
     assert [(n.lower(), v) for n, v in again.headers[:-1]] == [
         (n.lower(), v) for n, v in req.headers
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=120), st.builds("SIP/2.0/UDP {}".format, st.text(max_size=60))))
+def test_via_parse_raises_only_the_typed_error(text: str) -> None:
+    try:
+        via = Via.parse(text)
+    except SipParseError:
+        return
+    via.render()
+    via.branch  # noqa: B018
