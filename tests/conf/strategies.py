@@ -39,7 +39,7 @@ KEY = st.sampled_from(
 )
 # Value characters: ';' is escaped as '\;' when written; '\\' only where safe (see below).
 _VALUE_CHARS = st.sampled_from(
-    list("abcxyzABC019 ,.:@/=>[]#()!+*'\"-_%&") + [";", "\\", "\t", "é", "Ж", "ü"]
+    [*"abcxyzABC019 ,.:@/=>[]#()!+*'\"-_%&", ";", "\\", "\t", "é", "Ж", "ü"]
 )
 
 
@@ -165,7 +165,7 @@ def asterisk_conf(draw: st.DrawFn, max_sections: int = 6) -> GeneratedConf:
         head = f"[{sec.name}]" + (f"({','.join(tokens)})" if tokens else "")
         trail = draw(st.sampled_from(["", " ; header comment", "\t;c"]))
         out.append(head + trail + eol)
-        for key, op, value, raw in sec.lines:
+        for key, op, _val, raw in sec.lines:
             if draw(st.integers(0, 3)) == 0:
                 noise()
             indent = draw(st.sampled_from(["", " ", "\t"]))

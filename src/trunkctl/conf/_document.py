@@ -127,7 +127,10 @@ class _Parsed:
         while vs < len(s) and s[vs] in BLANKS:
             vs += 1
         if vs < len(s):
-            self.vstart = self.pos[vs]
+            v0 = self.pos[vs]
+            if body[v0] == ";" and v0 and body[v0 - 1] == "\\" and self.pos[vs - 1] != v0 - 1:
+                v0 -= 1  # the value starts with "\;": its backslash belongs to it
+            self.vstart = v0
         else:
             self.vstart = self.pos[min(eq + (1 if item.op == "=>" else 0), len(s) - 1)] + 1
         self.vend = self.pos[-1] + 1 if vs < len(s) else self.vstart
@@ -328,6 +331,7 @@ class Section:
 
     def _replace_at(self, i: int, key: str, value: str) -> None:
         old = self.body[i]
+        key = old.key or key  # the line keeps its own spelling of the key
         if old.value == value and old.op != "+=":
             return  # unchanged lines stay byte for byte
         p = old.parsed()
@@ -382,9 +386,9 @@ class Section:
             fixed = prev.text + doc._style().eol
             line.text = line.text[: len(line.text) - len(line.line_ending)]
             if at > 0:
-                self.body[at - 1] = _relex(fixed, prev.depth)
+                self.body[at - 1] = _relex(fixed, prev.depth, prev)
             else:
-                self.header = _relex(fixed, prev.depth)
+                self.header = _relex(fixed, prev.depth, prev)
         self.body.insert(at, line)
         self._index = None
 
@@ -396,8 +400,10 @@ class Section:
         return end
 
 
-def _relex(text: str, depth: int) -> Line:
-    return _lex_lines([text], depth, first=False)[0][0]
+def _relex(text: str, depth: int, like: Line | None = None) -> Line:
+    """Classify one rewritten line; ``like`` (the line it replaces) keeps a first-line BOM."""
+    first = like is not None and like.note == "bom"
+    return _lex_lines([text], depth, first=first)[0][0]
 
 
 def _escape_value(key: str, value: str) -> str:
@@ -807,7 +813,7 @@ class Document:
         if last_line is not None and not last_line.text.endswith("\n"):
             # The file's last line had no newline: it gets one, and the new text then ends
             # without one, keeping the file's habit.
-            fixed = _relex(last_line.text + eol, last_line.depth)
+            fixed = _relex(last_line.text + eol, last_line.depth, last_line)
             if container:
                 container[-1] = fixed
             else:
@@ -887,7 +893,7 @@ class Document:
         new = raw[: close + 1] + (f"({','.join(tokens)})" if tokens else "") + raw[end:]
         if raw[close + 1 : close + 2] != "(":
             new = raw[: close + 1] + (f"({','.join(tokens)})" if tokens else "") + raw[close + 1 :]
-        line = _relex(new, sec.header.depth)
+        line = _relex(new, sec.header.depth, sec.header)
         if line.kind is not HEADER or line.parsed().depth_out != p.depth_out:
             raise ConfValueError(
                 Text(
@@ -937,7 +943,7 @@ class Document:
                 prev.pop()
             if prev and not last.text.endswith("\n"):
                 end = prev[-1]
-                prev[-1] = _relex(end.text[: len(end.text) - len(end.line_ending)], end.depth)
+                prev[-1] = _relex(end.text[: len(end.text) - len(end.line_ending)], end.depth, end)
         prev.extend(moved)
         del self.sections_[i]
         if i > 0:
