@@ -536,7 +536,8 @@ def _content_length(message: SipMessage) -> int | None:
 def _find_head_end(data: bytes | bytearray, start: int = 0) -> tuple[int, int]:
     """(end of head, start of body), or (-1, -1); tolerates bare LF line ends."""
     crlf = data.find(b"\r\n\r\n", start)
-    lf = data.find(b"\n\n", start)
+    # Bounded by the CRLF hit: an unbounded search would rescan the whole buffer per message.
+    lf = data.find(b"\n\n", start, crlf if crlf >= 0 else len(data))
     if lf >= 0 and (crlf < 0 or lf < crlf):
         return lf, lf + 2
     if crlf >= 0:
@@ -610,45 +611,51 @@ class StreamParser:
             raise
 
     def _drain(self) -> Iterator[SipRequest | SipResponse]:
+        # Walk the buffer with an offset and cut what was consumed once, at the end.
         buf = self._buffer
-        while True:
-            # RFC 5626 §3.5.1: CRLF keep-alives ("\r\n\r\n" ping, "\r\n" pong) between messages.
-            skip = len(buf) - len(buf.lstrip(b"\r\n"))
-            if skip:
-                del buf[:skip]
-            if not buf:
-                return
-            head_end, body_start = _find_head_end(buf)
-            if head_end < 0:
-                if len(buf) > MAX_HEAD:
+        pos = 0
+        try:
+            while True:
+                size = len(buf)
+                # RFC 5626 §3.5.1: CRLF keep-alives ("\r\n\r\n" ping, "\r\n" pong).
+                while pos < size and buf[pos] in b"\r\n":
+                    pos += 1
+                if pos == size:
+                    return
+                head_end, body_start = _find_head_end(buf, pos)
+                if head_end < 0:
+                    self._check_partial(pos)
+                    return
+                head = bytes(buf[pos:head_end])
+                message = _parse_head(head, head)
+                length = _content_length(message)
+                if length is not None and length < 0:
                     raise _garbage(
-                        _NOT_SIP, bytes(buf[:MAX_EVIDENCE]), "no end of headers in 64 KiB"
+                        Text(
+                            "A SIP message on TCP has an invalid Content-Length.",
+                            "У SIP-сообщения по TCP неверный Content-Length.",
+                        ),
+                        head,
                     )
-                # Fail early on a stream that cannot be SIP instead of waiting for 64 KiB:
-                # judge the start line as soon as it is complete.
-                line_end = buf.find(b"\n")
-                if line_end >= 0:
-                    _parse_start_line(
-                        bytes(buf[:line_end]).decode("utf-8", "replace"), bytes(buf[:MAX_EVIDENCE])
-                    )
-                elif len(buf) > 1024:
-                    raise _garbage(_NOT_SIP, bytes(buf[:MAX_EVIDENCE]), "no line end in 1 KiB")
-                return
-            message = _parse_head(bytes(buf[:head_end]), bytes(buf[: body_start + MAX_EVIDENCE]))
-            length = _content_length(message)
-            if length is not None and length < 0:
-                raise _garbage(
-                    Text(
-                        "A SIP message on TCP has an invalid Content-Length.",
-                        "У SIP-сообщения по TCP неверный Content-Length.",
-                    ),
-                    bytes(buf[:MAX_EVIDENCE]),
-                )
-            # A missing Content-Length on a stream is an RFC violation; read it as 0.
-            length = length or 0
-            if len(buf) < body_start + length:
-                return
-            message.body = bytes(buf[body_start : body_start + length])
-            message.raw = bytes(buf[: body_start + length])
-            del buf[: body_start + length]
-            yield message
+                # A missing Content-Length on a stream is an RFC violation; read it as 0.
+                end = body_start + (length or 0)
+                if size < end:
+                    return
+                message.body = bytes(buf[body_start:end])
+                message.raw = bytes(buf[pos:end])
+                pos = end
+                yield message
+        finally:
+            del buf[:pos]
+
+    def _check_partial(self, pos: int) -> None:
+        """Fail early on a stream that cannot be SIP instead of waiting for 64 KiB of it."""
+        buf = self._buffer
+        evidence = bytes(buf[pos : pos + MAX_EVIDENCE])
+        if len(buf) - pos > MAX_HEAD:
+            raise _garbage(_NOT_SIP, evidence, "no end of headers in 64 KiB")
+        line_end = buf.find(b"\n", pos)
+        if line_end >= 0:
+            _parse_start_line(bytes(buf[pos:line_end]).decode("utf-8", "replace"), evidence)
+        elif len(buf) - pos > 1024:
+            raise _garbage(_NOT_SIP, evidence, "no line end in 1 KiB")
