@@ -364,3 +364,12 @@ def test_via_parse_raises_only_the_typed_error(text: str) -> None:
         return
     via.render()
     via.branch  # noqa: B018
+
+
+def test_stream_parser_mixed_line_ends_in_one_read() -> None:
+    lf_only = b"SIP/2.0 100 Trying\nCSeq: 1 OPTIONS\nContent-Length: 2\n\nhi"
+    crlf = b"SIP/2.0 200 OK\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+    msgs = StreamParser().feed(crlf + lf_only + crlf + lf_only)
+    assert [(m.status_code, m.body) for m in msgs if isinstance(m, SipResponse)] == [
+        (200, b""), (100, b"hi"), (200, b""), (100, b"hi"),
+    ]  # fmt: skip
