@@ -98,7 +98,8 @@ def main() -> None:
     ]
     base = rows[0][1]
     print(
-        f"{args.endpoints} endpoints, {lines} lines, {len(text) / 1e6:.1f} MB; best of {args.repeat}"
+        f"{args.endpoints} endpoints, {lines} lines, {len(text) / 1e6:.1f} MB; "
+        f"best of {args.repeat}"
     )
     print(f"{'case':38} {'best ms':>9} {'median ms':>10} {'x configparser':>15}")
     for name, b, m in rows:
