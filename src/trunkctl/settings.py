@@ -86,6 +86,8 @@ class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     # The command that reaches Asterisk's control socket; "-rx CMD" is appended.
     asterisk_command: tuple[str, ...] = ("asterisk",)
+    # Asterisk's messages log, read for the reasons a reload was refused (optional).
+    log_file: Path | None = None
     source: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -99,6 +101,7 @@ class Settings:
                 "secret_file": str(self.ami.secret_file) if self.ami.secret_file else None,
             },
             "asterisk_command": list(self.asterisk_command),
+            "log_file": str(self.log_file) if self.log_file else None,
             "source": str(self.source) if self.source else None,
         }
 
@@ -142,7 +145,9 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
     except ValueError as exc:
         raise _bad_settings(path or Path("TRUNKCTL_AMI_PORT"), "AMI port is not a number") from exc
     secret_file = env.get("TRUNKCTL_AMI_SECRET_FILE") or ami.get("secret_file")
-    command = data.get("asterisk", {}).get("command", ["asterisk"])
+    asterisk = data.get("asterisk", {})
+    command = asterisk.get("command", ["asterisk"])
+    log_file = env.get("TRUNKCTL_ASTERISK_LOG") or asterisk.get("log_file")
     return Settings(
         config_dir=Path(env.get("TRUNKCTL_CONFIG_DIR") or data.get("config_dir", "/etc/asterisk")),
         ami=AmiSettings(
@@ -152,6 +157,7 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
             secret_file=Path(secret_file) if secret_file else None,
         ),
         asterisk_command=tuple(str(part) for part in command),
+        log_file=Path(log_file) if log_file else None,
         source=source,
     )
 
@@ -174,4 +180,6 @@ def settings_to_toml(settings: Settings, header: str = "") -> str:
     lines.append("")
     lines.append("[asterisk]")
     lines.append("command = [" + ", ".join(_toml_str(p) for p in settings.asterisk_command) + "]")
+    if settings.log_file:
+        lines.append(f"log_file = {_toml_str(str(settings.log_file))}")
     return "\n".join(lines) + "\n"

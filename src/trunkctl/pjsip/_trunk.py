@@ -335,6 +335,8 @@ def render_trunk(spec: TrunkSpec) -> TrunkConfig:
                     ("contact_user", spec.login or ""),
                     ("retry_interval", "60"),
                     ("forbidden_retry_interval", "300"),
+                    # The default 10 s spreads many registrations; one trunk should not wait.
+                    ("max_random_initial_delay", "1"),
                     ("expiration", "300"),
                     ("line", "yes"),
                     ("endpoint", name),

@@ -178,6 +178,7 @@ class Sandbox:
             state = self.state() or SandboxState()
             running = self.pbx.pid() is not None and self.provider.pid() is not None
             if running and unverified_ip is None and not rebuild:
+                self._write_settings(state)  # cheap, and keeps older files current
                 return self.status()
             if unverified_ip is not None:
                 state.unverified_ip = unverified_ip
@@ -256,6 +257,7 @@ class Sandbox:
                 secret_file=self.ami_secret_file,
             ),
             asterisk_command=tuple(self.pbx.rx_command()[:-1]),
+            log_file=self.pbx.log_file,
             source=self.settings_file,
         )
 

@@ -1,0 +1,198 @@
+"""Turn a rendered trunk into staged edits of pjsip.conf and extensions.conf.
+
+Every section trunkctl writes carries a marker comment right above its header
+(``; trunkctl: <trunk> <type> ...``). Sections with the same (name, type) but no marker
+are the user's own: they are reported as conflicts and left alone unless ``force``.
+Nothing here writes: edits are staged on a :class:`trunkctl.conf.Transaction`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from trunkctl.conf import Document, Section, Transaction
+from trunkctl.errors import BadInput
+from trunkctl.i18n import Text
+from trunkctl.pjsip import DialplanContext, PjsipObject, TrunkConfig
+
+__all__ = ["MARKER", "Conflict", "SetupPlan", "owner_of", "plan_setup"]
+
+MARKER = "trunkctl:"
+PJSIP = "pjsip.conf"
+EXTENSIONS = "extensions.conf"
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A section of the user's own where trunkctl wanted to write one."""
+
+    file: str
+    name: str
+    type: str | None
+    line: int
+
+    def describe(self) -> str:
+        kind = f" (type={self.type})" if self.type else ""
+        return f"{self.file}:{self.line}: [{self.name}]{kind}"
+
+
+@dataclass(slots=True)
+class SetupPlan:
+    """What setup would change: staged texts on the transaction, plus what it found."""
+
+    config: TrunkConfig
+    conflicts: list[Conflict] = field(default_factory=list)
+    transport: str = ""
+    created_transport: bool = False
+    removed: list[str] = field(default_factory=list)
+
+
+def _marker(trunk: str, kind: str) -> str:
+    return f"{MARKER} {trunk} {kind}, managed by `trunkctl setup`"
+
+
+def _line_no(doc: Document, section: Section) -> int:
+    for n, line in enumerate(doc.lines(), 1):
+        if line is section.header:
+            return n
+    return 0
+
+
+def owner_of(doc: Document, section: Section) -> str | None:
+    """The trunk named by the marker comment right above ``section``, if trunkctl wrote it."""
+    previous: list[str] = []
+    for line in doc.lines():
+        if line is section.header:
+            break
+        previous.append(line.text if line.kind == "comment" else "")
+    for text in reversed(previous):
+        body = text.strip().lstrip(";").strip()
+        if not body:
+            if text == "":
+                return None
+            continue
+        if body.startswith(MARKER):
+            parts = body[len(MARKER) :].split()
+            return parts[0] if parts else None
+    return None
+
+
+def _claim(
+    doc: Document,
+    name: str,
+    type_: str | None,
+    trunk: str,
+    file: str,
+    force: bool,
+    plan: SetupPlan,
+) -> tuple[Section | None, bool]:
+    """The existing section (or None) and whether trunkctl may write it."""
+    existing = doc.find(name, type_)
+    if existing is None:
+        return None, True
+    if owner_of(doc, existing) == trunk or force:
+        return existing, True
+    plan.conflicts.append(Conflict(file, name, type_, _line_no(doc, existing)))
+    return existing, False
+
+
+def _rewrite(
+    doc: Document, sec: Section, name: str, options: tuple[tuple[str, str], ...], comment: str
+) -> None:
+    """Replace a whole section where it stands (order matters in a dialplan context)."""
+    index = doc.sections_.index(sec)
+    before = doc.sections_[index - 1] if index > 0 else None
+    doc.remove_section(sec)
+    doc.add_section(name, options, after=before, comment=comment)
+
+
+def _write_object(
+    doc: Document, obj: PjsipObject, trunk: str, force: bool, plan: SetupPlan, after: Section | None
+) -> Section | None:
+    """Write one object; return the section new objects should follow."""
+    sec, writable = _claim(doc, obj.name, obj.type, trunk, PJSIP, force, plan)
+    if not writable:
+        return sec
+    comment = _marker(trunk, obj.type)
+    if sec is None:
+        return doc.add_section(obj.name, obj.options, after=after, comment=comment)
+    if owner_of(doc, sec) != trunk:  # --force over the user's own section
+        _rewrite(doc, sec, obj.name, obj.options, comment)
+        return doc.find(obj.name, obj.type)
+    return doc.upsert_section(obj.name, obj.options, type=obj.type, prune=True)
+
+
+def _write_context(
+    doc: Document, ctx: DialplanContext, trunk: str, force: bool, plan: SetupPlan
+) -> None:
+    sec, writable = _claim(doc, ctx.name, None, trunk, EXTENSIONS, force, plan)
+    if not writable:
+        return
+    comment = _marker(trunk, "context") + f" — {ctx.comment}"
+    if sec is None:
+        doc.add_section(ctx.name, ctx.lines, comment=comment)
+    elif sec.items() != list(ctx.lines) or owner_of(doc, sec) != trunk:
+        _rewrite(doc, sec, ctx.name, ctx.lines, comment)
+
+
+def _pick_transport(doc: Document, config: TrunkConfig, plan: SetupPlan) -> str:
+    """Reuse the named transport, else one of the same protocol, else create one."""
+    spec = config.spec
+    wanted = spec.profile.transport
+    named = doc.find(spec.transport, "transport")
+    if named is not None:
+        return spec.transport
+    for sec in doc.sections(type="transport"):
+        if (sec.get("protocol") or "udp").lower() == wanted:
+            return sec.name
+    name = f"transport-{wanted}"
+    doc.add_section(
+        name,
+        (("type", "transport"), ("protocol", wanted), ("bind", "0.0.0.0:5060")),
+        comment=_marker(spec.name, "transport"),
+    )
+    plan.created_transport = True
+    return name
+
+
+def plan_setup(tx: Transaction, config: TrunkConfig, *, force: bool = False) -> SetupPlan:
+    """Stage the trunk's sections on ``tx`` (pjsip.conf, extensions.conf); return the plan.
+
+    With conflicts and no ``force`` nothing is staged: the caller shows them and stops.
+    """
+    plan = SetupPlan(config)
+    trunk = config.spec.name
+    pjsip = tx.read(PJSIP)
+    transport = _pick_transport(pjsip, config, plan)
+    plan.transport = transport
+    objects = [
+        PjsipObject(
+            o.name,
+            o.type,
+            tuple((k, transport) if k == "transport" else (k, v) for k, v in o.options),
+        )
+        for o in config.objects
+    ]
+    if config.transport_options:
+        tsec = pjsip.find(transport, "transport")
+        if tsec is None:
+            raise BadInput(Text(f"transport {transport} vanished", f"транспорт {transport} исчез"))
+        keys = dict.fromkeys(k for k, _ in config.transport_options)
+        for key in keys:
+            tsec.set_all(key, [v for k, v in config.transport_options if k == key])
+    after = pjsip.find(transport, "transport")
+    for obj in objects:
+        after = _write_object(pjsip, obj, trunk, force, plan, after) or after
+    for name, type_ in config.stale:
+        sec = pjsip.find(name, type_)
+        if sec is not None and owner_of(pjsip, sec) == trunk:
+            pjsip.remove_section(sec)
+            plan.removed.append(f"[{name}] type={type_}")
+    dialplan = tx.read(EXTENSIONS)
+    for ctx in config.contexts:
+        _write_context(dialplan, ctx, trunk, force, plan)
+    if plan.conflicts and not force:
+        return plan
+    tx.stage(PJSIP, pjsip)
+    tx.stage(EXTENSIONS, dialplan)
+    return plan
