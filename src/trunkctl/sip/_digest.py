@@ -6,6 +6,10 @@ response is a 401/407 challenge. UDP, TCP and unit tests drive the same code.
 
 Supported: MD5, MD5-sess, SHA-256(-sess), SHA-512-256(-sess); qop auth, auth-int, and the
 legacy no-qop form; userhash; stale=true; nonce reuse with counted ``nc``.
+
+Hand-written because httpx's DigestAuth, the closest kept implementation, is bound to
+httpx's Request/Response and HTTP's single WWW-Authenticate round; SIP needs 407 with
+Proxy-Authorization, CSeq/branch renewal on each retry and SHA-512-256.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ __all__ = [
     "hash_hex",
     "parse_auth_header",
     "sha512_256",
+    "sha512_256_fallback",
 ]
 
 # Preference when a server offers several (RFC 8760 §2.4 says take the topmost one the
