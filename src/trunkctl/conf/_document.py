@@ -174,6 +174,18 @@ class _Style:
         self.blank_between = min(max(gaps, key=lambda k: (gaps[k], k)), 3) if gaps else 1
 
 
+# Dialplan keys that pbx_config reads as objects; `exten => ...` is the idiom (Asterisk
+# accepts `=` too: config.c's process_text_line only records the `>` as object=1).
+_ARROW_KEYS: Final = frozenset(
+    {"exten", "same", "include", "switch", "eswitch", "lswitch", "ignorepat"}
+)
+
+
+def default_op(key: str) -> str:
+    """``=>`` for dialplan object keys, ``=`` for everything else."""
+    return "=>" if ascii_lower(key) in _ARROW_KEYS else "="
+
+
 def _sep_of(line: Line) -> tuple[str | None, str]:
     """The text between key and value of a plain ``key = value`` line, and its indent."""
     t = line.text
@@ -378,7 +390,9 @@ class Section:
                 model = self.body[j]
                 break
         same = [self.body[j] for j in self._positions(key)]
-        op = "=>" if same and all(ln.op == "=>" for ln in same) else "="
+        # A key already written keeps its arrow style; a new one takes the default.
+        same_op = "=>" if all(ln.op == "=>" for ln in same) else "="
+        op = same_op if same else default_op(key)
         line = doc._new_option(model, key, value, 0, op)
         prev = self.body[at - 1] if at > 0 else self.header
         if at == len(self.body) and not prev.text.endswith("\n"):
@@ -713,6 +727,8 @@ class Document:
             sep, indent = style.sep, style.indent
         if op == "=>":
             sep = sep.replace("=", "=>")
+            if model is None and ascii_lower(key) == "same" and not indent:
+                indent = " "  # ` same => n,...` is how dialplans are written
         elif esc.startswith(">") and sep.endswith("="):
             sep += " "
         eol = model.line_ending if model is not None and model.line_ending else style.eol
@@ -773,7 +789,7 @@ class Document:
             )
         new = Section(self, header, [])
         for key, value in options:
-            new.body.append(self._new_option(None, key, value, 0))
+            new.body.append(self._new_option(None, key, value, 0, default_op(key)))
         lead: list[Line] = []
         if comment is not None:
             for part in comment.split("\n"):
