@@ -88,6 +88,8 @@ class Settings:
     asterisk_command: tuple[str, ...] = ("asterisk",)
     # Asterisk's messages log, read for the reasons a reload was refused (optional).
     log_file: Path | None = None
+    # Default SIP server for `setup` (HOST:PORT), e.g. the sandbox's emulated NovoFon.
+    provider_server: str | None = None
     source: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -102,6 +104,7 @@ class Settings:
             },
             "asterisk_command": list(self.asterisk_command),
             "log_file": str(self.log_file) if self.log_file else None,
+            "provider_server": self.provider_server,
             "source": str(self.source) if self.source else None,
         }
 
@@ -158,6 +161,8 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
         ),
         asterisk_command=tuple(str(part) for part in command),
         log_file=Path(log_file) if log_file else None,
+        provider_server=env.get("TRUNKCTL_PROVIDER_SERVER")
+        or data.get("provider", {}).get("server"),
         source=source,
     )
 
@@ -182,4 +187,6 @@ def settings_to_toml(settings: Settings, header: str = "") -> str:
     lines.append("command = [" + ", ".join(_toml_str(p) for p in settings.asterisk_command) + "]")
     if settings.log_file:
         lines.append(f"log_file = {_toml_str(str(settings.log_file))}")
+    if settings.provider_server:
+        lines += ["", "[provider]", f"server = {_toml_str(settings.provider_server)}"]
     return "\n".join(lines) + "\n"

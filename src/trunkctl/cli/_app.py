@@ -14,6 +14,7 @@ from trunkctl.errors import BadInput, TrunkctlError
 from trunkctl.i18n import Lang, Text, set_lang
 
 from ._app_state import JsonOpt, state
+from ._lazy import LazyGroup
 
 app = typer.Typer(
     name="trunkctl",
@@ -25,6 +26,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    cls=LazyGroup,
 )
 
 
@@ -77,16 +79,6 @@ def _global(
         state.settings_path = sandbox_settings_path()
     else:
         state.settings_path = settings
-
-
-def _register() -> None:
-    from . import _demo, _sandbox
-
-    app.add_typer(_sandbox.app, name="sandbox")
-    app.command("demo")(_demo.demo)
-
-
-_register()
 
 
 def run() -> None:

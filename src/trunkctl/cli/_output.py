@@ -7,7 +7,6 @@ reaches a user.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -55,6 +54,8 @@ class Output:
         return text.render(self.language)
 
     def emit_json(self, data: Any) -> None:
+        import json
+
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
         sys.stdout.flush()
 

@@ -14,6 +14,7 @@ from ._app_state import JsonOpt, out
 app = typer.Typer(
     help="The sandbox: a real Asterisk 22 pbx and an emulated NovoFon on loopback.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 

@@ -258,6 +258,7 @@ class Sandbox:
             ),
             asterisk_command=tuple(self.pbx.rx_command()[:-1]),
             log_file=self.pbx.log_file,
+            provider_server=f"{PROVIDER_ADDRESS}:{state.provider_sip_port}",
             source=self.settings_file,
         )
 

@@ -1,0 +1,205 @@
+"""`init`: prepare a server for trunkctl — config dir, PJSIP check, an AMI user, settings.
+
+The AMI user gets only what trunkctl uses: read call,user,system,reporting (call events,
+its UserEvent, Registry/ContactStatus) and write originate,system,reporting,command
+(Originate; Reload and PJSIP register/qualify; PJSIPShow*; Command), bound to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from trunkctl.conf import ConfigDir
+from trunkctl.errors import BadInput, EnvironmentProblem, TrunkctlError
+from trunkctl.i18n import Text
+from trunkctl.settings import AmiSettings, Settings, settings_to_toml
+
+from ._plan import MARKER
+
+__all__ = ["AMI_READ", "AMI_WRITE", "InitResult", "init"]
+
+AMI_READ = "call,user,system,reporting"
+AMI_WRITE = "originate,system,reporting,command"
+MANAGER = "manager.conf"
+
+
+@dataclass(slots=True)
+class InitResult:
+    """What init found and did (no secret values)."""
+
+    config_dir: str
+    settings_file: str
+    secret_file: str
+    asterisk_version: str | None = None
+    pjsip_loaded: bool | None = None
+    chan_sip_loaded: bool | None = None
+    ami_user: str = "trunkctl"
+    ami_user_created: bool = False
+    settings_written: bool = False
+    notes: list[Text] = field(default_factory=list)
+
+    def to_dict(self, lang: Any = None) -> dict[str, Any]:
+        return {
+            "config_dir": self.config_dir,
+            "settings_file": self.settings_file,
+            "secret_file": self.secret_file,
+            "asterisk_version": self.asterisk_version,
+            "pjsip_loaded": self.pjsip_loaded,
+            "chan_sip_loaded": self.chan_sip_loaded,
+            "ami_user": self.ami_user,
+            "ami_user_created": self.ami_user_created,
+            "settings_written": self.settings_written,
+            "notes": [n.render(lang) for n in self.notes],
+        }
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+
+
+def _probe_asterisk(settings: Settings, result: InitResult) -> None:
+    from trunkctl.asterisk import asterisk_rx
+
+    try:
+        result.asterisk_version = asterisk_rx(settings, "core show version").strip() or None
+        modules = asterisk_rx(settings, "module show like chan_")
+        modules += asterisk_rx(settings, "module show like res_pjsip.so")
+    except TrunkctlError:
+        result.notes.append(
+            Text(
+                "Asterisk is not running or not reachable: could not check its modules.",
+                "Asterisk не запущен или недоступен: модули не проверены.",
+            )
+        )
+        return
+    result.pjsip_loaded = "res_pjsip.so" in modules and "chan_pjsip.so" in modules
+    result.chan_sip_loaded = "chan_sip.so" in modules
+    if not result.pjsip_loaded:
+        raise EnvironmentProblem(
+            Text(
+                "this Asterisk has no PJSIP (res_pjsip/chan_pjsip not loaded)",
+                "в этом Asterisk нет PJSIP (res_pjsip/chan_pjsip не загружены)",
+            ),
+            evidence=modules.strip()[-400:],
+            next_step=Text(
+                "Load them: `asterisk -rx 'module load res_pjsip.so'` and check "
+                "modules.conf (noload lines).",
+                "Загрузите их: `asterisk -rx 'module load res_pjsip.so'` и проверьте "
+                "modules.conf (строки noload).",
+            ),
+        )
+
+
+def init(
+    settings: Settings,
+    *,
+    settings_file: Path,
+    secret_file: Path | None = None,
+    ami_port: int | None = None,
+    check_asterisk: bool = True,
+) -> InitResult:
+    """Make ``settings.config_dir`` usable by trunkctl; write ``settings_file``. Idempotent."""
+    cfg = ConfigDir(settings.config_dir)
+    if not (cfg.path / "asterisk.conf").is_file() and not (cfg.path / "pjsip.conf").is_file():
+        raise BadInput(
+            Text(
+                f"{cfg.path} does not look like an Asterisk config dir",
+                f"{cfg.path} не похож на каталог конфигурации Asterisk",
+            ),
+            evidence=Text(
+                "no asterisk.conf or pjsip.conf there", "там нет asterisk.conf и pjsip.conf"
+            ),
+            next_step=Text(
+                "Point --config-dir at it (usually /etc/asterisk).",
+                "Укажите его через --config-dir (обычно /etc/asterisk).",
+            ),
+        )
+    secret_path = secret_file or settings.ami.secret_file or settings_file.parent / "ami.secret"
+    result = InitResult(
+        str(cfg.path), str(settings_file), str(secret_path), ami_user=settings.ami.username
+    )
+    if check_asterisk:
+        _probe_asterisk(settings, result)
+    user = settings.ami.username
+    with cfg.transaction() as tx:
+        doc = tx.read(MANAGER)
+        general = doc.find("general")
+        if general is None:
+            general = doc.add_section(
+                "general",
+                (("enabled", "yes"), ("port", str(ami_port or 5038)), ("bindaddr", "127.0.0.1")),
+            )
+        elif (general.get("enabled") or "no").lower() not in ("yes", "true", "1", "on"):
+            general.set("enabled", "yes")
+        port = int(general.get("port") or 5038)
+        host = general.get("bindaddr") or "127.0.0.1"
+        if host in ("0.0.0.0", "::"):  # noqa: S104 - read from the file, not bound here
+            host = "127.0.0.1"
+            result.notes.append(
+                Text(
+                    "AMI listens on every interface; trunkctl connects over 127.0.0.1. "
+                    "Consider bindaddr = 127.0.0.1 (see `trunkctl doctor`).",
+                    "AMI слушает на всех интерфейсах; trunkctl подключается через 127.0.0.1. "
+                    "Лучше bindaddr = 127.0.0.1 (см. `trunkctl doctor`).",
+                )
+            )
+        account = doc.find(user)
+        if account is None:
+            secret = secrets.token_urlsafe(24)
+            doc.add_section(
+                user,
+                (
+                    ("secret", secret),
+                    ("deny", "0.0.0.0/0.0.0.0"),
+                    ("permit", "127.0.0.1/255.255.255.255"),
+                    ("read", AMI_READ),
+                    ("write", AMI_WRITE),
+                ),
+                comment=f"{MARKER} AMI user for trunkctl (its secret is also in {secret_path})",
+            )
+            result.ami_user_created = True
+            _write_private(secret_path, secret + "\n")
+        else:
+            known = account.get("secret") or ""
+            if not secret_path.is_file() or secret_path.read_text().strip() != known:
+                _write_private(secret_path, known + "\n")
+        tx.stage(MANAGER, doc)
+        tx.commit()
+    new = replace(
+        settings,
+        ami=AmiSettings(host=host, port=port, username=user, secret_file=secret_path),
+        source=settings_file,
+    )
+    if new.log_file is None:
+        for candidate in ("/var/log/asterisk/messages", "/var/log/asterisk/messages.log"):
+            if Path(candidate).is_file():
+                new = replace(new, log_file=Path(candidate))
+                break
+    text = settings_to_toml(new, header="trunkctl settings, written by `trunkctl init`.")
+    if not settings_file.is_file() or settings_file.read_text() != text:
+        _write_private(settings_file, text)
+        result.settings_written = True
+    if result.ami_user_created and check_asterisk:
+        from trunkctl.asterisk import asterisk_rx
+
+        try:
+            asterisk_rx(settings, "manager reload")
+        except TrunkctlError:
+            result.notes.append(
+                Text(
+                    "Run `asterisk -rx 'manager reload'` to enable the AMI user.",
+                    "Выполните `asterisk -rx 'manager reload'`, чтобы включить пользователя AMI.",
+                )
+            )
+    return result
