@@ -209,7 +209,18 @@ def apply(
             else Text("Not proven: see the lines above.", "Не подтверждено: см. строки выше."),
             style="bold green" if result.ok else "bold red",
         )
-    if not result.ok:
+        for name, outcome in result.registrations.items():
+            good = outcome == "Registered"
+            o.say(
+                Text(f"Registration {name}: {outcome}", f"Регистрация {name}: {outcome}")
+                + (
+                    Text("", "")
+                    if good
+                    else Text(" — see why: trunkctl status", " — почему, покажет: trunkctl status")
+                ),
+                style="green" if good else "red",
+            )
+    if not result.ok or not result.registered:
         raise typer.Exit(1)
 
 

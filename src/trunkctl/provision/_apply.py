@@ -66,10 +66,17 @@ class ApplyResult:
     rolled_back: bool = False
     restored: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    # Registration name → what the fresh REGISTER after the reload ended as.
+    registrations: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return all(p.ok for p in self.proofs) and not self.rolled_back
+
+    @property
+    def registered(self) -> bool:
+        """True unless a registration was refused or did not answer."""
+        return all(v == "Registered" for v in self.registrations.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +87,7 @@ class ApplyResult:
             "rolled_back": self.rolled_back,
             "restored": self.restored,
             "refused": self.refused,
+            "registrations": self.registrations,
         }
 
 
@@ -239,8 +247,51 @@ def _refusals(res: Resolution, lines: list[str]) -> list[str]:
                 f"(first at {seen[key]}): Asterisk rejects every {key[1]}"
             )
         seen.setdefault(key, where)
-    found += [ln for ln in lines if any(m in ln for m in _REFUSAL_MARKERS)]
+    # Only lines about the files this reload read (pjsip.conf and what it includes,
+    # extensions.conf) or from the modules it reloaded: other modules log too.
+    files = {Path(f).name for f in res.files} | {PJSIP, EXTENSIONS}
+    sources = ("res_sorcery_config.c", "res_pjsip", "pbx_config.c", "sorcery.c")
+    found += [
+        ln
+        for ln in lines
+        if any(m in ln for m in _REFUSAL_MARKERS)
+        and (
+            any(f"/{f}" in ln or f"'{f}'" in ln or f" {f}" in ln for f in files)
+            or any(src in ln for src in sources)
+        )
+    ]
     return found
+
+
+async def _register(
+    ami: AmiClient, names: list[str], result: ApplyResult, timeout: float = 8.0
+) -> None:
+    """Send a fresh REGISTER for each registration and wait for its outcome.
+
+    A reload that changes only the password keeps the old binding until it expires, so
+    without this a wrong password would look "Registered" for minutes.
+    """
+    loop = asyncio.get_running_loop()
+    for name in names:
+        sub = ami.subscribe({"Event": "Registry"})
+        try:
+            with contextlib.suppress(AmiActionError):
+                await ami.action("PJSIPUnregister", Registration=name)
+            await ami.action("PJSIPRegister", Registration=name)
+            deadline = loop.time() + timeout
+            outcome = "NoAnswer"
+            while (left := deadline - loop.time()) > 0:
+                try:
+                    ev = await sub.get(timeout=left)
+                except AmiError:
+                    break
+                status = ev.get("Status") or ""
+                if status and status != "Unregistered":
+                    outcome = status
+                    break
+            result.registrations[name] = outcome
+        finally:
+            sub.close()
 
 
 def _snapshot_dir(cfg: ConfigDir) -> Path:
@@ -286,7 +337,7 @@ async def apply(settings: Settings, *, reload: bool = True, prove: bool = True) 
     objects, contexts = managed_objects(cfg)
     position = log_position(settings)
     try:
-        ami: AmiClient | None = ami_client(settings)
+        ami: AmiClient | None = ami_client(settings, events=("system",))
         await ami.connect()  # type: ignore[union-attr]
     except (AmiConnectionError, BadInput):
         # No AMI configured or reachable: reload through the control socket, prove nothing.
@@ -308,6 +359,8 @@ async def apply(settings: Settings, *, reload: bool = True, prove: bool = True) 
         result.refused = _refusals(res, log_since(settings, position))
         if all(p.ok for p in result.proofs) and not result.refused:
             _save_snapshot(cfg)
+            if reload:
+                await _register(ami, [n for n, t in objects if t == "registration"], result)
             return result
         _roll_back(cfg, result)
         if result.restored:

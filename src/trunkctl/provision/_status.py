@@ -177,10 +177,21 @@ async def _probe(settings: Settings, st: TrunkStatus) -> None:
             )
         )
     elif result.error is not None:
+        st.problems.append(result.error.what)
         if result.error.evidence is not None:
             st.problems.append(result.error.evidence)
         if result.error.next_step is not None:
             st.fixes.append(result.error.next_step)
+        if result.outcome in ("auth_failed", "forbidden", "unknown_user"):
+            login = auth.get("username") or "LOGIN"
+            st.fixes.append(
+                Text(
+                    f"Set them: `trunkctl credentials set --trunk {st.trunk} --username {login} "
+                    "--password-stdin`, then `trunkctl apply`.",
+                    f"Задайте их: `trunkctl credentials set --trunk {st.trunk} --username {login} "
+                    "--password-stdin`, затем `trunkctl apply`.",
+                )
+            )
 
 
 async def trunk_status(

@@ -96,10 +96,11 @@ class Instance:
         """Replace the config dir's content with exactly ``files``."""
         etc = self.etc_dir
         for child in etc.iterdir():
+            # Something else may remove files meanwhile (a test cleaning up): that is fine.
             if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child)
+                shutil.rmtree(child, ignore_errors=True)
             else:
-                child.unlink()
+                child.unlink(missing_ok=True)
         for name, text in files.items():
             path = etc / name
             path.write_text(text, encoding="utf-8")

@@ -320,7 +320,8 @@ class Sandbox:
 
     def set_line_password(self, password: str) -> None:
         """Change the provider's line password (what NovoFon's password reset does)."""
-        if any(c in password for c in "\r\n;\0") or not password.strip():
+        # ';' is fine: provider_files writes it escaped (\;), as Asterisk wants.
+        if any(c in password for c in "\r\n\0") or password != password.strip() or not password:
             raise BadInput(Text("unusable SIP password", "непригодный SIP-пароль"))
         state = self._require_running()
         self._secret("line.password", lambda: password, renew=True)
