@@ -40,8 +40,10 @@ class ProviderProfile:
         if re.fullmatch(self.login_pattern, login):
             return login
         raise BadInput(
-            Text(f"{login!r} is not a {self.title} SIP login",
-                 f"{login!r} не похож на SIP-логин {self.title}"),
+            Text(
+                f"{login!r} is not a {self.title} SIP login",
+                f"{login!r} не похож на SIP-логин {self.title}",
+            ),
             evidence=Text(f"expected {self.login_hint.en}", f"ожидается {self.login_hint.ru}"),
             next_step=Text(
                 "Copy the login from the provider's cabinet (SIP lines / trunk page), or pick "
@@ -51,8 +53,9 @@ class ProviderProfile:
             ),
         )
 
-    def with_server(self, host: str | None, port: int | None, transport: str | None
-                    ) -> ProviderProfile:
+    def with_server(
+        self, host: str | None, port: int | None, transport: str | None
+    ) -> ProviderProfile:
         """The same profile pointed at another server (a proxy, the sandbox)."""
         return replace(
             self,
@@ -69,31 +72,46 @@ PROFILES: dict[str, ProviderProfile] = {
         title="NovoFon",
         sip_host="sip.novofon.ru",
         login_pattern=r"\d{7}",
-        login_hint=Text("7 digits, zero-padded (like 0053248)",
-                        "7 цифр с ведущими нулями (например, 0053248)"),
+        login_hint=Text(
+            "7 digits, zero-padded (like 0053248)", "7 цифр с ведущими нулями (например, 0053248)"
+        ),
         identify_hosts=("sip.novofon.ru",),
-        notes=(Text("Current platform (my.novofon.ru / app.novofon.ru).",
-                    "Текущая платформа (my.novofon.ru / app.novofon.ru)."),),
+        notes=(
+            Text(
+                "Current platform (my.novofon.ru / app.novofon.ru).",
+                "Текущая платформа (my.novofon.ru / app.novofon.ru).",
+            ),
+        ),
     ),
     "novofon-legacy": ProviderProfile(
         name="novofon-legacy",
         title="NovoFon (legacy)",
         sip_host="sip.novofon.com",
         login_pattern=r"\d{6}(-\d{3})?",
-        login_hint=Text("a 6-digit SIP number, or a PBX extension like 123456-100",
-                        "6-значный SIP-номер или внутренний номер АТС вида 123456-100"),
+        login_hint=Text(
+            "a 6-digit SIP number, or a PBX extension like 123456-100",
+            "6-значный SIP-номер или внутренний номер АТС вида 123456-100",
+        ),
         identify_hosts=("sip.novofon.com", "pbx.novofon.com"),
-        notes=(Text("Legacy ex-Zadarma platform (my.novofon.com); PBX extensions register on "
-                    "pbx.novofon.com.",
-                    "Старая платформа (бывшая Zadarma, my.novofon.com); внутренние номера АТС "
-                    "регистрируются на pbx.novofon.com."),),
+        notes=(
+            Text(
+                "Legacy ex-Zadarma platform (my.novofon.com); PBX extensions register on "
+                "pbx.novofon.com.",
+                "Старая платформа (бывшая Zadarma, my.novofon.com); внутренние номера АТС "
+                "регистрируются на pbx.novofon.com.",
+            ),
+        ),
     ),
     "generic": ProviderProfile(
         name="generic",
         title="generic SIP provider",
         sip_host="",
-        notes=(Text("Give --server HOST[:PORT] and --transport.",
-                    "Укажите --server ХОСТ[:ПОРТ] и --transport."),),
+        notes=(
+            Text(
+                "Give --server HOST[:PORT] and --transport.",
+                "Укажите --server ХОСТ[:ПОРТ] и --transport.",
+            ),
+        ),
     ),
 }
 
@@ -107,6 +125,7 @@ def get_profile(name: str) -> ProviderProfile:
         raise BadInput(
             Text(f"unknown provider {name!r}", f"неизвестный провайдер {name!r}"),
             evidence=Text(f"known providers: {known}", f"известные провайдеры: {known}"),
-            next_step=Text("Pick one of them with --provider.",
-                           "Выберите один из них через --provider."),
+            next_step=Text(
+                "Pick one of them with --provider.", "Выберите один из них через --provider."
+            ),
         ) from None
