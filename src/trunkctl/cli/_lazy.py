@@ -39,6 +39,7 @@ REGISTRY: dict[str, LazyCommand] = {
     "status": LazyCommand(
         "._trunk", "status", "Registration, reachability, channels; exit 1 when down."
     ),
+    "call": LazyCommand("._call", "call", "The test call (Local/NUMBER@outgoing), explained."),
     "sandbox": LazyCommand(
         "._sandbox",
         "app",

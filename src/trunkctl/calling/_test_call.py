@@ -1,0 +1,152 @@
+"""The seed's test call, done so the user learns what happened and what to do.
+
+``channel originate Local/NUMBER@outgoing application Playback hello-world``, tracked to its
+end through AMI, then explained with the trunk's state as context (registered? IP mode?).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from trunkctl.ami import CallResult, Message, Subscription, originate_and_track
+from trunkctl.asterisk import ami_client
+from trunkctl.codes import Explanation, explain
+from trunkctl.errors import AmiError, BadInput
+from trunkctl.i18n import Lang, Text
+from trunkctl.numbers import local_channel, parse_number
+from trunkctl.settings import Settings
+
+__all__ = ["CALL_EXIT_CODES", "CallReport", "place_test_call"]
+
+# Exit codes of `trunkctl call`, one per outcome, so scripts can branch without JSON.
+CALL_EXIT_CODES: dict[str, int] = {
+    "answered": 0,
+    "busy": 10,
+    "no_answer": 11,
+    "rejected": 12,
+    "not_found": 13,
+    "congestion": 14,
+    "unavailable": 15,
+    "failed": 16,
+    "timeout": 17,
+    "interrupted": 18,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CallReport:
+    """A finished test call and what it means."""
+
+    number: str
+    channel: str
+    result: CallResult
+    explanation: Explanation
+    trunk_registered: bool | None
+    mode: str | None
+
+    @property
+    def exit_code(self) -> int:
+        return CALL_EXIT_CODES.get(self.result.status, 16)
+
+    def to_dict(self, lang: Lang | None = None) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "channel": self.channel,
+            "trunk_registered": self.trunk_registered,
+            "mode": self.mode,
+            "result": self.result.to_dict(),
+            "explanation": self.explanation.to_dict(lang),
+        }
+
+
+async def _trunk_context(settings: Settings, trunk: str) -> tuple[bool | None, str | None]:
+    from trunkctl.provision import trunk_status
+
+    try:
+        st = await trunk_status(settings, trunk, probe=False)
+    except AmiError:
+        return None, None
+    if not st.loaded:
+        return None, None
+    if st.registration is None:
+        return None, "ip"
+    return st.registration.get("status") == "Registered", "registration"
+
+
+async def place_test_call(
+    settings: Settings,
+    number: str,
+    *,
+    context: str = "outgoing",
+    app: str | None = "Playback",
+    data: str | None = "hello-world",
+    timeout: float = 30.0,
+    trunk: str = "novofon",
+    verification: bool = False,
+    on_event: Callable[[str], None] | None = None,
+) -> CallReport:
+    """Originate ``Local/NUMBER@context`` and explain how it ended.
+
+    ``on_event`` receives progress words (dialing, ringing, answered, hangup) as they happen.
+    """
+    if not 1 <= timeout <= 3600:
+        raise BadInput(Text("--timeout must be 1–3600 s", "--timeout: от 1 до 3600 с"))
+    digits = parse_number(number, strict=False).digits
+    channel = local_channel(digits, context)
+    registered, mode = await _trunk_context(settings, trunk)
+    async with ami_client(settings, events=("call", "user"), timeout=10.0) as ami:
+        progress = None
+        if on_event is not None:
+            progress = asyncio.ensure_future(
+                _report_progress(ami.subscribe(_progress_filter), on_event)
+            )
+        try:
+            result = await originate_and_track(ami, channel, app=app, data=data, timeout=timeout)
+        finally:
+            if progress is not None:
+                progress.cancel()
+                with contextlib.suppress(asyncio.CancelledError, AmiError):
+                    await progress
+    explanation = explain(
+        result.outcome(trunk_registered=registered, mode=mode, is_verification_call=verification)
+    )
+    return CallReport(digits, channel, result, explanation, registered, mode)
+
+
+def _progress_filter(msg: Message) -> bool:
+    return (msg.get("Linkedid") or "").startswith("trunkctl-") and msg.get("Event") in (
+        "Newstate",
+        "DialBegin",
+        "DialEnd",
+        "Hangup",
+    )
+
+
+async def _report_progress(watcher: Subscription, on_event: Callable[[str], None]) -> None:
+    """Turn the trunk leg's events into progress words, each said once."""
+    said: set[str] = set()
+
+    def say(word: str) -> None:
+        if word not in said:
+            said.add(word)
+            on_event(word)
+
+    say("dialing")
+    try:
+        while True:
+            ev = await watcher.get()
+            if (ev.get("Channel") or "").startswith("Local/"):
+                continue
+            kind, state = ev.get("Event"), ev.get("ChannelStateDesc")
+            if kind == "Newstate" and state == "Ringing":
+                say("ringing")
+            elif kind == "Newstate" and state == "Up":
+                say("answered")
+            elif kind == "Hangup":
+                say("hangup")
+    finally:
+        watcher.close()

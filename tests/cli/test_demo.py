@@ -1,0 +1,43 @@
+"""`trunkctl demo` runs the seed's flow on the sandbox; --json gives the same story as data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from ..conftest import SandboxInfo
+
+TRUNKCTL = str(Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl")
+
+
+def test_demo_json_tells_the_whole_flow(pbx: SandboxInfo) -> None:
+    out = subprocess.run(
+        [TRUNKCTL, "demo", "--json"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+    data = json.loads(out.stdout)
+    assert data["ok"] is True
+    steps = {s["step"]: s for s in data["steps"]}
+    assert list(steps) == [
+        "sandbox",
+        "init",
+        "setup-ip",
+        "apply-ip",
+        "call-before",
+        "verify",
+        "setup-registration",
+        "apply-registration",
+        "status",
+        "call-answer",
+        "call-busy",
+    ]
+    before = steps["call-before"]["data"]["result"]
+    assert (before["status"], before["sip_code"]) == ("rejected", 403)
+    assert steps["verify"]["data"]["channel"] == "Local/79991234567@outgoing"
+    assert steps["verify"]["data"]["result"]["status"] == "answered"
+    assert steps["apply-registration"]["data"]["registrations"] == {"novofon": "Registered"}
+    busy = steps["call-busy"]["data"]
+    assert busy["result"]["sip_code"] == 486 and busy["explanation"]["severity"] != "fail"
+    # No secret anywhere in the story.
+    assert pbx.line_password not in out.stdout and pbx.ami["secret"] not in out.stdout
