@@ -100,6 +100,7 @@ def test_wrong_password_shows_the_rejection_and_the_fix(pbx: SandboxInfo) -> Non
 
 
 def test_password_with_semicolon_is_escaped_and_works(pbx: SandboxInfo) -> None:
+    original = pbx.line_password
     pbx.sandbox.set_line_password("pa;ss;word")
     try:
         setup = tk("setup", "--login", pbx.line_login, "--password-stdin", stdin="pa;ss;word\n")
@@ -109,7 +110,7 @@ def test_password_with_semicolon_is_escaped_and_works(pbx: SandboxInfo) -> None:
         assert tk("apply").returncode == 0
         assert registered_within(pbx, 10)
     finally:
-        pbx.sandbox.reset_provider()
+        pbx.sandbox.set_line_password(original)
 
 
 def test_password_on_argv_is_refused_and_nothing_changes(pbx: SandboxInfo) -> None:

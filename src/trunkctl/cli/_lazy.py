@@ -39,6 +39,9 @@ REGISTRY: dict[str, LazyCommand] = {
     "status": LazyCommand(
         "._trunk", "status", "Registration, reachability, channels; exit 1 when down."
     ),
+    "config": LazyCommand(
+        "._config", "app", "Read configs as Asterisk does; diff, back up, restore.", group=True
+    ),
     "call": LazyCommand("._call", "call", "The test call (Local/NUMBER@outgoing), explained."),
     "sandbox": LazyCommand(
         "._sandbox",
