@@ -6,20 +6,45 @@ and map its class to an exit code. Foreign exceptions (OSError, subprocess, http
 translated at each layer's edge and chained with ``raise ... from exc``.
 
     TrunkctlError                 exit 1
+    ├── ApplyError                         Asterisk refused a reload; files rolled back
     ├── BadInput                  exit 2   invalid argument, value or file content
-    │   └── ConfValueError                 a .conf value that would change meaning
+    │   ├── ConfValueError                 a .conf value that would change meaning
+    │   └── CauseParseError                a HANGUPCAUSE/TechCause text we cannot read
     ├── EnvironmentProblem        exit 3   not root, missing tool, unsupported system
     ├── ConfError                 exit 4   reading or writing an Asterisk .conf file
     │   ├── ConfParseError                 with file, line, column
+    │   ├── ConfMissingError               the file, or one it must #include, is missing
     │   ├── ConfLockError                  another trunkctl holds the lock
     │   └── ConfWriteError                 the atomic write failed; the old file stands
     ├── SandboxError              exit 5   building or running the sandbox
-    └── AmiError                  exit 6   talking to Asterisk's manager interface
-        ├── AmiConnectionError             refused, reset, closed
-        ├── AmiAuthError                   login refused
-        ├── AmiPermissionError             a class (originate, system…) is missing
-        ├── AmiActionError                 Response: Error
-        └── AmiTimeoutError                no answer in time
+    ├── AmiError                  exit 6   talking to Asterisk's manager interface
+    │   ├── AmiConnectionError             refused, reset, closed
+    │   │   └── AmiProtocolError           the peer does not speak AMI
+    │   ├── AmiAuthError                   login refused
+    │   ├── AmiPermissionError             a class (originate, system…) is missing
+    │   ├── AmiActionError                 Response: Error
+    │   └── AmiTimeoutError                no answer in time
+    ├── NovofonError              exit 7   NovoFon's HTTP APIs and webhooks (trunkctl.novofon)
+    │   ├── NovofonConnectionError, NovofonTimeout, NovofonProtocolError, NovofonServerError
+    │   ├── NovofonOutcomeUnknown          a call request whose outcome is unknown: never retried
+    │   ├── NovofonWebhookError            a webhook that fails verification
+    │   └── NovofonApiError                an API error by code and mnemonic
+    │       ├── NovofonAuthError, NovofonBlocked, NovofonAccountInactive, NovofonBadParams
+    │       ├── NovofonForbidden ─ NovofonIpNotWhitelisted
+    │       ├── NovofonVirtualNumberError, NovofonComponentDisabled
+    │       └── NovofonRateLimited         with retry_after
+    └── SipProbeError             exit 8   a SIP probe got no usable answer (trunkctl.sip)
+        ├── SipResolveError                the host name does not resolve
+        ├── SipUnreachableError            ICMP port unreachable, TCP refused/reset
+        ├── SipTimeoutError                no SIP answer in time (firewall, NAT, port)
+        ├── SipParseError                  the peer sent bytes that are not SIP
+        ├── SipChallengeError              a digest challenge trunkctl cannot answer
+        ├── SipSocketError                 our own socket could not bind
+        └── SipRejectedError               a final non-2xx answer
+            └── SipAuthError               credentials refused (401/407 after auth, 403)
+
+Subclasses live with their layer (``trunkctl.sip``, ``trunkctl.novofon``…); this drawing is
+the one place that shows them all. `trunkctl call` adds exit codes 10–18, one per outcome.
 """
 
 from __future__ import annotations

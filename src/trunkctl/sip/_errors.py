@@ -34,7 +34,7 @@ __all__ = [
 class SipProbeError(TrunkctlError):
     """A SIP probe (OPTIONS, REGISTER) could not get a usable answer from the peer."""
 
-    exit_code: ClassVar[int] = 7
+    exit_code: ClassVar[int] = 8
     code: ClassVar[str] = "sip"
 
 
