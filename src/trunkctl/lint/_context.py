@@ -1,0 +1,361 @@
+"""What every rule sees: the config dir read as Asterisk reads it, plus the facts.
+
+Files are resolved once (templates applied, includes followed) with trunkctl.conf's
+resolver; a file Asterisk would refuse is kept as its parse error for CONF001. Evidence
+lines point at the option's own line, found by scanning the file's text from its section
+(ResolvedSection only knows the header's line).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from trunkctl.conf import (
+    MASK,
+    ConfMissingError,
+    Document,
+    Resolution,
+    ResolvedSection,
+    is_secret_key,
+    parse,
+    resolve,
+)
+from trunkctl.errors import ConfParseError
+
+from ._dialplan import Dialplan
+from ._known import PJSIP_TYPES, SINGLE_OBJECT_TYPES, option_info
+from ._model import LintFacts
+from ._values import Version, parse_version, sip_uri_host, split_list
+
+__all__ = ["FILES", "LintContext", "Where"]
+
+# The files the lint reads, relative to the config dir.
+FILES: Final = ("pjsip.conf", "extensions.conf", "manager.conf", "ari.conf", "http.conf")
+_MAX_EXCERPT: Final = 120
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """A place in a file: shown as ``pjsip.conf:14``."""
+
+    file: str
+    line: int
+
+
+class LintContext:
+    """The resolved files of one config dir, the facts, and helpers shared by rules."""
+
+    def __init__(
+        self,
+        config_dir: str | os.PathLike[str],
+        facts: LintFacts | None = None,
+        *,
+        files: Mapping[str, bytes] | None = None,
+    ) -> None:
+        self.config_dir = Path(config_dir).absolute()
+        self.facts = facts or LintFacts()
+        self.staged = {str(Path(k).absolute()): v for k, v in (files or {}).items()}
+        self.resolutions: dict[str, Resolution | None] = {}
+        self.errors: dict[str, ConfParseError] = {}
+        self.status: dict[str, str] = {}
+        self.load_failures: dict[str, BaseException] = {}
+        self._docs: dict[str, Document | None] = {}
+        for name in FILES:
+            self._load(name)
+
+    # --- loading ----------------------------------------------------------------------
+
+    def path(self, name: str) -> Path:
+        """Absolute path of a file of the config dir."""
+        return self.config_dir / name
+
+    def exists(self, name: str) -> bool:
+        """Whether the config dir has ``name`` (staged files count)."""
+        p = self.path(name)
+        return str(p) in self.staged or p.is_file()
+
+    def _load(self, name: str) -> None:
+        self.resolutions[name] = None
+        if not self.exists(name):
+            self.status[name] = "missing"
+            return
+        try:
+            self.resolutions[name] = resolve(name, config_dir=self.config_dir, files=self.staged)
+            self.status[name] = "ok"
+        except ConfParseError as exc:
+            self.errors[name] = exc
+            self.status[name] = "invalid"
+        except ConfMissingError:
+            self.status[name] = "missing"
+        except Exception as exc:  # a resolver bug must not stop the other rules
+            self.load_failures[name] = exc
+            self.status[name] = "unreadable"
+
+    def conf(self, name: str) -> Resolution | None:
+        """The resolution of ``name`` (``None``: missing or refused)."""
+        return self.resolutions.get(name)
+
+    @property
+    def pjsip(self) -> Resolution | None:
+        """pjsip.conf as Asterisk reads it."""
+        return self.resolutions.get("pjsip.conf")
+
+    @property
+    def extensions(self) -> Resolution | None:
+        """extensions.conf as Asterisk reads it."""
+        return self.resolutions.get("extensions.conf")
+
+    @functools.cached_property
+    def version(self) -> Version | None:
+        """The Asterisk version from the facts, parsed (``None``: unknown)."""
+        return parse_version(self.facts.asterisk_version)
+
+    @functools.cached_property
+    def modules(self) -> frozenset[str] | None:
+        """Loaded module names without ``.so`` (``None``: unknown)."""
+        mods = self.facts.modules
+        if mods is None:
+            return None
+        return frozenset(m.removesuffix(".so") for m in mods)
+
+    # --- where things are -------------------------------------------------------------
+
+    def show_path(self, file: str) -> str:
+        """A file name as shown in evidence: relative to the config dir when inside it."""
+        try:
+            return str(Path(file).relative_to(self.config_dir))
+        except ValueError:
+            return file
+
+    def _doc(self, file: str) -> Document | None:
+        if file not in self._docs:
+            data = self.staged.get(str(Path(file).absolute()))
+            try:
+                if data is None:
+                    data = Path(file).read_bytes()
+                self._docs[file] = parse(data)
+            except (OSError, ValueError):
+                self._docs[file] = None
+        return self._docs[file]
+
+    def _body(self, sec: ResolvedSection) -> list[tuple[int, str, str]]:
+        """``(line, key, value)`` of the options written in ``sec``'s own body."""
+        doc = self._doc(sec.file)
+        if doc is None:
+            return []
+        lines = list(doc.lines())
+        start = sec.line
+        # Glob includes share line numbers across files (config.c); if the header is not
+        # where the number says, look it up by name.
+        if not (0 < start <= len(lines) and lines[start - 1].kind == "header"):
+            start = next(
+                (i + 1 for i, ln in enumerate(lines) if ln.kind == "header" and ln.key == sec.name),
+                0,
+            )
+            if not start:
+                return []
+        out: list[tuple[int, str, str]] = []
+        for i in range(start, len(lines)):
+            ln = lines[i]
+            if ln.kind == "header":
+                break
+            if ln.kind == "option" and ln.key is not None:
+                out.append((i + 1, ln.key, ln.value or ""))
+        return out
+
+    def _bases(self, sec: ResolvedSection, res: Resolution | None) -> list[ResolvedSection]:
+        if res is None:
+            return []
+        out: list[ResolvedSection] = []
+        pool = res.templates + res.sections
+        for name in sec.templates:
+            base = next((s for s in pool if s.name.lower() == name.lower()), None)
+            if base is not None:
+                out.append(base)
+        return out
+
+    def locate(
+        self, sec: ResolvedSection, key: str, value: str | None = None
+    ) -> tuple[Where, ResolvedSection] | None:
+        """Where ``key`` (with ``value``, if given; else its last occurrence) is written for
+        ``sec``: in its own body first, then in the templates it inherits from."""
+        res = self._owner(sec)
+        seen: set[tuple[str, int]] = set()
+        todo = [sec]
+        while todo:
+            cur = todo.pop(0)
+            if (cur.file, cur.line) in seen:
+                continue
+            seen.add((cur.file, cur.line))
+            hits = [
+                (ln, k, v)
+                for ln, k, v in self._body(cur)
+                if k.lower() == key.lower() and (value is None or v == value)
+            ]
+            if hits:
+                return Where(cur.file, hits[-1][0]), cur
+            todo.extend(self._bases(cur, res))
+        return None
+
+    def _owner(self, sec: ResolvedSection) -> Resolution | None:
+        for res in self.resolutions.values():
+            if res is not None and any(s is sec for s in res.sections + res.templates):
+                return res
+        return None
+
+    def at(self, sec: ResolvedSection, key: str | None = None, value: str | None = None) -> str:
+        """Evidence ``pjsip.conf:14: [novofon] auth = novofon`` (secrets masked).
+
+        Without ``key``: the section header's line and its type. When the option comes from
+        a template, the template's line is given and the section named.
+        """
+        header = f"[{sec.name}]"
+        if key is None:
+            t = self.type_of(sec)
+            extra = f" type = {t}" if t else ""
+            return f"{self.show_path(sec.file)}:{sec.line}: {header}{extra}"
+        shown_value = value if value is not None else sec.get(key)
+        found = self.locate(sec, key, value)
+        if found is None:
+            where = Where(sec.file, sec.line)
+            owner = sec
+        else:
+            where, owner = found
+        text = f"{key} = {self.mask(key, shown_value or '')}"
+        via = "" if owner is sec else f" (in template [{owner.name}], inherited by {header})"
+        prefix = "" if owner is not sec else f"{header} "
+        excerpt = _clip(f"{prefix}{text}{via}" if via else f"{prefix}{text}")
+        return f"{self.show_path(where.file)}:{where.line}: {excerpt}"
+
+    @staticmethod
+    def mask(key: str, value: str) -> str:
+        """``value``, or ``********`` when ``key`` holds a credential."""
+        return MASK if is_secret_key(key) and value else value
+
+    def file_at(self, name: str, line: int, excerpt: str) -> str:
+        """Evidence for a line of a whole file (``sip.conf:1: ...``)."""
+        return f"{name}:{line}: {_clip(excerpt)}"
+
+    # --- pjsip objects ----------------------------------------------------------------
+
+    def type_of(self, sec: ResolvedSection) -> str | None:
+        """The sorcery type Asterisk gives ``sec``, or ``None`` (the section is ignored).
+
+        res_sorcery_config.c matches criteria ``type=<t>`` with ast_variable_find_in_list():
+        the FIRST ``type`` option (inherited ones come first; name compared without case),
+        its value compared exactly. [global]/[system] also match by name alone
+        (explicit_name) when every option is one of that type's.
+        """
+        for k, v in sec.options:
+            if k.lower() == "type":
+                return v
+        if sec.name in SINGLE_OBJECT_TYPES and all(
+            option_info(sec.name, k) is not None for k, _ in sec.options
+        ):
+            return sec.name
+        return None
+
+    @functools.cached_property
+    def _objects(self) -> dict[str, list[ResolvedSection]]:
+        out: dict[str, list[ResolvedSection]] = {}
+        if self.pjsip is None:
+            return out
+        for sec in self.pjsip.sections:
+            t = self.type_of(sec)
+            if t is not None:
+                out.setdefault(t, []).append(sec)
+        return out
+
+    def objects(self, type_: str) -> list[ResolvedSection]:
+        """pjsip.conf sections Asterisk loads as ``type_``, in file order."""
+        return list(self._objects.get(type_, []))
+
+    def object(self, name: str, type_: str) -> ResolvedSection | None:
+        """The ``type_`` object called exactly ``name`` (sorcery ids are case-sensitive)."""
+        return next((s for s in self._objects.get(type_, []) if s.name == name), None)
+
+    def types_named(self, name: str) -> list[str]:
+        """The pjsip types that have an object called ``name``."""
+        return [t for t, secs in self._objects.items() if any(s.name == name for s in secs)]
+
+    @functools.cached_property
+    def provider_endpoints(self) -> list[ResolvedSection]:
+        """Endpoints that look like a provider trunk rather than a phone.
+
+        One of: a registration or identify points at it, it has outbound_auth, one of its
+        aors has a static contact, or it matches the provider profile (name or host).
+        """
+        regs = self.objects("registration")
+        reg_names = {r.get("endpoint") or r.name for r in regs} | {r.name for r in regs}
+        ident = {i.get("endpoint") for i in self.objects("identify")}
+        profile = self.facts.provider
+        out: list[ResolvedSection] = []
+        for ep in self.objects("endpoint"):
+            if ep.name == "anonymous":
+                continue
+            hosts = {sip_uri_host(c) for a in self.aors_of(ep) for c in contacts_of(a)}
+            hosts.add((ep.get("from_domain") or "").lower() or None)
+            looks = (
+                ep.name in reg_names
+                or ep.name in ident
+                or bool(ep.get("outbound_auth"))
+                or any(h for h in hosts)
+                or (
+                    profile is not None
+                    and profile.sip_host != ""
+                    and (ep.name == profile.name or profile.sip_host.lower() in hosts)
+                )
+            )
+            if looks:
+                out.append(ep)
+        return out
+
+    def aors_of(self, ep: ResolvedSection) -> list[ResolvedSection]:
+        """The existing aor objects an endpoint's ``aors`` names."""
+        found = (self.object(n, "aor") for n in split_list(ep.get("aors")))
+        return [a for a in found if a is not None]
+
+    def registrations_of(self, ep: ResolvedSection) -> list[ResolvedSection]:
+        """Registrations for an endpoint: ``endpoint=`` names it, or they share its name."""
+        return [
+            r
+            for r in self.objects("registration")
+            if r.get("endpoint") == ep.name or (not r.get("endpoint") and r.name == ep.name)
+        ]
+
+    def identifies_of(self, ep: ResolvedSection) -> list[ResolvedSection]:
+        """identify objects whose ``endpoint`` is this endpoint."""
+        return [i for i in self.objects("identify") if i.get("endpoint") == ep.name]
+
+    # --- dialplan ---------------------------------------------------------------------
+
+    @functools.cached_property
+    def dialplan(self) -> Dialplan | None:
+        """extensions.conf as pbx_config builds contexts (``None`` if unreadable/missing)."""
+        res = self.extensions
+        return Dialplan.from_resolution(res) if res is not None else None
+
+    @functools.cached_property
+    def other_dialplan_sources(self) -> list[str]:
+        """extensions.ael / extensions.lua / users.conf: contexts the lint cannot see."""
+        return [n for n in ("extensions.ael", "extensions.lua") if self.exists(n)]
+
+
+def contacts_of(aor: ResolvedSection) -> list[str]:
+    """Every URI of an aor's ``contact`` lines (each line may hold a comma list)."""
+    return [c for v in aor.get_all("contact") for c in split_list(v)]
+
+
+def pjsip_type_known(type_: str) -> bool:
+    """Whether Asterisk loads pjsip.conf sections of this type."""
+    return type_ in PJSIP_TYPES
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= _MAX_EXCERPT else text[: _MAX_EXCERPT - 1] + "…"

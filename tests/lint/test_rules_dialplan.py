@@ -1,0 +1,155 @@
+"""DIAL rules: [outgoing], endpoint contexts, chan_sip dial strings, toll fraud paths."""
+
+from __future__ import annotations
+
+from trunkctl.lint import LintFacts
+
+from .conftest import HEALTHY, Lint, evidence, only, variant
+
+
+def _ext(text: str) -> dict[str, str]:
+    return dict(HEALTHY, **{"extensions.conf": text})
+
+
+def test_dial001_no_outgoing_and_case_near_miss(run: Lint) -> None:
+    files = variant(HEALTHY, "extensions.conf", "[outgoing]", "[Outgoing]")
+    files = variant(files, "extensions.conf", "include => outgoing", "include => Outgoing")
+    (f,) = only(run(files), "DIAL001")
+    assert "[Outgoing] exists" in f.message.en
+    assert only(run(HEALTHY), "DIAL001") == []
+
+
+def test_dial001_no_extensions_conf_at_all(run: Lint) -> None:
+    files = {k: v for k, v in HEALTHY.items() if k != "extensions.conf"}
+    report = run(files)
+    (f,) = only(report, "DIAL001")
+    assert "no extensions.conf" in f.message.en
+    assert report.files["extensions.conf"] == "missing"
+
+
+def test_dial002_endpoint_context_missing(run: Lint) -> None:
+    files = variant(HEALTHY, "pjsip.conf", "context = from-novofon", "context = from-novofon-in")
+    (f,) = only(run(files), "DIAL002")
+    assert f.evidence == ("pjsip.conf:21: [novofon] context = from-novofon-in",)
+    assert only(run(HEALTHY), "DIAL002") == []
+
+
+def test_dial002_default_context_when_none_is_set(run: Lint) -> None:
+    files = variant(HEALTHY, "pjsip.conf", "context = from-novofon\n", "")
+    (f,) = only(run(files), "DIAL002")
+    assert "context = default" in f.message.en
+    ok = dict(
+        files,
+        **{"extensions.conf": HEALTHY["extensions.conf"] + "\n[default]\nexten => s,1,Hangup()\n"},
+    )
+    assert only(run(ok), "DIAL002") == []
+
+
+def test_dial003_dial_sip_without_chan_sip(run: Lint) -> None:
+    files = variant(
+        HEALTHY,
+        "extensions.conf",
+        "Dial(PJSIP/${EXTEN}@novofon,60)",
+        "Dial(SIP/novofon/${EXTEN},60)",
+    )
+    (f,) = only(run(files), "DIAL003")
+    assert f.severity == "error"
+    assert f.evidence == ("extensions.conf:10: [outgoing] same = n,Dial(SIP/novofon/${EXTEN},60)",)
+    # Unknown Asterisk: still worth a warning; an Asterisk 18 with chan_sip: fine.
+    assert only(run(files, LintFacts()), "DIAL003")[0].severity == "warning"
+    old = LintFacts(asterisk_version="18.20.0", modules=frozenset({"chan_sip"}))
+    assert only(run(files, old), "DIAL003") == []
+
+
+def test_dial004_include_chain_reaches_the_trunk(run: Lint) -> None:
+    files = variant(
+        HEALTHY, "extensions.conf", "[from-novofon]\n", "[from-novofon]\ninclude => office\n"
+    )
+    (f,) = only(run(files), "DIAL004")
+    assert "from-novofon → office → outgoing" in f.message.en
+    ev = evidence([f])
+    assert "pjsip.conf:21: [novofon] context = from-novofon" in ev
+    assert "extensions.conf:14: [from-novofon] include = office" in ev
+    assert "[outgoing] same = n,Dial(PJSIP/${EXTEN}@novofon,60)" in ev
+
+
+def test_dial004_goto_and_local_carry_the_number(run: Lint) -> None:
+    goto = variant(
+        HEALTHY,
+        "extensions.conf",
+        "exten => _X.,1,Answer()",
+        "exten => _X.,1,Goto(outgoing,${EXTEN},1)",
+    )
+    assert len(only(run(goto), "DIAL004")) == 1
+    local = variant(
+        HEALTHY,
+        "extensions.conf",
+        " same => n,Dial(PJSIP/101,30)",
+        " same => n,Dial(Local/${EXTEN}@outgoing)",
+    )
+    assert len(only(run(local), "DIAL004")) == 1
+    # A jump to a fixed extension does not hand the caller's number over.
+    fixed = variant(
+        HEALTHY,
+        "extensions.conf",
+        "exten => _X.,1,Answer()",
+        "exten => _X.,1,Goto(outgoing,79991234567,1)",
+    )
+    assert only(run(fixed), "DIAL004") == []
+
+
+def test_dial004_direct_dial_out_in_the_inbound_context(run: Lint) -> None:
+    files = variant(
+        HEALTHY,
+        "extensions.conf",
+        " same => n,Dial(PJSIP/101,30)",
+        " same => n,Dial(PJSIP/${EXTEN}@novofon)",
+    )
+    (f,) = only(run(files), "DIAL004")
+    assert "(from-novofon)" in f.message.en
+
+
+def test_dial004_anonymous_endpoint_into_office(run: Lint) -> None:
+    pjsip = (
+        HEALTHY["pjsip.conf"] + "\n[anonymous]\ntype = endpoint\ncontext = office\nallow = ulaw\n"
+    )
+    found = only(run(dict(HEALTHY, **{"pjsip.conf": pjsip})), "DIAL004")
+    assert [f.message.en.split(" enter")[0] for f in found] == ["calls arriving on [anonymous]"]
+
+
+def test_dial004_fixed_forward_is_not_fraud(run: Lint) -> None:
+    files = variant(
+        HEALTHY,
+        "extensions.conf",
+        " same => n,Dial(PJSIP/101,30)",
+        " same => n,Dial(PJSIP/79161234567@novofon,30)",
+    )
+    assert only(run(files), "DIAL004") == []
+    assert only(run(HEALTHY), "DIAL004") == []
+
+
+def test_dial005_dial_to_missing_endpoint(run: Lint) -> None:
+    files = variant(
+        HEALTHY,
+        "extensions.conf",
+        "Dial(PJSIP/${EXTEN}@novofon,60)",
+        "Dial(PJSIP/${EXTEN}@NovoFon,60)",
+    )
+    (f,) = only(run(files), "DIAL005")
+    assert "there is [novofon]" in f.message.en
+    assert only(run(HEALTHY), "DIAL005") == []
+
+
+def test_dial006_include_of_missing_context(run: Lint) -> None:
+    files = variant(HEALTHY, "extensions.conf", "include => outgoing", "include => outgoing-calls")
+    (f,) = only(run(files), "DIAL006")
+    assert f.evidence == ("extensions.conf:21: [office] include = outgoing-calls",)
+    assert only(run(HEALTHY), "DIAL006") == []
+
+
+def test_same_before_any_exten_is_skipped_like_pbx_config(run: Lint) -> None:
+    text = (
+        "[outgoing]\n same => n,Dial(SIP/x/${EXTEN})\nexten => _X.,1,Dial(PJSIP/${EXTEN}@novofon)\n"
+    )
+    report = run(_ext(text))
+    assert only(report, "DIAL003") == []
