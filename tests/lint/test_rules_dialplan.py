@@ -153,3 +153,21 @@ def test_same_before_any_exten_is_skipped_like_pbx_config(run: Lint) -> None:
     )
     report = run(_ext(text))
     assert only(report, "DIAL003") == []
+
+
+def test_dial007_eight_prefixed_numbers_and_caller_id(run: Lint) -> None:
+    files = variant(
+        HEALTHY,
+        "extensions.conf",
+        "exten => _8XXXXXXXXXX,1,Goto(${CONTEXT},7${EXTEN:1},1)",
+        "exten => _8XXXXXXXXXX,1,Set(CALLERID(num)=89581114585)\n"
+        " same => n,Dial(PJSIP/${EXTEN}@novofon,60)",
+    )
+    found = only(run(files), "DIAL007")
+    assert [f.message.en for f in found] == [
+        "[outgoing] sets an 8… caller ID",
+        "[outgoing] _8XXXXXXXXXX dials novofon with the number still starting with 8",
+    ]
+    # Rewritten first (HEALTHY does Goto(...,7${EXTEN:1},1)): fine. No provider: no claim.
+    assert only(run(HEALTHY), "DIAL007") == []
+    assert only(run(files, LintFacts()), "DIAL007") == []

@@ -213,6 +213,20 @@ def test_pjsip007_aor_without_contact(run: Lint) -> None:
     assert only(run(HEALTHY), "PJSIP007") == []
 
 
+def test_pjsip007_inbound_only_ip_trunk_needs_no_aor(run: Lint) -> None:
+    # The sandbox provider's own [ip-trunk]: identify only, never dialled.
+    text = (
+        "[transport-udp]\ntype = transport\nbind = 127.0.0.1:5060\n\n"
+        "[ip-trunk]\ntype = endpoint\ncontext = from-ip-trunk\nallow = alaw\n\n"
+        "[ip-trunk]\ntype = identify\nendpoint = ip-trunk\nmatch = 127.0.0.2\n"
+    )
+    ext = "[from-ip-trunk]\nexten => _X.,1,Answer()\n"
+    assert only(run({"pjsip.conf": text, "extensions.conf": ext}), "PJSIP007") == []
+    dialled = ext + "[outgoing]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@ip-trunk)\n"
+    (f,) = only(run({"pjsip.conf": text, "extensions.conf": dialled}), "PJSIP007")
+    assert "has no aors=" in f.message.en
+
+
 def test_pjsip008_identify_match_values(run: Lint) -> None:
     bad = ["sip:sip.novofon.ru", "37.139.38.300", "novofon servers", "10.0.0.1/abc"]
     for value in bad:

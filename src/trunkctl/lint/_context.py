@@ -27,7 +27,7 @@ from trunkctl.conf import (
 )
 from trunkctl.errors import ConfParseError
 
-from ._dialplan import Dialplan
+from ._dialplan import Dialplan, dial_targets
 from ._known import PJSIP_TYPES, SINGLE_OBJECT_TYPES, option_info
 from ._model import LintFacts
 from ._values import Version, parse_version, sip_uri_host, split_list
@@ -339,6 +339,28 @@ class LintContext:
         """extensions.conf as pbx_config builds contexts (``None`` if unreadable/missing)."""
         res = self.extensions
         return Dialplan.from_resolution(res) if res is not None else None
+
+    @functools.cached_property
+    def dialled_endpoints(self) -> frozenset[str]:
+        """Endpoint names the dialplan Dial()s literally (``PJSIP/…@name``, ``PJSIP/name``)."""
+        plan = self.dialplan
+        if plan is None:
+            return frozenset()
+        return frozenset(
+            t.literal_endpoint
+            for p in plan.all_priorities()
+            for t in dial_targets(p)
+            if t.tech == "PJSIP" and t.literal_endpoint
+        )
+
+    def sends_calls(self, ep: ResolvedSection) -> bool:
+        """Whether calls go OUT through this endpoint: the dialplan dials it, or it
+        authenticates outwards (outbound_auth, a registration)."""
+        return (
+            ep.name in self.dialled_endpoints
+            or bool(ep.get("outbound_auth"))
+            or bool(self.registrations_of(ep))
+        )
 
     @functools.cached_property
     def other_dialplan_sources(self) -> list[str]:

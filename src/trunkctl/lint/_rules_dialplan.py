@@ -7,6 +7,7 @@ misses.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -336,3 +337,58 @@ def _missing_include(ctx: LintContext) -> Iterator[Hit]:
                 ),
                 (ctx.at(sec, "include", value),),
             )
+
+
+_EIGHT_CALLERID = re.compile(r"CALLERID\((num|all)\)\s*=\s*\"?[^\d+]*8\d{10}\b", re.I)
+
+
+@rule(
+    "DIAL007",
+    "warning",
+    title=Text(
+        "Numbers in the Russian 8… form go to the provider as they are",
+        "Номера в форме 8… уходят провайдеру как есть",
+    ),
+    why=Text(
+        "NovoFon expects E.164 digits (79991234567): a call to 89991234567, or a caller ID "
+        "set to 8…, is refused or shown wrongly. Users type 8…, so the dialplan must rewrite it.",
+        "NovoFon ждёт цифры E.164 (79991234567): звонок на 89991234567 или номер звонящего "
+        "8… отклоняется или показывается неверно. Пользователи набирают 8…, поэтому "
+        "диалплан должен переписывать номер.",
+    ),
+    fix=Text(
+        "Rewrite before dialling: `exten => _8XXXXXXXXXX,1,Goto(${CONTEXT},7${EXTEN:1},1)`; "
+        "set the caller ID as 7XXXXXXXXXX.",
+        "Переписывайте номер перед набором: `exten => _8XXXXXXXXXX,1,Goto(${CONTEXT},"
+        "7${EXTEN:1},1)`; номер звонящего указывайте как 7XXXXXXXXXX.",
+    ),
+)
+def _eight_prefix(ctx: LintContext) -> Iterator[Hit]:
+    plan = ctx.dialplan
+    profile = ctx.facts.provider
+    if plan is None or profile is None or profile.number_format != "e164_digits":
+        return
+    trunks = {ep.name for ep in ctx.provider_endpoints}
+    for prio in plan.all_priorities():
+        if prio.app.lower() == "set" and _EIGHT_CALLERID.search(prio.data):
+            yield Hit(
+                Text(
+                    f"[{prio.context}] sets an 8… caller ID",
+                    f"[{prio.context}] ставит номер звонящего в форме 8…",
+                ),
+                (ctx.at(prio.section, prio.key, prio.value),),
+            )
+        if not prio.exten.startswith("_8"):
+            continue
+        for t in dial_targets(prio):
+            number = (t.number or "").replace(" ", "")
+            if t.literal_endpoint in trunks and "${EXTEN}" in number.upper():
+                yield Hit(
+                    Text(
+                        f"[{prio.context}] {prio.exten} dials {t.literal_endpoint} with the "
+                        "number still starting with 8",
+                        f"[{prio.context}] {prio.exten} набирает через {t.literal_endpoint} "
+                        "номер, всё ещё начинающийся с 8",
+                    ),
+                    (ctx.at(prio.section, prio.key, prio.value),),
+                )

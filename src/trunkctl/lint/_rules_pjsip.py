@@ -48,10 +48,10 @@ from ._values import (
         "provider's 401/407 challenge on outgoing calls the endpoint needs outbound_auth=. "
         "With auth= only, every outgoing call ends in an endless 401/407 and the provider's "
         "own calls to you are challenged and fail.",
-        "auth= — это то, что Asterisk требует от звонящих К НЕМУ; чтобы ответить на вызов "
-        "401/407 провайдера при исходящих звонках, нужен outbound_auth=. С одним auth= каждый "
-        "исходящий звонок упирается в бесконечные 401/407, а входящие от провайдера Asterisk "
-        "сам challenge-ит, и они не проходят.",
+        "auth= — это то, что Asterisk требует от звонящих К НЕМУ; чтобы ответить на запрос "
+        "пароля (401/407) провайдера при исходящих звонках, нужен outbound_auth=. С одним "
+        "auth= каждый исходящий звонок упирается в бесконечные 401/407, а от входящих "
+        "звонков провайдера Asterisk сам требует пароль, и они не проходят.",
     ),
     fix=Text(
         "In the provider's endpoint replace `auth = <name>` with `outbound_auth = <name>` "
@@ -98,8 +98,8 @@ def _auth_not_outbound(ctx: LintContext) -> Iterator[Hit]:
     why=Text(
         "Providers challenge REGISTER with 401; a registration without outbound_auth= has no "
         "credentials to answer with, so it stays Rejected and no calls come in.",
-        "Провайдер отвечает на REGISTER вызовом 401; регистрации без outbound_auth= нечем "
-        "ответить, она остаётся Rejected, и входящие звонки не приходят.",
+        "Провайдер отвечает на REGISTER запросом пароля (401); регистрации без "
+        "outbound_auth= нечем ответить, она остаётся Rejected, и входящие звонки не приходят.",
     ),
     fix=Text(
         "Add `outbound_auth = <auth name>` to the registration (the auth object holds the "
@@ -428,6 +428,8 @@ def _ignored_sections(ctx: LintContext) -> Iterator[Hit]:
 )
 def _aor_without_contact(ctx: LintContext) -> Iterator[Hit]:
     for ep in ctx.provider_endpoints:
+        if not ctx.sends_calls(ep):
+            continue  # an inbound-only trunk (identify, never dialled) needs no contact
         wanted = split_list(ep.get("aors"))
         if not wanted:
             yield Hit(

@@ -1,0 +1,33 @@
+"""docs/lint.md lists every rule with the code's own severity and texts, in both languages."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from trunkctl.lint import RULES
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "lint.md"
+
+
+def _tables() -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    text = DOC.read_text(encoding="utf-8")
+    en_part, ru_part = text.split("## Правила", 1)
+    rows: list[dict[str, list[str]]] = []
+    for part in (en_part, ru_part):
+        found: dict[str, list[str]] = {}
+        for line in part.splitlines():
+            m = re.match(r"\| `([A-Z]+\d{3})` \|(.*)\|$", line)
+            if m:
+                found[m.group(1)] = [c.strip() for c in m.group(2).split(" | ")]
+        rows.append(found)
+    return rows[0], rows[1]
+
+
+def test_every_rule_is_documented_in_english_and_russian() -> None:
+    en, ru = _tables()
+    assert list(en) == [r.id for r in RULES]
+    assert list(ru) == [r.id for r in RULES]
+    for r in RULES:
+        assert en[r.id] == [r.severity, r.title.en, r.why.en, r.fix.en], r.id
+        assert ru[r.id] == [r.severity, r.title.ru, r.why.ru, r.fix.ru], r.id
