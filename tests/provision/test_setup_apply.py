@@ -177,3 +177,15 @@ def test_bad_login_changes_nothing(pbx: SandboxInfo) -> None:
     with pytest.raises(BadInput):
         setup(pbx, spec_for(pbx, login="12345"))
     assert (pbx.pbx_config_dir / "pjsip.conf").read_bytes() == before
+
+
+async def test_nat_options_are_applied_by_the_reload(pbx: SandboxInfo) -> None:
+    spec = spec_for(pbx, public_ip="109.73.192.126", local_nets=("10.0.0.0/8",))
+    _changed, diff = setup(pbx, spec)
+    assert "+external_media_address = 109.73.192.126" in diff
+    assert "+local_net = 10.0.0.0/8" in diff
+    result = await apply(settings_of(pbx))
+    assert result.ok and not result.notes, result.to_dict()
+    # Asterisk 22 reloads a transport's external addresses (not its bind or protocol).
+    out = pbx.sandbox.pbx.rx("pjsip show transport transport-udp")
+    assert "109.73.192.126" in out

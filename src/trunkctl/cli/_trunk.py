@@ -209,6 +209,8 @@ def apply(
             else Text("Not proven: see the lines above.", "Не подтверждено: см. строки выше."),
             style="bold green" if result.ok else "bold red",
         )
+        for note in result.notes:
+            o.say(f"! {o.t(note)}", style="yellow")
         for name, outcome in result.registrations.items():
             good = outcome == "Registered"
             o.say(

@@ -68,6 +68,7 @@ class ApplyResult:
     refused: list[str] = field(default_factory=list)
     # Registration name → what the fresh REGISTER after the reload ended as.
     registrations: dict[str, str] = field(default_factory=dict)
+    notes: list[Text] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -88,6 +89,7 @@ class ApplyResult:
             "restored": self.restored,
             "refused": self.refused,
             "registrations": self.registrations,
+            "notes": [n.render() for n in self.notes],
         }
 
 
@@ -112,7 +114,11 @@ def _expect(res: Resolution, name: str, type_: str, key: str) -> str:
 
 
 async def _prove(
-    ami: AmiClient, res: Resolution, objects: list[tuple[str, str]], contexts: list[str]
+    ami: AmiClient,
+    res: Resolution,
+    objects: list[tuple[str, str]],
+    contexts: list[str],
+    stale_transports: list[str],
 ) -> list[Proof]:
     proofs: list[Proof] = []
     registrations: dict[str, dict[str, Any]] = {}
@@ -140,7 +146,7 @@ async def _prove(
                     into[ev.get("ObjectName") or ""] = ev.get(key) or ""
     for name, type_ in objects:
         if type_ == "endpoint":
-            proofs.append(await _prove_endpoint(ami, res, name))
+            proofs.append(await _prove_endpoint(ami, res, name, stale_transports))
         elif type_ == "registration":
             got = registrations.get(name)
             want = _expect(res, name, type_, "server_uri")
@@ -191,7 +197,9 @@ async def _prove(
     return proofs
 
 
-async def _prove_endpoint(ami: AmiClient, res: Resolution, name: str) -> Proof:
+async def _prove_endpoint(
+    ami: AmiClient, res: Resolution, name: str, stale_transports: list[str]
+) -> Proof:
     try:
         found = await ami.list_action("PJSIPShowEndpoint", Endpoint=name)
     except AmiActionError:
@@ -353,7 +361,22 @@ async def apply(settings: Settings, *, reload: bool = True, prove: bool = True) 
             )
             return result
         res = cfg.resolve(PJSIP)
-        result.proofs = await _prove(ami, res, objects, contexts)
+        stale: list[str] = []
+        result.proofs = await _prove(ami, res, objects, contexts, stale)
+        # Asterisk 22 reloads a transport only partly ("not fully reloadable, not reloading:
+        # protocol, bind, TLS" — res_pjsip/config_transport.c): if what is loaded still
+        # differs from the file, only a restart applies it.
+        for tname in dict.fromkeys(stale):
+            result.notes.append(
+                Text(
+                    f"transport {tname}: Asterisk still runs it with the old settings (a "
+                    "transport reloads only partly); run `asterisk -rx 'core restart "
+                    "gracefully'` when no calls are up.",
+                    f"транспорт {tname}: Asterisk работает со старыми настройками (транспорт "
+                    "перечитывается лишь частично); выполните `asterisk -rx 'core restart "
+                    "gracefully'`, когда нет разговоров.",
+                )
+            )
         if settings.log_file is not None:
             await asyncio.sleep(0.3)  # Asterisk's logger thread writes asynchronously
         result.refused = _refusals(res, log_since(settings, position))
