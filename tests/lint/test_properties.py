@@ -11,7 +11,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trunkctl.lint import INTERNAL_RULE_ID, LintFacts, lint
+from trunkctl.lint import INTERNAL_RULE_ID, LintFacts, LintReport, lint
 from trunkctl.lint._asterisk_options import OPTIONS
 from trunkctl.providers import PROFILES
 
@@ -19,121 +19,41 @@ from .conftest import HEALTHY
 
 ROOT = "/nonexistent-trunkctl-lint"
 _PJSIP_KEYS = sorted({k for types in OPTIONS.values() for opts in types.values() for k in opts})
+
+
+def _words(text: str) -> st.SearchStrategy[str]:
+    return st.sampled_from(text.split())
+
+
 _KEYS = st.one_of(
     st.sampled_from(_PJSIP_KEYS),
-    st.sampled_from(
-        [
-            "type",
-            "exten",
-            "same",
-            "include",
-            "secret",
-            "permit",
-            "deny",
-            "bindaddr",
-            "enabled",
-            "password",
-            "TYPE",
-            "Type",
-            "@x",
-            "host",
-            "fromuser",
-            "match",
-            "contact",
-        ]
+    _words(
+        "type exten same include secret permit deny bindaddr enabled password TYPE Type @x "
+        "host fromuser match contact"
     ),
     st.text(alphabet="abcdefxyz_-@.", min_size=1, max_size=12),
 )
+# Real values, real mistakes and edge cases (whitespace-separated; "" added apart).
+_VALUE_WORDS = """
+endpoint auth aor registration identify transport global system friend Endpoint contact
+user novofon yes no 0 60 0.0.0.0 0.0.0.0:5060 127.0.0.1:5060 [::]:5061 :: sip://x
+sip:sip.novofon.ru sip:0053248@sip.novofon.ru:5060 sip:[2001:db8::1]:99999 37.139.38.300
+10.0.0.0/33 10.0.0.0/255.255.0.0 host:1:2 [::1 YOUR_SIP_LOGIN_HERE ТВОЙ_ЛОГИН xxxx amp111
+alaw,ulaw all !all _X.,1,Dial(PJSIP/${EXTEN}@novofon) n,Goto(out,${EXTEN},1)
+s,1,Dial(SIP/x _X.,n(l),Dial(Local/${EXTEN}@outgoing&PJSIP/a@) n,GotoIf($[1]?a,b,c:d,e,f)
+n,Exec(Gosub(x,${EXTEN},1(a))) outgoing from-novofon a,b,,c userpass digest md5
+"""
 _VALUES = st.one_of(
-    st.sampled_from(
-        [
-            "endpoint",
-            "auth",
-            "aor",
-            "registration",
-            "identify",
-            "transport",
-            "global",
-            "system",
-            "friend",
-            "Endpoint",
-            "contact",
-            "user",
-            "novofon",
-            "yes",
-            "no",
-            "0",
-            "60",
-            "",
-            "0.0.0.0",
-            "0.0.0.0:5060",
-            "127.0.0.1:5060",
-            "[::]:5061",
-            "::",
-            "sip:sip.novofon.ru",
-            "sip://x",
-            "sip:0053248@sip.novofon.ru:5060",
-            "sip:[2001:db8::1]:99999",
-            "37.139.38.300",
-            "10.0.0.0/33",
-            "10.0.0.0/255.255.0.0",
-            "host:1:2",
-            "[::1",
-            "YOUR_SIP_LOGIN_HERE",
-            "ТВОЙ_ЛОГИН",
-            "xxxx",
-            "amp111",
-            "alaw,ulaw",
-            "all",
-            "!all",
-            "_X.,1,Dial(PJSIP/${EXTEN}@novofon)",
-            "n,Goto(out,${EXTEN},1)",
-            "s,1,Dial(SIP/x",
-            "_X.,n(l),Dial(Local/${EXTEN}@outgoing&PJSIP/a@)",
-            "n,GotoIf($[1]?a,b,c:d,e,f)",
-            "n,Exec(Gosub(x,${EXTEN},1(a)))",
-            "outgoing",
-            "from-novofon",
-            "a,b,,c",
-            "userpass",
-            "digest",
-            "md5",
-        ]
-    ),
+    st.sampled_from(["", *_VALUE_WORDS.split()]),
     st.text(max_size=30).filter(lambda s: "\n" not in s and "\r" not in s),
 )
-_TYPES = st.sampled_from(
-    [
-        "endpoint",
-        "auth",
-        "aor",
-        "registration",
-        "identify",
-        "transport",
-        "global",
-        "user",
-        "Endpoint",
-        "friend",
-        "contact",
-    ]
+_TYPES = _words(
+    "endpoint auth aor registration identify transport global user Endpoint friend contact"
 )
 _NAMES = st.one_of(
-    st.sampled_from(
-        [
-            "novofon",
-            "101",
-            "anonymous",
-            "global",
-            "system",
-            "general",
-            "globals",
-            "outgoing",
-            "from-novofon",
-            "transport-udp",
-            "Novofon",
-            "default",
-            "tpl",
-        ]
+    _words(
+        "novofon 101 anonymous global system general globals outgoing from-novofon "
+        "transport-udp Novofon default tpl"
     ),
     st.text(alphabet="abcxyz-_0123456789", min_size=1, max_size=8),
 )
@@ -165,16 +85,23 @@ _FACTS = st.builds(
     provider=st.sampled_from([None, *PROFILES.values()]),
     public_ip=st.sampled_from([None, "109.73.192.126", "::1"]),
 )
+
+
+def _lint(files: dict[str, str], facts: LintFacts) -> LintReport:
+    """Lint staged ``files``; a rule that crashed (LINT000) fails the example."""
+    staged = {f"{ROOT}/{k}": v.encode("utf-8", "surrogateescape") for k, v in files.items()}
+    report = lint(ROOT, facts=facts, files=staged)
+    assert [f.message.en for f in report.findings if f.rule_id == INTERNAL_RULE_ID] == []
+    return report
+
+
 _FILES = ("pjsip.conf", "extensions.conf", "manager.conf", "ari.conf", "http.conf", "sip.conf")
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(st.sampled_from(_FILES), conf_text(), max_size=6), _FACTS)
 def test_lint_never_raises_and_no_rule_crashes(files: dict[str, str], facts: LintFacts) -> None:
-    staged = {f"{ROOT}/{k}": v.encode("utf-8", "surrogateescape") for k, v in files.items()}
-    report = lint(ROOT, facts=facts, files=staged)
-    crashed = [f.message.en for f in report.findings if f.rule_id == INTERNAL_RULE_ID]
-    assert crashed == []
+    report = _lint(files, facts)
     json.dumps(report.to_dict("ru"), ensure_ascii=False)
     assert sum(report.counts().values()) == len(report.findings)
 
@@ -211,6 +138,4 @@ def mutated_healthy(draw: st.DrawFn) -> dict[str, str]:
 def test_lint_survives_mutations_of_a_healthy_config(
     files: dict[str, str], facts: LintFacts
 ) -> None:
-    staged = {f"{ROOT}/{k}": v.encode("utf-8", "surrogateescape") for k, v in files.items()}
-    report = lint(ROOT, facts=facts, files=staged)
-    assert [f.message.en for f in report.findings if f.rule_id == INTERNAL_RULE_ID] == []
+    _lint(files, facts)

@@ -136,7 +136,7 @@ def test_dial005_dial_to_missing_endpoint(run: Lint) -> None:
         "Dial(PJSIP/${EXTEN}@NovoFon,60)",
     )
     (f,) = only(run(files), "DIAL005")
-    assert "there is [novofon]" in f.message.en
+    assert "there is 'novofon'" in f.message.en
     assert only(run(HEALTHY), "DIAL005") == []
 
 

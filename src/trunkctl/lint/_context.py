@@ -283,6 +283,20 @@ class LintContext:
         """The pjsip types that have an object called ``name``."""
         return [t for t, secs in self._objects.items() if any(s.name == name for s in secs)]
 
+    def near_miss(self, name: str, type_: str) -> tuple[str, str]:
+        """A message tail (en, ru) for a name with no ``type_`` object: the same name in
+        other case, or the types that do have it; empty strings when neither."""
+        case = next((s.name for s in self.objects(type_) if s.name.lower() == name.lower()), None)
+        if case:
+            return (
+                f" (there is {case!r}: names are case-sensitive)",
+                f" (есть {case!r}: регистр букв важен)",
+            )
+        other = ", ".join(t for t in self.types_named(name) if t != type_)
+        if other:
+            return f" ([{name}] exists only as {other})", f" ([{name}] есть только как {other})"
+        return "", ""
+
     @functools.cached_property
     def provider_endpoints(self) -> list[ResolvedSection]:
         """Endpoints that look like a provider trunk rather than a phone.

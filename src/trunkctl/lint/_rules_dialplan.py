@@ -41,10 +41,11 @@ def _case_hint(plan: Dialplan, name: str) -> tuple[str, str]:
     why=Text(
         "trunkctl's test and verification calls (and the seed guide's `channel originate "
         "Local/79991234567@outgoing`) enter the dialplan at [outgoing]; without it they "
-        "fail at once with 'extension not found'.",
+        "fail at once ('No such extension/context … while calling Local channel').",
         "Тестовые и верификационные звонки trunkctl (и `channel originate "
         "Local/79991234567@outgoing` из инструкции) входят в диалплан через [outgoing]; "
-        "без него они сразу завершаются с 'extension not found'.",
+        "без него они сразу завершаются ('No such extension/context … while calling Local "
+        "channel').",
     ),
     fix=Text(
         "Let `trunkctl setup` write [outgoing], or add `[outgoing]` with `exten => _X.,1,"
@@ -130,10 +131,10 @@ def _missing_context(ctx: LintContext) -> Iterator[Hit]:
     ),
     why=Text(
         "SIP/ is chan_sip's technology, removed in Asterisk 21. Dial(SIP/…) then fails "
-        "with CHANUNAVAIL ('No such channel type'); PJSIP trunks are dialled as "
+        "with CHANUNAVAIL ('No channel type registered for SIP'); PJSIP trunks are dialled as "
         "PJSIP/number@endpoint.",
         "SIP/ — технология chan_sip, удалённого в Asterisk 21. Dial(SIP/…) тогда "
-        "завершается CHANUNAVAIL ('No such channel type'); транки PJSIP набирают как "
+        "завершается CHANUNAVAIL ('No channel type registered for SIP'); транки PJSIP набирают как "
         "PJSIP/номер@endpoint.",
     ),
     fix=Text(
@@ -271,9 +272,9 @@ def _toll_fraud(ctx: LintContext) -> Iterator[Hit]:
     ),
     why=Text(
         "Dial(PJSIP/number@name) needs an endpoint called exactly 'name' in pjsip.conf; "
-        "otherwise the call fails at once with CHANUNAVAIL ('Unable to create PJSIP channel').",
+        "otherwise the call fails at once with CHANUNAVAIL ('endpoint … was not found').",
         "Dial(PJSIP/номер@имя) требует endpoint с точно таким именем в pjsip.conf; иначе "
-        "звонок сразу завершается CHANUNAVAIL ('Unable to create PJSIP channel').",
+        "звонок сразу завершается CHANUNAVAIL ('endpoint … was not found').",
     ),
     fix=Text(
         "Use the trunk endpoint's exact name (case matters) after the '@'.",
@@ -289,11 +290,7 @@ def _dial_missing_endpoint(ctx: LintContext) -> Iterator[Hit]:
             name = t.literal_endpoint
             if t.tech != "PJSIP" or name is None or ctx.object(name, "endpoint") is not None:
                 continue
-            case = next(
-                (e.name for e in ctx.objects("endpoint") if e.name.lower() == name.lower()), None
-            )
-            en = f" (there is [{case}]: names are case-sensitive)" if case else ""
-            ru = f" (есть [{case}]: регистр важен)" if case else ""
+            en, ru = ctx.near_miss(name, "endpoint")
             yield Hit(
                 Text(
                     f"[{prio.context}] dials PJSIP endpoint {name!r}, which pjsip.conf lacks{en}",

@@ -128,7 +128,6 @@ _REFERENCES: Final = (
     ("registration", "outbound_auth", "auth", True),
     ("registration", "endpoint", "endpoint", False),
     ("identify", "endpoint", "endpoint", False),
-    ("aor", "outbound_auth", "auth", True),
 )
 
 
@@ -160,12 +159,13 @@ def _missing_references(ctx: LintContext) -> Iterator[Hit]:
             for name in wanted:
                 if ctx.object(name, target_type) is not None:
                     continue
+                en, ru = ctx.near_miss(name, target_type)
                 yield Hit(
                     Text(
                         f"{src_type} [{obj.name}] {option} = {name}: no {target_type} "
-                        f"called {name!r}{_hint_en(ctx, name, target_type)}",
+                        f"called {name!r}{en}",
                         f"{src_type} [{obj.name}] {option} = {name}: нет {target_type} "
-                        f"с именем {name!r}{_hint_ru(ctx, name, target_type)}",
+                        f"с именем {name!r}{ru}",
                     ),
                     (ctx.at(obj, option),),
                 )
@@ -178,30 +178,6 @@ def _missing_references(ctx: LintContext) -> Iterator[Hit]:
                 ),
                 (ctx.at(ident),),
             )
-
-
-def _near(ctx: LintContext, name: str, type_: str) -> tuple[list[str], str | None]:
-    other_types = [t for t in ctx.types_named(name) if t != type_]
-    case = next((s.name for s in ctx.objects(type_) if s.name.lower() == name.lower()), None)
-    return other_types, case
-
-
-def _hint_en(ctx: LintContext, name: str, type_: str) -> str:
-    other, case = _near(ctx, name, type_)
-    if case:
-        return f" (there is {case!r}: names are case-sensitive)"
-    if other:
-        return f" ([{name}] exists only as {names(other)})"
-    return ""
-
-
-def _hint_ru(ctx: LintContext, name: str, type_: str) -> str:
-    other, case = _near(ctx, name, type_)
-    if case:
-        return f" (есть {case!r}: регистр букв важен)"
-    if other:
-        return f" ([{name}] есть только как {names(other)})"
-    return ""
 
 
 # --- objects Asterisk refuses or ignores ----------------------------------------------------
@@ -257,6 +233,10 @@ def _duplicates(ctx: LintContext) -> Iterator[Hit]:
                     tuple(ctx.at(o) for o in group),
                 )
 
+
+# "Since" in the docs marks the release that last changed an option on some old branches
+# (from_user: 13.18.0, 14.7.0), so release checks are kept to the branches trunkctl targets.
+_SINCE_FROM: Final = (18, 0, 0)
 
 # chan_sip habits and the pjsip option that replaces each.
 _CHAN_SIP_OPTIONS: Final[dict[str, str]] = {
@@ -321,7 +301,12 @@ def _unknown_options(ctx: LintContext) -> Iterator[Hit]:
                         ),
                         (ctx.at(obj, key),),
                     )
-                elif version is not None and info[2] and has_since(version, info[2]) is False:
+                elif (
+                    version is not None
+                    and version >= _SINCE_FROM
+                    and info[2]
+                    and (has_since(version, info[2]) is False)
+                ):
                     v = ".".join(map(str, version))
                     yield Hit(
                         Text(
@@ -463,12 +448,14 @@ def _aor_without_contact(ctx: LintContext) -> Iterator[Hit]:
         "identify match= — не адрес, не сеть и не имя хоста",
     ),
     why=Text(
-        "A bad address/mask makes Asterisk drop the identify; a 'host name' that cannot "
-        "resolve (sip:host, a placeholder, 37.139.38.300) drops it when it loads. Then the "
-        "provider's calls match no endpoint and are rejected.",
-        "Неверный адрес/маска — Asterisk выбрасывает identify; «имя хоста», которое не "
-        "резолвится (sip:host, заглушка, 37.139.38.300), — выбрасывает при загрузке. Тогда "
-        "звонки провайдера не находят endpoint и отклоняются.",
+        "A bad address/mask makes Asterisk drop the identify object; anything else is taken "
+        "as a host name, and one that cannot resolve (sip:host, a placeholder, "
+        "37.139.38.300) is skipped with only a warning. Either way the provider's calls "
+        "match no endpoint and are rejected.",
+        "Неверный адрес/маска — Asterisk выбрасывает объект identify; всё остальное "
+        "считается именем хоста, и нерезолвящееся имя (sip:host, заглушка, 37.139.38.300) "
+        "пропускается лишь с предупреждением. В обоих случаях звонки провайдера не находят "
+        "endpoint и отклоняются.",
     ),
     fix=Text(
         "List the provider's addresses or host names: `match = sip.novofon.ru` or "
@@ -1058,9 +1045,9 @@ def _unidentified(ctx: LintContext) -> Iterator[Hit]:
     title=Text("No usable SIP transport", "Нет рабочего SIP-транспорта"),
     why=Text(
         "Without a transport (or with one missing bind=) res_pjsip listens nowhere and "
-        "cannot send: registrations and calls fail with 'Unable to retrieve PJSIP transport'.",
+        "cannot send: every registration and call fails.",
         "Без транспорта (или без bind= в нём) res_pjsip ничего не слушает и не может "
-        "отправлять: регистрации и звонки падают с 'Unable to retrieve PJSIP transport'.",
+        "отправлять: все регистрации и звонки завершаются ошибкой.",
     ),
     fix=Text(
         "Add `[transport-udp] type = transport, protocol = udp, bind = 0.0.0.0:5060`.",
@@ -1112,12 +1099,11 @@ def _missing_transport(ctx: LintContext) -> Iterator[Hit]:
         for obj in ctx.objects(type_):
             name = (obj.get("transport") or "").strip()
             if name and ctx.object(name, "transport") is None:
+                en, ru = ctx.near_miss(name, "transport")
                 yield Hit(
                     Text(
-                        f"{type_} [{obj.name}] transport = {name}: no such transport"
-                        f"{_hint_en(ctx, name, 'transport')}",
-                        f"{type_} [{obj.name}] transport = {name}: такого транспорта нет"
-                        f"{_hint_ru(ctx, name, 'transport')}",
+                        f"{type_} [{obj.name}] transport = {name}: no such transport{en}",
+                        f"{type_} [{obj.name}] transport = {name}: такого транспорта нет{ru}",
                     ),
                     (ctx.at(obj, "transport"),),
                 )
