@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -138,3 +139,23 @@ def test_parse_helpers_for_the_facts() -> None:
     assert parse_module_list(out) == {"res_pjsip", "chan_pjsip"}
     facts = LintFacts(modules=frozenset({"chan_pjsip.so"}))
     assert LintContext("/nonexistent", facts).modules == {"chan_pjsip"}
+
+
+def test_large_config_stays_fast(tmp_path: Path) -> None:
+    # 3000 phones, each a finding (an unknown option): quadratic lookups would take minutes.
+    parts = ["[t](!)\ntype=endpoint\ncontext=office\nallow=ulaw\ndtmfmode=rfc2833\n"]
+    for n in range(1000, 4000):
+        parts.append(f"[{n}](t)\nauth={n}\naors={n}\n[{n}]\ntype=aor\nmax_contacts=1\n")
+        parts.append(f"[{n}]\ntype=auth\nusername={n}\npassword=Zq8-xV3pLm9Tr-{n * 7}\n")
+    files = {
+        "pjsip.conf": "[udp]\ntype=transport\nbind=0.0.0.0\n" + "\n".join(parts),
+        "extensions.conf": "[office]\nexten => _X.,1,Dial(PJSIP/${EXTEN})\n[outgoing]\n",
+    }
+    started = time.perf_counter()
+    report = lint(write(tmp_path, files))
+    elapsed = time.perf_counter() - started
+    assert len(report.by_rule("PJSIP005")) == 3000
+    assert report.by_rule("PJSIP005")[0].evidence == (
+        "pjsip.conf:8: dtmfmode = rfc2833 (in template [t], inherited by [1000])",
+    )
+    assert elapsed < 5.0, elapsed

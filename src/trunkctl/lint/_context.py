@@ -18,7 +18,7 @@ from typing import Final
 from trunkctl.conf import (
     MASK,
     ConfMissingError,
-    Document,
+    Line,
     Resolution,
     ResolvedSection,
     is_secret_key,
@@ -64,7 +64,9 @@ class LintContext:
         self.errors: dict[str, ConfParseError] = {}
         self.status: dict[str, str] = {}
         self.load_failures: dict[str, BaseException] = {}
-        self._docs: dict[str, Document | None] = {}
+        self._docs: dict[str, list[Line]] = {}
+        self._bodies: dict[tuple[str, int, str], list[tuple[int, str, str]]] = {}
+        self._owners: dict[int, Resolution] = {}
         for name in FILES:
             self._load(name)
 
@@ -132,23 +134,25 @@ class LintContext:
         except ValueError:
             return file
 
-    def _doc(self, file: str) -> Document | None:
+    def _lines(self, file: str) -> list[Line]:
+        """The file's lines (parsed once); empty if it cannot be read."""
         if file not in self._docs:
             data = self.staged.get(str(Path(file).absolute()))
             try:
                 if data is None:
                     data = Path(file).read_bytes()
-                self._docs[file] = parse(data)
+                self._docs[file] = list(parse(data).lines())
             except (OSError, ValueError):
-                self._docs[file] = None
+                self._docs[file] = []
         return self._docs[file]
 
     def _body(self, sec: ResolvedSection) -> list[tuple[int, str, str]]:
-        """``(line, key, value)`` of the options written in ``sec``'s own body."""
-        doc = self._doc(sec.file)
-        if doc is None:
-            return []
-        lines = list(doc.lines())
+        """``(line, key, value)`` of the options written in ``sec``'s own body (cached)."""
+        cache_key = (sec.file, sec.line, sec.name)
+        cached = self._bodies.get(cache_key)
+        if cached is not None:
+            return cached
+        lines = self._lines(sec.file)
         start = sec.line
         # Glob includes share line numbers across files (config.c); if the header is not
         # where the number says, look it up by name.
@@ -157,15 +161,14 @@ class LintContext:
                 (i + 1 for i, ln in enumerate(lines) if ln.kind == "header" and ln.key == sec.name),
                 0,
             )
-            if not start:
-                return []
         out: list[tuple[int, str, str]] = []
-        for i in range(start, len(lines)):
+        for i in range(start, len(lines) if start else 0):
             ln = lines[i]
             if ln.kind == "header":
                 break
             if ln.kind == "option" and ln.key is not None:
                 out.append((i + 1, ln.key, ln.value or ""))
+        self._bodies[cache_key] = out
         return out
 
     def _bases(self, sec: ResolvedSection, res: Resolution | None) -> list[ResolvedSection]:
@@ -203,10 +206,11 @@ class LintContext:
         return None
 
     def _owner(self, sec: ResolvedSection) -> Resolution | None:
-        for res in self.resolutions.values():
-            if res is not None and any(s is sec for s in res.sections + res.templates):
-                return res
-        return None
+        if not self._owners:
+            for res in self.resolutions.values():
+                if res is not None:
+                    self._owners.update((id(s), res) for s in res.sections + res.templates)
+        return self._owners.get(id(sec))
 
     def at(self, sec: ResolvedSection, key: str | None = None, value: str | None = None) -> str:
         """Evidence ``pjsip.conf:14: [novofon] auth = novofon`` (secrets masked).
@@ -275,13 +279,21 @@ class LintContext:
         """pjsip.conf sections Asterisk loads as ``type_``, in file order."""
         return list(self._objects.get(type_, []))
 
+    @functools.cached_property
+    def _by_name(self) -> dict[str, dict[str, ResolvedSection]]:
+        out: dict[str, dict[str, ResolvedSection]] = {}
+        for type_, secs in self._objects.items():
+            for sec in secs:
+                out.setdefault(sec.name, {}).setdefault(type_, sec)
+        return out
+
     def object(self, name: str, type_: str) -> ResolvedSection | None:
         """The ``type_`` object called exactly ``name`` (sorcery ids are case-sensitive)."""
-        return next((s for s in self._objects.get(type_, []) if s.name == name), None)
+        return self._by_name.get(name, {}).get(type_)
 
     def types_named(self, name: str) -> list[str]:
         """The pjsip types that have an object called ``name``."""
-        return [t for t, secs in self._objects.items() if any(s.name == name for s in secs)]
+        return list(self._by_name.get(name, {}))
 
     def near_miss(self, name: str, type_: str) -> tuple[str, str]:
         """A message tail (en, ru) for a name with no ``type_`` object: the same name in
