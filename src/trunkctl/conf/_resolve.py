@@ -4,23 +4,25 @@ A re-derivation of ast_config_load2() → ast_config_internal_load() →
 config_text_file_load() → process_text_line() in Asterisk 22's main/config.c (read, not
 copied), including its corner cases. Files are read as bytes and handled as latin-1 text so
 that byte limits (8191-byte lines, 79-byte names) hold exactly; names and values are handed
-back as UTF-8 (undecodable bytes as surrogate escapes).
+back as UTF-8 (undecodable bytes as surrogate escapes). #include names are expanded with
+glibc's glob(3) rules (_glob.py). Checked against a real Asterisk 22.10's AMI GetConfig
+(tests/conf/test_differential.py).
 """
 
 from __future__ import annotations
 
-import glob as _glob
 import os
 import re
 import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from trunkctl.errors import ConfParseError
 from trunkctl.i18n import Text
 
+from ._glob import glob
 from ._lexer import (
     BLANKS,
     MAX_LINE_BYTES,
@@ -117,6 +119,8 @@ class _Loader:
     def __init__(self, config_dir: str, files: Mapping[str, bytes]) -> None:
         self.config_dir = config_dir
         self.files = files
+        self.staged = {_latin(p) for p in files}
+        self.staged_dirs = {d for p in self.staged for d in _parents(p)}
         self.cats: list[_Cat] = []
         # cfg->current: set by ast_category_append() and by "(+)"; an included file's
         # options before its first header go there.
@@ -144,23 +148,37 @@ class _Loader:
 
     def paths(self, filename: str) -> list[str]:
         # config_text_file_load(): relative names are under the config dir (not the
-        # including file's dir); then glob(fn, GLOB_NOMAGIC | GLOB_BRACE), sorted.
+        # including file's dir); then glob(fn, GLOB_NOMAGIC | GLOB_BRACE), glibc's rules.
         fn = filename if filename.startswith("/") else f"{self.config_dir}/{filename}"
-        found: list[str] = []
-        for pat in _brace_expand(fn):
-            if _glob.has_magic(pat):
-                # A whole-pattern glob: magic may sit in directory parts too, as in glob(3).
-                hits = set(_glob.glob(_native(pat)))  # noqa: PTH207
-                hits |= {p for p in self.files if _glob_match(pat, p)}
-                found.extend(sorted(_latin(h) for h in hits))
-            else:
-                found.append(pat)
-        return found
+        return glob(fn, self)
+
+    # The FileSystem glob() sees: the disk, with the staged files (and their folders) on top.
+    def entries(self, directory: str) -> list[str] | None:
+        names: set[str] = set()
+        try:
+            names.update(_latin(e.name) for e in Path(_native(directory)).iterdir())
+        except OSError:
+            if os.path.normpath(directory) not in self.staged_dirs:
+                return None
+        names.update((".", ".."))
+        inside = os.path.normpath(directory).rstrip("/") + "/"
+        for path in self.staged:
+            if path.startswith(inside):
+                names.add(path[len(inside) :].split("/", 1)[0])
+        return sorted(names)
+
+    def lexists(self, path: str) -> bool:
+        norm = os.path.normpath(path)
+        return norm in self.staged or norm in self.staged_dirs or os.path.lexists(_native(path))
+
+    def isdir(self, path: str) -> bool:
+        return os.path.normpath(path) in self.staged_dirs or Path(_native(path)).is_dir()
 
     def contents(self, path: str) -> str | None:
         native = _native(path)
-        if native in self.files:
-            return self.files[native].decode("latin-1")
+        staged = self.files.get(str(Path(native)))
+        if staged is not None:
+            return staged.decode("latin-1")
         try:
             st = Path(native).stat()
             # "'%s' is not a regular file, ignoring"
@@ -386,42 +404,8 @@ def _fgets(data: str) -> Iterator[str | None]:
         yield chunk
 
 
-def _brace_expand(pattern: str) -> list[str]:
-    # GLOB_BRACE: "{a,b}" alternatives, left to right, nested braces allowed.
-    depth, start = 0, -1
-    for i, ch in enumerate(pattern):
-        if ch == "{":
-            if depth == 0:
-                start = i
-            depth += 1
-        elif ch == "}" and depth:
-            depth -= 1
-            if depth == 0:
-                inner, alts, d, last = pattern[start + 1 : i], [], 0, 0
-                for j, c in enumerate(inner):
-                    if c == "{":
-                        d += 1
-                    elif c == "}":
-                        d -= 1
-                    elif c == "," and d == 0:
-                        alts.append(inner[last:j])
-                        last = j + 1
-                alts.append(inner[last:])
-                if len(alts) == 1:
-                    return [pattern]
-                out: list[str] = []
-                for alt in alts:
-                    out.extend(_brace_expand(pattern[:start] + alt + pattern[i + 1 :]))
-                return out
-    return [pattern]
-
-
-def _glob_match(pattern: str, path: str) -> bool:
-    import fnmatch
-
-    pdir, pbase = os.path.split(pattern)
-    sdir, sbase = os.path.split(_latin(path))
-    return pdir == sdir and not sbase.startswith(".") and fnmatch.fnmatchcase(sbase, pbase)
+def _parents(path: str) -> Iterator[str]:
+    return (str(p) for p in PurePosixPath(path).parents)
 
 
 def _native(latin: str) -> str:
