@@ -11,6 +11,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from trunkctl.conf import ConfMissingError
 from trunkctl.i18n import Text
 from trunkctl.lint import (
     INTERNAL_RULE_ID,
@@ -101,10 +104,13 @@ def test_staged_files_stand_in_for_the_disk(tmp_path: Path) -> None:
     assert (tmp_path / "pjsip.conf").read_text() == HEALTHY["pjsip.conf"]
 
 
-def test_empty_or_missing_dir_is_reported_not_raised(tmp_path: Path) -> None:
-    report = lint(tmp_path / "nowhere")
+def test_empty_dir_is_reported_and_a_missing_dir_refused(tmp_path: Path) -> None:
+    report = lint(tmp_path)
     assert set(report.files.values()) == {"missing"}
     assert [f.rule_id for f in report.findings] == ["DIAL001"]
+    with pytest.raises(ConfMissingError) as info:
+        lint(tmp_path / "astrisk")
+    assert "astrisk" in info.value.what.en and "--config-dir" in info.value.next_step.ru
 
 
 def test_no_secret_value_reaches_any_output(run: Lint) -> None:

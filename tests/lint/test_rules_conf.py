@@ -119,7 +119,7 @@ def test_conf002_placeholder_in_dialplan_application(run: Lint) -> None:
     )
     (f,) = only(run(files), "CONF002")
     assert (
-        "extensions.conf:10: [outgoing] same = n,Set(CALLERID(num)=YOUR_NUMBER_HERE)"
+        "extensions.conf:10: [outgoing] same => n,Set(CALLERID(num)=YOUR_NUMBER_HERE)"
         in f.evidence[0]
     )
 
@@ -145,3 +145,9 @@ def test_facts_modules_decide_over_version(run: Lint) -> None:
     no_chan_sip = LintFacts(asterisk_version="20.5.0", modules=frozenset({"res_pjsip"}))
     assert len(only(run(files, no_chan_sip), "CONF003")) == 1
     assert FACTS.modules is None
+
+
+def test_conf002_placeholder_in_dialplan_globals(run: Lint) -> None:
+    files = variant(HEALTHY, "extensions.conf", "[globals]\n", "[globals]\nCID=YOUR_DID_HERE\n")
+    (f,) = only(run(files), "CONF002")
+    assert f.evidence == ("extensions.conf:6: [globals] CID = YOUR_DID_HERE",)

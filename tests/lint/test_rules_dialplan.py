@@ -54,7 +54,7 @@ def test_dial003_dial_sip_without_chan_sip(run: Lint) -> None:
     )
     (f,) = only(run(files), "DIAL003")
     assert f.severity == "error"
-    assert f.evidence == ("extensions.conf:10: [outgoing] same = n,Dial(SIP/novofon/${EXTEN},60)",)
+    assert f.evidence == ("extensions.conf:10: [outgoing] same => n,Dial(SIP/novofon/${EXTEN},60)",)
     # Unknown Asterisk: still worth a warning; an Asterisk 18 with chan_sip: fine.
     assert only(run(files, LintFacts()), "DIAL003")[0].severity == "warning"
     old = LintFacts(asterisk_version="18.20.0", modules=frozenset({"chan_sip"}))
@@ -69,8 +69,8 @@ def test_dial004_include_chain_reaches_the_trunk(run: Lint) -> None:
     assert "from-novofon → office → outgoing" in f.message.en
     ev = evidence([f])
     assert "pjsip.conf:21: [novofon] context = from-novofon" in ev
-    assert "extensions.conf:14: [from-novofon] include = office" in ev
-    assert "[outgoing] same = n,Dial(PJSIP/${EXTEN}@novofon,60)" in ev
+    assert "extensions.conf:14: [from-novofon] include => office" in ev
+    assert "[outgoing] same => n,Dial(PJSIP/${EXTEN}@novofon,60)" in ev
 
 
 def test_dial004_goto_and_local_carry_the_number(run: Lint) -> None:
@@ -143,7 +143,7 @@ def test_dial005_dial_to_missing_endpoint(run: Lint) -> None:
 def test_dial006_include_of_missing_context(run: Lint) -> None:
     files = variant(HEALTHY, "extensions.conf", "include => outgoing", "include => outgoing-calls")
     (f,) = only(run(files), "DIAL006")
-    assert f.evidence == ("extensions.conf:21: [office] include = outgoing-calls",)
+    assert f.evidence == ("extensions.conf:21: [office] include => outgoing-calls",)
     assert only(run(HEALTHY), "DIAL006") == []
 
 

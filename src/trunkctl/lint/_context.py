@@ -37,6 +37,8 @@ __all__ = ["FILES", "LintContext", "Where"]
 # The files the lint reads, relative to the config dir.
 FILES: Final = ("pjsip.conf", "extensions.conf", "manager.conf", "ari.conf", "http.conf")
 _MAX_EXCERPT: Final = 120
+# Keys people write with "=>" (the dialplan's), shown that way in evidence.
+_OBJECT_KEYS: Final = frozenset({"exten", "same", "include", "switch", "ignorepat"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,12 +227,15 @@ class LintContext:
             return f"{self.show_path(sec.file)}:{sec.line}: {header}{extra}"
         shown_value = value if value is not None else sec.get(key)
         found = self.locate(sec, key, value)
+        if found is None and value is not None:
+            found = self.locate(sec, key)  # a value built by "+=" is on no single line
         if found is None:
             where = Where(sec.file, sec.line)
             owner = sec
         else:
             where, owner = found
-        text = f"{key} = {self.mask(key, shown_value or '')}"
+        op = "=>" if key.lower() in _OBJECT_KEYS or key.lower().startswith("same") else "="
+        text = f"{key} {op} {self.mask(key, shown_value or '')}"
         via = "" if owner is sec else f" (in template [{owner.name}], inherited by {header})"
         prefix = "" if owner is not sec else f"{header} "
         excerpt = _clip(f"{prefix}{text}{via}" if via else f"{prefix}{text}")
@@ -324,13 +329,14 @@ class LintContext:
         for ep in self.objects("endpoint"):
             if ep.name == "anonymous":
                 continue
-            hosts = {sip_uri_host(c) for a in self.aors_of(ep) for c in contacts_of(a)}
-            hosts.add((ep.get("from_domain") or "").lower() or None)
+            found = [sip_uri_host(c) for a in self.aors_of(ep) for c in contacts_of(a)]
+            found.append(ep.get("from_domain"))
+            hosts = {h.lower() for h in found if h}
             looks = (
                 ep.name in reg_names
                 or ep.name in ident
                 or bool(ep.get("outbound_auth"))
-                or any(h for h in hosts)
+                or bool(hosts)
                 or (
                     profile is not None
                     and profile.sip_host != ""

@@ -7,6 +7,7 @@ import traceback
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from trunkctl.conf import ConfMissingError
 from trunkctl.i18n import Text
 
 from . import _rules_access, _rules_conf, _rules_dialplan, _rules_pjsip  # noqa: F401 (register)
@@ -86,6 +87,18 @@ def lint(
 
     ``files`` maps absolute paths to contents that stand in for the disk (lint staged edits
     before writing them). Never raises for odd configs: unreadable files and failing rules
-    become findings.
+    become findings. Raises ConfMissingError only when ``config_dir`` is not a directory
+    (and nothing is staged): a mistyped --config-dir is not a config without a dialplan.
     """
+    if files is None and not Path(config_dir).is_dir():
+        raise ConfMissingError(
+            Text(
+                f"Asterisk config directory not found: {config_dir}",
+                f"Каталог конфигурации Asterisk не найден: {config_dir}",
+            ),
+            next_step=Text(
+                "Check --config-dir (usually /etc/asterisk).",
+                "Проверьте --config-dir (обычно /etc/asterisk).",
+            ),
+        )
     return run_rules(LintContext(config_dir, facts, files=files), rules)

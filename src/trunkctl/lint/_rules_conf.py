@@ -115,9 +115,9 @@ _CYRILLIC: Final = re.compile(r"[\u0400-\u04ff]")
 _DIALPLAN_KEYS: Final = frozenset({"exten", "same", "include"})
 
 
-def _placeholder(file: str, key: str, value: str) -> str | None:
+def _placeholder(file: str, section: str, key: str, value: str) -> str | None:
     low = key.lower()
-    if file == "extensions.conf":
+    if file == "extensions.conf" and section.lower() != "globals":
         if not (low in _DIALPLAN_KEYS or low.startswith("same")):
             return None
         # Dialplan patterns are made of X's: only look past the extension and priority.
@@ -171,7 +171,7 @@ def _placeholders(ctx: LintContext) -> Iterator[Hit]:
 def _section_placeholders(ctx: LintContext, name: str, sec: ResolvedSection) -> Iterator[Hit]:
     seen: set[tuple[str, str]] = set()
     for key, value in sec.options:
-        kind = _placeholder(name, key, value)
+        kind = _placeholder(name, sec.name, key, value)
         if kind is None or (key.lower(), value) in seen:
             continue
         seen.add((key.lower(), value))
