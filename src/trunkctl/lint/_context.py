@@ -28,7 +28,7 @@ from trunkctl.conf import (
 from trunkctl.errors import ConfParseError
 
 from ._dialplan import Dialplan, dial_targets
-from ._known import PJSIP_TYPES, SINGLE_OBJECT_TYPES, option_info
+from ._known import SINGLE_OBJECT_TYPES, option_info
 from ._model import LintFacts
 from ._values import Version, parse_version, sip_uri_host, split_list
 
@@ -246,10 +246,6 @@ class LintContext:
         """``value``, or ``********`` when ``key`` holds a credential."""
         return MASK if is_secret_key(key) and value else value
 
-    def file_at(self, name: str, line: int, excerpt: str) -> str:
-        """Evidence for a line of a whole file (``sip.conf:1: ...``)."""
-        return f"{name}:{line}: {_clip(excerpt)}"
-
     # --- pjsip objects ----------------------------------------------------------------
 
     def type_of(self, sec: ResolvedSection) -> str | None:
@@ -403,11 +399,6 @@ class LintContext:
 def contacts_of(aor: ResolvedSection) -> list[str]:
     """Every URI of an aor's ``contact`` lines (each line may hold a comma list)."""
     return [c for v in aor.get_all("contact") for c in split_list(v)]
-
-
-def pjsip_type_known(type_: str) -> bool:
-    """Whether Asterisk loads pjsip.conf sections of this type."""
-    return type_ in PJSIP_TYPES
 
 
 def _clip(text: str) -> str:

@@ -229,5 +229,5 @@ def _dead_sip_conf(ctx: LintContext) -> Iterator[Hit]:
                 f"sip.conf defines {len(peers)} peer(s), but chan_sip is not in this Asterisk",
                 f"в sip.conf описано пиров: {len(peers)}, но chan_sip в этом Asterisk нет",
             ),
-            tuple(f"sip.conf:{p.line}: [{p.name}]" for p in peers[:5]),
+            tuple(f"{ctx.show_path(p.file)}:{p.line}: [{p.name}]" for p in peers[:5]),
         )
