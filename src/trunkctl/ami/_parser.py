@@ -51,7 +51,7 @@ MAX_MESSAGE = 16 * 1024 * 1024
 # Header names whose values are secrets (lower case). PJSIPShowEndpoint's AuthDetail
 # carries the plain Password (checked), Login carries Secret; OAuth fields exist since 20.
 SECRET_KEYS = frozenset(
-    {"password", "secret", "md5cred", "oauthsecret", "oauth_secret", "refreshtoken"}
+    {"password", "passworddigest", "secret", "md5cred", "oauthsecret", "refreshtoken"}
 )
 MASK = "********"
 
@@ -95,15 +95,16 @@ def _split_lines(raw: str) -> list[tuple[str, str]]:
     """The ordered headers of one message's raw text (lines joined by CRLF)."""
     pairs: list[tuple[str, str]] = []
     append = pairs.append
-    if raw.count("\n") == raw.count(_CRLF):
-        for line in raw.split(_CRLF):
+    lines = raw.split(_CRLF)
+    if raw.count("\n") == len(lines) - 1:  # every "\n" is part of a CRLF
+        for line in lines:
             key, sep, value = line.partition(":")
             if sep:
                 append((key, value.lstrip(" \t")))
     else:
         # A bare "\n" at either end of a line is stray (see the module docstring); one
         # inside a value is kept.
-        for line in raw.split(_CRLF):
+        for line in lines:
             key, sep, value = line.strip("\n").partition(":")
             if sep:
                 append((key, value.lstrip(" \t")))
@@ -117,10 +118,11 @@ class Message:
     blank line); :meth:`from_pairs` builds one from headers. Lookups return the first value.
     """
 
-    __slots__ = ("_ci", "_first", "_low", "_pairs", "_raw")
+    __slots__ = ("_ci", "_first", "_low", "_pairs", "_plain", "_raw")
 
     def __init__(self, raw: str) -> None:
         self._raw: str | None = raw
+        self._plain: bool | None = None
         self._low: str | None = None
         self._pairs: list[tuple[str, str]] | None = None
         self._first: dict[str, str] | None = None
@@ -130,7 +132,7 @@ class Message:
     def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> Message:
         """A message with exactly these headers, in this order."""
         msg = cls.__new__(cls)
-        msg._raw = msg._low = msg._first = msg._ci = None
+        msg._raw = msg._plain = msg._low = msg._first = msg._ci = None
         msg._pairs = list(pairs)
         return msg
 
@@ -165,22 +167,20 @@ class Message:
         if raw.startswith(exact):
             start = len(exact)
         else:
-            at = raw.find(exact_nl)
+            plain = self._plain
+            if plain is None:
+                # A line led by a stray "\n" hides from the CRLF searches below.
+                plain = self._plain = raw[:1] != "\n" and "\r\n\n" not in raw
+            at = raw.find(exact_nl) if plain else -1
             if at < 0:
-                lowered = self._low
-                if lowered is None:
-                    lowered = self._low = raw.lower()
-                if (
-                    lowered.startswith(low)
-                    or lowered.find(low_nl) >= 0
-                    or raw[:1] == "\n"
-                    or "\r\n\n" in raw
-                ):
-                    # Another spelling of the key, or a line led by a stray "\n" that the
-                    # searches above cannot see: parse every header.
-                    value = self._index(key)
-                    return default if value is None else value
-                return default
+                if plain:
+                    lowered = self._low
+                    if lowered is None:
+                        lowered = self._low = raw.lower()
+                    if not lowered.startswith(low) and lowered.find(low_nl) < 0:
+                        return default
+                value = self._index(key)  # another spelling of the key, or odd lines
+                return default if value is None else value
             start = at + len(exact_nl)
         end = raw.find(_CRLF, start)
         return (raw[start:end] if end >= 0 else raw[start:]).lstrip(" \t").rstrip("\n")

@@ -181,10 +181,13 @@ class AmiProtocol(asyncio.Protocol):
         is_list: bool = False,
         partial_ok: bool = False,
         action_id: str | None = None,
+        budget: float | None = None,
     ) -> asyncio.Future[Message | ListResult]:
         """Write an action; the future resolves with its response (or ListResult).
 
-        Raises BadInput (from the encoder) before anything is written.
+        ``budget`` is the timeout the caller asked for, named in the timeout error when
+        ``timeout`` is what is left of it. Raises BadInput (from the encoder) before
+        anything is written.
         """
         if action_id is None:
             action_id = self.next_action_id()
@@ -197,7 +200,7 @@ class AmiProtocol(asyncio.Protocol):
             raise ValueError(f"ActionID {action_id!r} is already in flight")
         waiter = _Pending(action, future, is_list)
         waiter.partial_ok = partial_ok
-        waiter.timer = self._loop.call_later(timeout, self._expire, action_id, timeout)
+        waiter.timer = self._loop.call_later(timeout, self._expire, action_id, budget or timeout)
         self._pending[action_id] = waiter
         assert self._transport is not None
         self._transport.write(data)

@@ -251,8 +251,12 @@ class _Call:
         """Take one event of this call (``now``: seconds since start); True when it is over."""
         self.events.append(msg)
         event = msg.get("Event") or ""
-        chan = self._channel(msg, "", now)
-        dest = self._channel(msg, "Dest", now)
+        if event == "OriginateResponse":
+            # Not a channel event: its Uniqueid is ours, or "<null>" when no channel was made.
+            chan = dest = None
+        else:
+            chan = self._channel(msg, "", now)
+            dest = self._channel(msg, "Dest", now)
         if event == "Newstate" and chan is not None:
             state = msg.get("ChannelStateDesc")
             if state == "Ringing":

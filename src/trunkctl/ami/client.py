@@ -538,6 +538,7 @@ class AmiClient:
             is_list=is_list,
             partial_ok=partial_ok,
             action_id=action_id,
+            budget=seconds,
         )
 
     def _check(self, name: str, response: Message) -> None:

@@ -1,0 +1,272 @@
+"""originate_and_track on recorded and hand-made event sequences (the same on the live
+sandbox: test_live.py).
+
+The replay server answers each Originate, then plays back a window of the real Asterisk 22
+recording (data/asterisk22_events.bin) with each recorded call's ids swapped for the ids
+the tracker chose, interleaved exactly as Asterisk interleaved the concurrent calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from trunkctl.ami import AmiClient, CallResult, originate_and_track
+from trunkctl.errors import AmiConnectionError, AmiPermissionError, BadInput
+
+from .fakeami import SECRET, Action, Conn, FakeAmi
+
+DATA = Path(__file__).parent / "data" / "asterisk22_events.bin"
+
+# What each provider test number must give (sandbox/_configs.py's table), typed by hand.
+EXPECTED = {
+    "79990000200": ("answered", None, 16),
+    "79990000201": ("answered", None, 16),
+    "79990000486": ("busy", 486, 17),
+    "79990000404": ("not_found", 404, 1),
+    "79990000403": ("rejected", 403, 21),
+    "79990000503": ("congestion", 503, 34),
+    "79990000480": ("no_answer", None, 19),
+    "12345": ("not_found", 404, 1),
+}
+_LOCAL = re.compile(rb"Channel: Local/(\d+)@outgoing-[0-9a-f]+;1\r\n")
+_ID = re.compile(rb"Uniqueid: trunkctl-([0-9a-f]{32})\r\n")
+
+
+def recorded_blocks() -> list[bytes]:
+    data = DATA.read_bytes()
+    return data[data.index(b"\r\n") + 2 :].split(b"\r\n\r\n")[:-1]
+
+
+def first_round() -> tuple[dict[str, bytes], list[bytes]]:
+    """number -> recorded call hex id, and the event blocks spanning those calls."""
+    blocks = recorded_blocks()
+    calls: dict[str, bytes] = {}
+    for block in blocks:
+        if block.startswith(b"Event: Newchannel\r\n"):
+            local, uid = _LOCAL.search(block), _ID.search(block)
+            if local and uid and local.group(1).decode() not in calls:
+                calls[local.group(1).decode()] = uid.group(1)
+    assert set(calls) == set(EXPECTED), "the recording lacks some test numbers"
+    hexes = set(calls.values())
+    touching = [i for i, b in enumerate(blocks) if any(h in b for h in hexes)]
+    window = blocks[touching[0] : touching[-1] + 1]
+    return calls, [b for b in window if b.startswith(b"Event: ")]
+
+
+class Replay:
+    """Acknowledge Originates; once ``expect`` have come, play the window back."""
+
+    def __init__(self, server: FakeAmi, expect: int, *, cut_after: int | None = None) -> None:
+        self.server = server
+        self.expect = expect
+        self.cut_after = cut_after
+        self.calls, self.window = first_round()
+        self.new_ids: dict[bytes, bytes] = {}
+        self.edit: list[tuple[bytes, bytes]] = []
+        server.handlers["originate"] = self.originate
+
+    async def originate(self, conn: Conn, action: Action) -> None:
+        conn.reply(action, "Success", ("Message", "Originate successfully queued"))
+        number = action["Channel"].removeprefix("Local/").split("@")[0]
+        new = action["ChannelId"].removeprefix("trunkctl-").encode()
+        assert action["OtherChannelId"] == action["ChannelId"] + "-2"
+        assert action["Async"] == "true" and len(action["ChannelId"]) <= 149
+        self.new_ids[self.calls[number]] = new
+        if len(self.new_ids) == self.expect:
+            for i, block in enumerate(self.window):
+                if self.cut_after is not None and i == self.cut_after:
+                    conn.abort()
+                    return
+                for old, replacement in self.new_ids.items():
+                    block = block.replace(old, replacement)
+                for old, replacement in self.edit:
+                    block = block.replace(old, replacement)
+                conn.send_raw(block + b"\r\n\r\n")
+                if i % 50 == 0:
+                    await asyncio.sleep(0)
+
+
+def ami_for(server: FakeAmi, **options: object) -> AmiClient:
+    opts: dict[str, object] = {"timeout": 2.0, "keepalive": None, "backoff": (0.05, 0.1)}
+    opts.update(options)
+    return AmiClient("127.0.0.1", server.port, "tester", SECRET, **opts)  # type: ignore[arg-type]
+
+
+async def track(ami: AmiClient, number: str, timeout: float = 5.0) -> CallResult:
+    return await originate_and_track(
+        ami, f"Local/{number}@outgoing", app="Playback", data="hello-world", timeout=timeout
+    )
+
+
+async def test_recorded_concurrent_calls_each_get_their_verdict_and_only_their_events() -> None:
+    async with FakeAmi() as server, ami_for(server) as ami:
+        replay = Replay(server, len(EXPECTED))
+        numbers = list(EXPECTED)
+        started = time.monotonic()
+        results = await asyncio.gather(*(track(ami, n) for n in numbers))
+        assert time.monotonic() - started < 3  # verdicts come from events, not timeouts
+    for number, result in zip(numbers, results, strict=True):
+        assert (result.status, result.sip_code, result.q850) == EXPECTED[number], number
+        own = replay.new_ids[replay.calls[number]].decode()
+        for event in result.events:
+            assert own in event.encode().decode(), (number, event)
+    busy = results[numbers.index("79990000486")]
+    assert busy.sip_reason == "Busy Here" and busy.dial_status == "BUSY"
+    assert [c.name.split("/")[0] for c in busy.channels] == ["Local", "Local", "PJSIP"]
+    trunk = busy.channels[2]
+    assert (trunk.cause, trunk.cause_txt, trunk.tech_cause) == (17, "User busy", 486)
+    answered = results[numbers.index("79990000200")]
+    assert answered.time_to_answer is not None and answered.talk_duration is not None
+    assert results[numbers.index("79990000480")].originate_reason == 3
+
+
+async def test_without_techcause_the_user_event_still_gives_the_sip_code() -> None:
+    # Asterisk before 20.17/22.7 has no TechCause; the sandbox's first dialplan named the
+    # header "Cause" instead of "SipCause": both must still give 486 Busy Here.
+    async with FakeAmi() as server, ami_for(server) as ami:
+        replay = Replay(server, 1)
+        replay.edit = [(b"\r\nTechCause: 486", b""), (b"SipCause: SIP 486", b"Cause: SIP 486")]
+        result = await track(ami, "79990000486")
+    assert (result.status, result.sip_code, result.sip_reason) == ("busy", 486, "Busy Here")
+    assert all(c.tech_cause is None for c in result.channels)
+
+
+async def test_a_connection_lost_mid_call_ends_unfinished_calls_as_interrupted() -> None:
+    calls, window = first_round()
+    busy_id = calls["79990000486"]
+    busy_end = max(i for i, b in enumerate(window) if busy_id in b)
+    ringing_id = calls["79990000480"]
+    assert any(ringing_id in b for b in window[busy_end + 1 :])  # still ringing then
+    async with FakeAmi() as server, ami_for(server) as ami:
+        Replay(server, 2, cut_after=busy_end + 1)
+        started = time.monotonic()
+        busy, ringing = await asyncio.gather(
+            track(ami, "79990000486", timeout=10), track(ami, "79990000480", timeout=10)
+        )
+        assert time.monotonic() - started < 3
+        assert busy.status == "busy"
+        assert ringing.status == "interrupted"
+        assert isinstance(ringing.error, AmiConnectionError)
+        assert ringing.time_to_ring is not None
+        await asyncio.wait_for(_reconnected(ami), 3)
+
+
+async def _reconnected(ami: AmiClient) -> None:
+    while ami.connections < 2:
+        await asyncio.sleep(0.01)
+
+
+# -- hand-made sequences ------------------------------------------------------------------
+def chan(prefix: str, name: str, uid: str, state: str = "Down") -> list[tuple[str, str]]:
+    return [
+        (f"{prefix}Channel", name),
+        (f"{prefix}ChannelStateDesc", state),
+        (f"{prefix}Uniqueid", uid),
+        (f"{prefix}Linkedid", uid),
+    ]
+
+
+async def test_direct_pjsip_originate_busy_from_reason_and_hangup() -> None:
+    async with FakeAmi() as server, ami_for(server) as ami:
+
+        def originate(conn: Conn, a: Action) -> None:
+            uid, name = a["ChannelId"], "PJSIP/novofon-00000001"
+            conn.reply(a, "Success", ("Message", "Originate successfully queued"))
+            conn.send(("Event", "Newchannel"), *chan("", name, uid))
+            conn.send(("Event", "Newstate"), *chan("", name, uid, "Ringing"))
+            conn.send(
+                ("Event", "Hangup"),
+                *chan("", name, uid, "Ringing"),
+                ("Cause", "17"),
+                ("Cause-txt", "User busy"),
+            )
+            conn.send(
+                ("Event", "OriginateResponse"),
+                ("ActionID", a["ActionID"]),
+                ("Response", "Failure"),
+                ("Reason", "5"),
+                ("Uniqueid", uid),
+            )
+
+        server.handlers["originate"] = originate
+        result = await originate_and_track(
+            ami, "PJSIP/79990000486@novofon", context="default", exten="s", timeout=5
+        )
+    assert (result.status, result.sip_code, result.q850) == ("busy", None, 17)
+    assert result.q850_text == "User busy" and result.originate_reason == 5
+    assert result.time_to_ring is not None and result.time_to_answer is None
+
+
+async def test_originate_failing_before_any_channel() -> None:
+    async with FakeAmi() as server, ami_for(server) as ami:
+
+        def originate(conn: Conn, a: Action) -> None:
+            conn.reply(a, "Success", ("Message", "Originate successfully queued"))
+            conn.send(
+                ("Event", "OriginateResponse"),
+                ("ActionID", a["ActionID"]),
+                ("Response", "Failure"),
+                ("Reason", "0"),
+                ("Uniqueid", "<null>"),
+            )
+
+        server.handlers["originate"] = originate
+        result = await originate_and_track(ami, "Foo/bar", app="Wait", data="1", timeout=5)
+    assert (result.status, result.channels, result.originate_reason) == ("failed", (), 0)
+
+
+@pytest.mark.parametrize(("ringing", "status"), [(False, "timeout"), (True, "no_answer")])
+async def test_a_call_still_going_at_the_deadline_is_hung_up(ringing: bool, status: str) -> None:
+    async with FakeAmi() as server, ami_for(server) as ami:
+
+        def originate(conn: Conn, a: Action) -> None:
+            conn.reply(a, "Success", ("Message", "Originate successfully queued"))
+            if ringing:
+                conn.send(("Event", "Newchannel"), *chan("", "PJSIP/x-1", a["ChannelId"]))
+                conn.send(("Event", "Newstate"), *chan("", "PJSIP/x-1", a["ChannelId"], "Ringing"))
+
+        server.handlers["originate"] = originate
+        server.handlers["hangup"] = lambda conn, a: conn.reply(a, "Success")
+        started = time.monotonic()
+        result = await originate_and_track(ami, "PJSIP/1@x", app="Wait", data="9", timeout=0.5)
+        assert 0.4 < time.monotonic() - started < 2
+        hangup = await server.wait_for("Hangup")
+    assert result.status == status
+    assert hangup["Channel"] == result.channel_id
+    assert (result.error is None) == ringing  # no event at all: hint at read classes
+    if not ringing:
+        assert "read = call,user" in result.error.next_step.en  # type: ignore[union-attr]
+
+
+async def test_originate_without_permission_raises() -> None:
+    async with FakeAmi() as server, ami_for(server) as ami:
+        server.handlers["originate"] = lambda conn, a: conn.reply(
+            a, "Error", ("Message", "Permission denied")
+        )
+        with pytest.raises(AmiPermissionError):
+            await track(ami, "79990000200")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        {},
+        {"app": "Playback", "context": "default", "exten": "s"},
+        {"context": "default"},
+        {"exten": "s"},
+    ],
+)
+async def test_originate_needs_one_target(target: dict[str, str]) -> None:
+    ami = AmiClient("127.0.0.1", 1, "u", "s")
+    with pytest.raises(BadInput):
+        await originate_and_track(ami, "Local/1@x", **target)  # type: ignore[arg-type]
+
+
+async def test_never_connected_raises_instead_of_reporting_a_call() -> None:
+    with pytest.raises(AmiConnectionError):
+        await originate_and_track(AmiClient("127.0.0.1", 1, "u", "s"), "Local/1@x", app="Wait")
