@@ -1,5 +1,33 @@
-"""Placing calls through Asterisk: the explained test call (and, later, calls at volume)."""
+"""Placing calls through Asterisk: the explained test call, and many calls as a campaign."""
 
+from ._campaign import (
+    RETRY_CHOICES,
+    CampaignError,
+    CampaignProgress,
+    CampaignReport,
+    CampaignRunner,
+    NumberResult,
+    record_call_result,
+)
+from ._numberlist import BadLine, NumberEntry, NumberList, load_numbers, read_numbers
+from ._pacing import TokenBucket
 from ._test_call import CALL_EXIT_CODES, CallReport, place_test_call
 
-__all__ = ["CALL_EXIT_CODES", "CallReport", "place_test_call"]
+__all__ = [
+    "CALL_EXIT_CODES",
+    "RETRY_CHOICES",
+    "BadLine",
+    "CallReport",
+    "CampaignError",
+    "CampaignProgress",
+    "CampaignReport",
+    "CampaignRunner",
+    "NumberEntry",
+    "NumberList",
+    "NumberResult",
+    "TokenBucket",
+    "load_numbers",
+    "place_test_call",
+    "read_numbers",
+    "record_call_result",
+]
