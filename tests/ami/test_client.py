@@ -321,6 +321,17 @@ async def test_an_action_while_down_fails_after_its_timeout() -> None:
         assert "reconnecting" in info.value.what.en
 
 
+async def test_closing_during_a_reconnect_leaves_no_connection_behind() -> None:
+    async with FakeAmi() as server:
+        ami = await client(server, backoff=(0.01, 0.01)).connect()
+        server.login_delay = 10  # the reconnection hangs in Login
+        server.drop_all()
+        await eventually(lambda: len(server.conns) == 2)
+        await server.wait_for("Login", 2)
+        await ami.close()
+        await eventually(lambda: server.conns[1].reader.at_eof())
+
+
 async def test_keepalive_drops_a_connection_that_stopped_answering() -> None:
     async with FakeAmi(answer_ping=False) as server:
         ami = client(server, keepalive=0.1, timeout=0.2, backoff=(0.05, 0.1))

@@ -346,11 +346,15 @@ class AmiClient:
             ) from None
         except OSError as exc:
             raise connect_error(self.peer, exc) from exc
+        except asyncio.CancelledError:
+            if proto is not None:
+                proto.abort(closed_error(self.peer))
+            raise
         assert proto is not None
         login = [("Username", self.username), ("Secret", self.__secret), ("Events", self._events)]
         try:
             response = await proto.send("Login", login, timeout=self.timeout)
-        except AmiError:
+        except (AmiError, asyncio.CancelledError):  # cancelled: close() during a reconnect
             proto.abort(closed_error(self.peer))
             raise
         assert isinstance(response, Message)
