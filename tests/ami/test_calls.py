@@ -19,20 +19,10 @@ from trunkctl.ami import AmiClient, CallResult, originate_and_track
 from trunkctl.errors import AmiConnectionError, AmiPermissionError, BadInput
 
 from .fakeami import SECRET, Action, Conn, FakeAmi
+from .outcomes import EXPECTED
 
 DATA = Path(__file__).parent / "data" / "asterisk22_events.bin"
 
-# What each provider test number must give (sandbox/_configs.py's table), typed by hand.
-EXPECTED = {
-    "79990000200": ("answered", None, 16),
-    "79990000201": ("answered", None, 16),
-    "79990000486": ("busy", 486, 17),
-    "79990000404": ("not_found", 404, 1),
-    "79990000403": ("rejected", 403, 21),
-    "79990000503": ("congestion", 503, 34),
-    "79990000480": ("no_answer", None, 19),
-    "12345": ("not_found", 404, 1),
-}
 _LOCAL = re.compile(rb"Channel: Local/(\d+)@outgoing-[0-9a-f]+;1\r\n")
 _ID = re.compile(rb"Uniqueid: trunkctl-([0-9a-f]{32})\r\n")
 

@@ -22,6 +22,7 @@ from trunkctl.errors import AmiActionError, AmiAuthError, AmiPermissionError
 
 from ..conftest import SandboxInfo
 from ..sandbox.test_smoke import REGISTRATION_TRUNK
+from .outcomes import EXPECTED
 
 pytestmark = pytest.mark.sandbox
 
@@ -154,17 +155,6 @@ async def test_endpoint_password_is_readable_but_never_shown(
 
 
 # -- calls --------------------------------------------------------------------------------
-EXPECTED = {
-    # number: (status, sip_code, q850) as the provider's table in sandbox/_configs.py says
-    "79990000200": ("answered", None, 16),
-    "79990000201": ("answered", None, 16),
-    "79990000486": ("busy", 486, 17),
-    "79990000404": ("not_found", 404, 1),
-    "79990000403": ("rejected", 403, 21),
-    "79990000503": ("congestion", 503, 34),
-    "79990000480": ("no_answer", None, 19),  # rings; our 3 s ring timeout cancels it
-    "12345": ("not_found", 404, 1),
-}
 
 
 async def test_concurrent_calls_each_get_their_own_verdict(
