@@ -7,6 +7,13 @@ effects (callbacks, calls, password changes) are never retried: a lost answer ra
 in-process or over uvicorn for tests and the sandbox.
 """
 
+from ._config import (
+    CREDENTIAL_ENV,
+    NovofonConfig,
+    NovofonConfigError,
+    load_novofon_config,
+    parse_credentials,
+)
 from ._errors import (
     NovofonAccountInactive,
     NovofonApiError,
@@ -52,6 +59,7 @@ from ._phone import e164_digits
 from ._rest import DEFAULT_REST_URL, RestV1Client
 from ._sign import php_urlencode, rest_v1_query, rest_v1_signature
 from ._sync import CallApiSync, DataApiSync, RestV1Sync
+from ._verdict import disposition_status, report_status
 from ._webhook import (
     SIGNED_FIELDS,
     EventHandler,
@@ -65,6 +73,7 @@ from ._webhook import (
 
 __all__ = [
     "CALL_API_URL",
+    "CREDENTIAL_ENV",
     "DATA_API_URL",
     "DEFAULT_REST_URL",
     "SIGNED_FIELDS",
@@ -87,6 +96,8 @@ __all__ = [
     "NovofonBadParams",
     "NovofonBlocked",
     "NovofonComponentDisabled",
+    "NovofonConfig",
+    "NovofonConfigError",
     "NovofonConnectionError",
     "NovofonError",
     "NovofonForbidden",
@@ -114,9 +125,13 @@ __all__ = [
     "StatisticsRecord",
     "VirtualNumber",
     "WebhookEvent",
+    "disposition_status",
     "e164_digits",
+    "load_novofon_config",
+    "parse_credentials",
     "parse_form",
     "php_urlencode",
+    "report_status",
     "rest_v1_query",
     "rest_v1_signature",
     "verify_webhook",

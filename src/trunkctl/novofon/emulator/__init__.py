@@ -9,15 +9,18 @@ tests, the sandbox's provider Asterisk for end-to-end runs.
 from ._app import Emulator, EmulatorAccount, EmulatorLimits
 from ._backend import (
     Backend,
+    BackendUnavailable,
     CallRecord,
     InMemoryBackend,
     Registration,
     SipLineInfo,
     VirtualNumberInfo,
+    finish_reason,
 )
 
 __all__ = [
     "Backend",
+    "BackendUnavailable",
     "CallRecord",
     "Emulator",
     "EmulatorAccount",
@@ -26,4 +29,5 @@ __all__ = [
     "Registration",
     "SipLineInfo",
     "VirtualNumberInfo",
+    "finish_reason",
 ]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from .._asgi import Receive, Scope, Send, lifespan, respond
-from ._backend import Backend
+from ._backend import Backend, BackendUnavailable
 from ._jsonrpc import CallApiService, DataApiService
 from ._rest import RestService
 
@@ -138,11 +138,16 @@ class Emulator:
         if scope["type"] != "http":
             return
         path: str = scope["path"]
-        if path.startswith("/v1/"):
-            await self.rest.handle(scope, receive, send)
-        elif path.rstrip("/") == "/v2.0":
-            await self.data_api.handle(scope, receive, send)
-        elif path.rstrip("/") == "/v4.0":
-            await self.call_api.handle(scope, receive, send)
-        else:
-            await respond(send, 404, "not found")
+        try:
+            if path.startswith("/v1/"):
+                await self.rest.handle(scope, receive, send)
+            elif path.rstrip("/") == "/v2.0":
+                await self.data_api.handle(scope, receive, send)
+            elif path.rstrip("/") == "/v4.0":
+                await self.call_api.handle(scope, receive, send)
+            else:
+                await respond(send, 404, "not found")
+        except BackendUnavailable as exc:
+            # Services answer only after the backend is done, so nothing was sent yet.
+            message = f"Service temporarily unavailable: {exc}"
+            await respond(send, 503, {"status": "error", "message": message})

@@ -18,11 +18,13 @@ from typing import Literal, Protocol, runtime_checkable
 
 __all__ = [
     "Backend",
+    "BackendUnavailable",
     "CallRecord",
     "InMemoryBackend",
     "Registration",
     "SipLineInfo",
     "VirtualNumberInfo",
+    "finish_reason",
 ]
 
 CallSource = Literal["callback", "callapi"]
@@ -96,6 +98,14 @@ class CallRecord:
         return max(0, int((self.finished - self.started).total_seconds()))
 
 
+class BackendUnavailable(Exception):
+    """The telephony behind the emulator cannot be reached (the sandbox provider is down).
+
+    The emulator answers HTTP 503 with this message: a fault of the platform, which the
+    clients report as a server error (reads) or an unknown outcome (calls).
+    """
+
+
 @runtime_checkable
 class Backend(Protocol):
     """The telephony the emulator reports on; all times are timezone-aware UTC."""
@@ -151,8 +161,14 @@ _FINISH_REASONS = {
     "no answer": "subscriber_not_responsible",
     "cancel": "operator_disconnects",
     "failed": "subscriber_number_problems",
+    "unallocated number": "subscriber_number_problems",
     "no money": "no_money",
 }
+
+
+def finish_reason(disposition: str) -> str:
+    """The Data API ``finish_reason`` standing for a REST v1 ``disposition``."""
+    return _FINISH_REASONS.get(disposition, "internal_error")
 
 
 @dataclass
@@ -199,7 +215,7 @@ class InMemoryBackend:
             answered=answered if disposition == "answered" else None,
             finished=self._now(),
             disposition=disposition,
-            finish_reason=_FINISH_REASONS.get(disposition, "internal_error"),
+            finish_reason=finish_reason(disposition),
         )
         self._calls[call_id] = done
         return done
