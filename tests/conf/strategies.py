@@ -9,6 +9,7 @@ compare trunkctl against a real Asterisk (tests/conf/test_resolve.py uses it aga
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +82,9 @@ def _escape(value: str) -> str:
 
 @st.composite
 def _comment_text(draw: st.DrawFn) -> str:
-    return draw(st.text("abc xyz=[]#.,!-", max_size=10)).replace("--", "-").rstrip("-")
+    # No "--" at all: ";" + "--x" would open a block comment (replace("--", "-") once
+    # left "---" as "--"; the sandbox's GetConfig showed the model wrong there).
+    return re.sub("-{2,}", "-", draw(st.text("abc xyz=[]#.,!-", max_size=10))).rstrip("-")
 
 
 @st.composite
