@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,9 @@ from trunkctl.i18n import Text
 
 from ._app_state import JsonOpt, out
 from ._common import settings
+
+if TYPE_CHECKING:
+    from trunkctl.conf import Backup
 
 app = typer.Typer(
     help="Read config files as Asterisk does; diff and roll back trunkctl's writes.",
@@ -81,7 +84,8 @@ def backups(
         o.say(f"{r['stamp']}  {r['file']}  {r['path']}")
 
 
-def _pick(file: str, backup: str | None, config_dir: Path) -> object:
+def _pick(file: str, backup: str | None, config_dir: Path) -> Backup:
+    """The named backup of ``file`` (stamp, path or file name), else its newest."""
     from trunkctl.conf import ConfigDir
 
     found = ConfigDir(config_dir).backups(file)
@@ -112,12 +116,11 @@ def diff(
     json_: JsonOpt = False,
 ) -> None:
     """What changed since a backup (secrets masked)."""
-    from trunkctl.conf import Backup, ConfigDir, masked_diff
+    from trunkctl.conf import ConfigDir, masked_diff
 
     o = out(json_)
     cdir = _dir(config_dir)
     chosen = _pick(file, backup, cdir)
-    assert isinstance(chosen, Backup)
     text = masked_diff(chosen.read(), ConfigDir(cdir).read_bytes(file), name=file)
     if o.json:
         o.emit_json({"file": file, "backup": chosen.stamp, "diff": text})
@@ -135,12 +138,11 @@ def restore(
     json_: JsonOpt = False,
 ) -> None:
     """Put a file back as a backup holds it; the current text is backed up first."""
-    from trunkctl.conf import Backup, ConfigDir
+    from trunkctl.conf import ConfigDir
 
     o = out(json_)
     cdir = _dir(config_dir)
     chosen = _pick(file, backup, cdir)
-    assert isinstance(chosen, Backup)
     before = ConfigDir(cdir).restore(file, chosen)
     if o.json:
         o.emit_json({"file": file, "restored": chosen.stamp, "previous_saved_as": str(before.path)})
