@@ -1,0 +1,119 @@
+"""`trunkctl doctor`: live checks and the config lint, grouped, with evidence and fixes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from trunkctl.errors import BadInput
+from trunkctl.i18n import Text
+
+from ._app_state import JsonOpt, out
+from ._common import run, settings
+
+_HEADS = {
+    "fail": (Text("Failures", "Ошибки"), "✗", "bold red"),
+    "warn": (Text("Warnings", "Предупреждения"), "!", "bold yellow"),
+    "info": (Text("Notes", "Замечания"), "i", "bold cyan"),
+    "ok": (Text("OK", "В порядке"), "✓", "bold green"),
+    "skip": (Text("Skipped", "Пропущено"), "-", "dim"),
+}
+
+
+def _print_report(data: dict[str, Any]) -> None:
+    o = out()
+    trunk = Text(f", trunk {data['trunk']}", f", транк {data['trunk']}") if data["trunk"] else None
+    where = data["config_dir"] + (o.t(trunk) if trunk else "")
+    mode = Text("offline", "без подключения") if data["offline"] else Text("live", "вживую")
+    secs = data["duration_ms"] / 1000
+    o.say(
+        Text(
+            f"trunkctl doctor ({o.t(mode)}, {secs:.2f} s): {where}",
+            f"trunkctl doctor ({o.t(mode)}, {secs:.2f} с): {where}",
+        ),
+        style="bold",
+    )
+    for group, items in data["groups"].items():
+        if not items:
+            continue
+        head, mark, style = _HEADS[group]
+        o.say("")
+        o.say(f"{o.t(head)} ({len(items)})", style=style)
+        for item in items:
+            label = f"{item['id']} " if item["source"] == "lint" else ""
+            line = f"  {mark} {label}{item['title']}: {item['message']}"
+            o.say(line, style=style.replace("bold ", "") if group != "ok" else None)
+            if group in ("ok", "skip"):
+                if group == "skip" and item["fix"]:
+                    o.say(f"      → {item['fix']}", style="dim")
+                continue
+            for ev in item["evidence"]:
+                for ev_line in ev.splitlines():
+                    o.say(f"      {ev_line}")
+            if item["fix"]:
+                o.say(f"      → {item['fix']}", style="green")
+    counts = data["counts"]
+    o.say("")
+    o.say(
+        Text(
+            f"{counts['fail']} failed, {counts['warn']} warnings, {counts['info']} notes, "
+            f"{counts['ok']} ok, {counts['skip']} skipped",
+            f"ошибок {counts['fail']}, предупреждений {counts['warn']}, замечаний "
+            f"{counts['info']}, в порядке {counts['ok']}, пропущено {counts['skip']}",
+        ),
+        style="bold red" if counts["fail"] else "bold yellow" if counts["warn"] else "bold green",
+    )
+
+
+def doctor(
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Lint the config files only; do not ask Asterisk.")
+    ] = False,
+    config_dir: Annotated[
+        Path | None,
+        typer.Option("--config-dir", help="Examine this directory (e.g. a copy of /etc/asterisk)."),
+    ] = None,
+    trunk: Annotated[
+        str | None, typer.Option(help="Trunk endpoint name (default: novofon or the only one).")
+    ] = None,
+    provider: Annotated[
+        str, typer.Option(help="novofon, novofon-legacy or generic (for the lint).")
+    ] = "novofon",
+    public_ip: Annotated[
+        str | None, typer.Option("--public-ip", help="This server's public IP, if behind NAT.")
+    ] = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Check the trunk: AMI, Asterisk, PJSIP, registration, qualify, DNS, SIP, NAT, and lint.
+
+    Exit codes: 0 all ok, 1 warnings, 2 failures.
+    """
+    from trunkctl.doctor import run_doctor
+
+    o = out(json_)
+    if config_dir is not None and not config_dir.is_dir():
+        raise BadInput(
+            Text(f"{config_dir} is not a directory", f"{config_dir} — не каталог"),
+            next_step=Text(
+                "Give --config-dir the directory that holds pjsip.conf.",
+                "Укажите в --config-dir каталог, где лежит pjsip.conf.",
+            ),
+        )
+    report = run(
+        run_doctor(
+            settings(),
+            trunk=trunk,
+            offline=offline,
+            config_dir=config_dir,
+            provider=provider,
+            public_ip=public_ip,
+        )
+    )
+    data = report.to_dict(o.language)
+    if o.json:
+        o.emit_json(data)
+    else:
+        _print_report(data)
+    raise typer.Exit(report.exit_code)
