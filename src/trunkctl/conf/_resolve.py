@@ -220,6 +220,11 @@ class _Loader:
                 ok, cat = self.process_line(cur, cat, path, lineno)
                 if not ok:
                     return _INVALID
+            # "while (!feof(f)) { lineno++; if (fgets(...)) ... }": a file that is empty or
+            # ends in a newline takes one more turn (the fgets() that meets EOF), so the next
+            # file of a glob never starts at line 1 and keeps its BOM (found by GetConfig).
+            if not data or data.endswith("\n"):
+                lineno += 1
             if comment:
                 self.warn("unterminated_comment", path, lineno)
         return _OK if count else _MISSING
