@@ -55,8 +55,9 @@ def install_trunk(pbx: SandboxInfo) -> None:
     pbx.sandbox.pbx.rx("dialplan reload")
     # A new registration first waits up to max_random_initial_delay (10 s by default), and
     # a reload may run it before its auth object is loaded ("Auth object 'novofon' could
-    # not be found", then retry_interval 20 s): both checked. So ask for REGISTERs now.
-    for _ in range(8):
+    # not be found", then retry_interval 20 s): both checked. So ask for REGISTERs now,
+    # for as long as one retry_interval could take.
+    for _ in range(12):
         pbx.sandbox.pbx.rx("pjsip send register *all")
         if pbx.sandbox.wait_registered(2):
             return
