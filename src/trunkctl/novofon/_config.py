@@ -87,6 +87,7 @@ class NovofonConfig:
     virtual_number: str | None = None
     line: str | None = None
     trunk: str = "novofon"
+    timeout: float = 10.0
     values: Mapping[str, Secret] = field(default_factory=dict, repr=False)
     files: Mapping[str, Path] = field(default_factory=dict)
     source: Path | None = None
@@ -161,6 +162,7 @@ class NovofonConfig:
                     "key_file, secret_file", "TRUNKCTL_NOVOFON_KEY / TRUNKCTL_NOVOFON_SECRET"
                 ),
             )
+        options.setdefault("timeout", self.timeout)
         return RestV1Client(key, secret, self.rest_base(), **options)
 
     def _source_text(self) -> Text:
@@ -188,10 +190,12 @@ class NovofonConfig:
 
     def data_client(self, **options: Any) -> DataApiClient:
         """A Data API 2.0 client (permanent token first, else login and password)."""
+        options.setdefault("timeout", self.timeout)
         return DataApiClient(base_url=self.data_api_base(), **self._jsonrpc_auth(), **options)
 
     def call_client(self, **options: Any) -> CallApiClient:
         """A Call API 4.0 client (permanent token first, else login and password)."""
+        options.setdefault("timeout", self.timeout)
         return CallApiClient(base_url=self.call_api_base(), **self._jsonrpc_auth(), **options)
 
     def to_dict(self) -> dict[str, Any]:
@@ -276,10 +280,12 @@ def load_novofon_config(
     environ: Mapping[str, str] | None = None,
     stdin_values: Mapping[str, str] | None = None,
     api_url: str | None = None,
+    timeout: float | None = None,
 ) -> NovofonConfig:
     """Settings file ``path`` (default: the first of trunkctl's default locations), then
     the environment, then ``stdin_values`` (:func:`parse_credentials`); ``api_url`` (the
-    CLI's ``--api-url``) overrides every base URL."""
+    CLI's ``--api-url``) overrides every base URL; ``timeout`` (s) overrides [novofon]
+    ``timeout`` (default 10)."""
     env = os.environ if environ is None else environ
     source = _settings_file(path)
     table = _table(source)
@@ -300,8 +306,16 @@ def load_novofon_config(
     urls = {key: text.get(key) for key in _URL_KEYS}
     if api_url:
         urls = {"api_url": api_url, "rest_url": None, "data_api_url": None, "call_api_url": None}
+    try:
+        seconds = float(timeout if timeout is not None else table.get("timeout", 10.0))
+    except (TypeError, ValueError) as exc:
+        raise NovofonConfigError(
+            Text("[novofon] timeout is not a number", "[novofon] timeout — не число"),
+            evidence=str(source),
+        ) from exc
     return NovofonConfig(
         **urls,
+        timeout=seconds,
         login=login,
         virtual_number=text.get("virtual_number"),
         line=text.get("line"),

@@ -1,0 +1,529 @@
+"""`trunkctl api …` and `trunkctl webhook …` as a user runs them: the real console script
+against the sandbox's emulated NovoFon (real provider, real pbx), and against a local
+server that misbehaves on purpose (429, 5xx, garbage, silence, a foreign IP).
+
+Library level: tests/novofon/test_sandbox_emulator.py, tests/novofon/test_api_config.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from trunkctl.novofon import webhook_signature
+from trunkctl.novofon._asgi import Receive, Scope, Send, lifespan, respond
+from trunkctl.novofon.emulator import (
+    Emulator,
+    EmulatorAccount,
+    InMemoryBackend,
+    SipLineInfo,
+    VirtualNumberInfo,
+)
+from trunkctl.sandbox._emulator import arm_fault
+
+from ..conftest import SandboxInfo
+from ..novofon.sandbox_api import (
+    EmulatorInfo,
+    emulator_info,
+    line_password_kept,
+    settings_uses_sandbox_file,
+)
+
+pytestmark = pytest.mark.sandbox
+
+TRUNKCTL = os.environ.get("TRUNKCTL_TEST_CLI") or str(
+    Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl"
+)
+
+
+@pytest.fixture(scope="session")
+def emulator(sandbox: SandboxInfo, tmp_path_factory: pytest.TempPathFactory) -> EmulatorInfo:
+    return emulator_info(sandbox, tmp_path_factory.mktemp("api-cli"))
+
+
+@pytest.fixture
+def call_log(tmp_path: Path) -> Path:
+    return tmp_path / "calls.db"
+
+
+class Cli:
+    """Runs the console script with the emulator's settings and a private call log."""
+
+    def __init__(self, info: EmulatorInfo | None, call_log: Path, settings: Path | None = None):
+        self.info = info
+        self.call_log = call_log
+        self.settings = settings
+
+    def __call__(
+        self,
+        *args: str,
+        stdin: str | None = None,
+        env: dict[str, str] | None = None,
+        lang: str = "en",
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
+        where: list[str]
+        if self.settings is not None:
+            where = ["--settings", str(self.settings)]
+        elif self.info is not None and settings_uses_sandbox_file(self.info):
+            where = ["--sandbox"]
+        else:
+            assert self.info is not None
+            where = ["--settings", str(self.info.settings_file)]
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("TRUNKCTL_")}
+        environ.update({"TRUNKCTL_CALL_LOG": str(self.call_log), **(env or {})})
+        return subprocess.run(
+            [TRUNKCTL, *where, "--lang", lang, *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=environ,
+        )
+
+
+def js(proc: subprocess.CompletedProcess[str]) -> Any:
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture
+def tk(emulator: EmulatorInfo, call_log: Path) -> Cli:
+    return Cli(emulator, call_log)
+
+
+def trunk_up(tk: Cli, info: EmulatorInfo, password: str) -> None:
+    """`setup` + `apply` the NovoFon trunk on the pbx, as the lead's CLI tests do."""
+    setup = tk("setup", "--login", info.line, "--password-stdin", "--force", stdin=password + "\n")
+    assert setup.returncode == 0, setup.stderr
+    applied = tk("apply", "--json")
+    assert js(applied)["registrations"] == {"novofon": "Registered"}, applied.stdout
+
+
+# --- the sandbox acceptance --------------------------------------------------------------
+
+
+def test_sip_lines_shows_the_sandbox_line(
+    pbx: SandboxInfo, tk: Cli, emulator: EmulatorInfo
+) -> None:
+    out = tk("api", "sip-lines", "--json")
+    assert out.returncode == 0, out.stderr
+    (line,) = js(out)["lines"]
+    assert (line["id"], line["login"]) == (1001, emulator.line)
+    human = tk("api", "sip-lines")
+    assert emulator.line in human.stdout and "reset-sip-password" in human.stdout
+    legacy = tk("api", "sip-lines", "--via", "v1", "--json")
+    assert js(legacy)["lines"][0]["login"] == emulator.line
+
+
+def test_reset_password_into_pjsip_conf_then_apply_registers(
+    pbx: SandboxInfo, tk: Cli, emulator: EmulatorInfo
+) -> None:
+    with line_password_kept(pbx.sandbox) as old:
+        trunk_up(tk, emulator, old)
+        reset = tk("api", "reset-sip-password", emulator.line, "--write-config", "--json")
+        assert reset.returncode == 0, reset.stderr
+        data = js(reset)
+        assert data["written"] is True and "password" not in data
+        assert "[novofon] type=auth password" in data["changed"]
+        new = pbx.sandbox.line_password_file.read_text().strip()
+        assert new != old and new not in reset.stdout + reset.stderr
+        assert f"password = {new}" in (pbx.pbx_config_dir / "pjsip.conf").read_text()
+        applied = tk("apply", "--json")
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        assert js(applied)["registrations"] == {"novofon": "Registered"}
+        lines = js(tk("api", "sip-lines", "--json"))["lines"]
+        assert lines[0]["registered"] is True
+
+
+def test_reset_password_needs_somewhere_to_put_it(pbx: SandboxInfo, tk: Cli) -> None:
+    before = pbx.sandbox.line_password_file.read_text()
+    out = tk("api", "reset-sip-password", "--json")
+    assert out.returncode == 2
+    assert "--write-config" in js(out)["error"]["next"]
+    assert pbx.sandbox.line_password_file.read_text() == before
+
+
+def test_reset_password_is_refused_before_the_change_when_the_trunk_is_missing(
+    pbx: SandboxInfo, tk: Cli
+) -> None:
+    # A fresh pbx has no [novofon] auth: the rehearsal fails, NovoFon changes nothing.
+    before = pbx.sandbox.line_password_file.read_text()
+    out = tk("api", "reset-sip-password", "--write-config")
+    assert out.returncode == 2, out.stderr
+    assert "type=auth" in out.stderr and "trunkctl setup" in out.stderr
+    assert pbx.sandbox.line_password_file.read_text() == before
+
+
+def test_reset_password_show_prints_it_once(pbx: SandboxInfo, tk: Cli) -> None:
+    with line_password_kept(pbx.sandbox):
+        out = tk("api", "reset-sip-password", "--show")
+        assert out.returncode == 0, out.stderr
+        new = pbx.sandbox.line_password_file.read_text().strip()
+        assert out.stdout.count(new) == 1
+
+
+@pytest.mark.slow
+def test_api_call_really_rings_and_the_report_shows_it(
+    pbx: SandboxInfo, tk: Cli, emulator: EmulatorInfo, call_log: Path
+) -> None:
+    trunk_up(tk, emulator, pbx.line_password)
+    log_start = pbx.sandbox.pbx.log_file.stat().st_size
+    out = tk("api", "call", "79990000200", "--wait", "--json")
+    assert out.returncode == 0, out.stdout + out.stderr
+    data = js(out)
+    assert data["via"] == "callapi" and data["from"] == emulator.line
+    assert data["outcome"]["status"] == "answered", data
+    key = data["external_id"]
+    assert key in out.stderr  # shown before sending, in case the process dies
+    # The provider really rang the pbx over its registration.
+    with pbx.sandbox.pbx.log_file.open("rb") as fh:
+        fh.seek(log_start)
+        assert "trunkctl: call from novofon to" in fh.read().decode(errors="replace")
+    report = tk("api", "calls", "--external-id", key, "--json")
+    (row,) = js(report)["calls"]
+    assert (row["status"], row["contact"], row["external_id"]) == ("answered", "79990000200", key)
+    with sqlite3.connect(call_log) as db:
+        rows = db.execute("SELECT source, number, status, external_id FROM calls").fetchall()
+    assert rows == [("api", "79990000200", "requested", key)]
+    # The same external_id again: found in the report, not called twice.
+    again = tk("api", "call", "79990000200", "--external-id", key, "--json")
+    assert again.returncode == 2 and "already placed" in js(again)["error"]["what"]
+    assert len(js(tk("api", "calls", "--external-id", key, "--json"))["calls"]) == 1
+
+
+def test_api_call_busy_number_waits_for_busy(
+    pbx: SandboxInfo, tk: Cli, emulator: EmulatorInfo
+) -> None:
+    trunk_up(tk, emulator, pbx.line_password)
+    out = tk("api", "call", "79990000486", "--wait")
+    assert out.returncode == 1
+    assert "busy (subscriber_busy)" in out.stdout
+
+
+def test_api_call_via_v1_callback(pbx: SandboxInfo, tk: Cli, emulator: EmulatorInfo) -> None:
+    trunk_up(tk, emulator, pbx.line_password)
+    out = tk("api", "call", "79990000201", "--via", "callback", "--json")
+    assert out.returncode == 0, out.stderr
+    assert js(out)["via"] == "callback" and js(out)["external_id"] is None
+    for _ in range(50):
+        calls = js(tk("api", "calls", "--json"))["calls"]
+        mine = [c for c in calls if c["source"] == "callback" and c["contact"] == "79990000201"]
+        if mine and mine[-1]["start_time"] >= time.strftime(
+            "%Y-%m-%d %H:%M", time.gmtime(time.time() - 120)
+        ):
+            break
+        time.sleep(0.3)
+    assert mine[-1]["status"] == "answered"
+
+
+def test_a_lost_answer_is_reported_and_never_retried(tk: Cli, emulator: EmulatorInfo) -> None:
+    arm_fault(emulator.sandbox.sandbox, "start.simple_call", 502)
+    key = f"cli-lost-{uuid.uuid4().hex[:10]}"
+    out = tk("api", "call", "79990000201", "--from", "79990000200", "--external-id", key, "--json")
+    assert out.returncode == 7
+    error = js(out)["error"]
+    assert error["code"] == "novofon_outcome_unknown"
+    assert key in error["next"] and "Do not repeat" in error["next"]
+    for _ in range(50):
+        rows = js(tk("api", "calls", "--external-id", key, "--json"))["calls"]
+        if rows:
+            break
+        time.sleep(0.3)
+    assert len(rows) == 1 and rows[0]["status"] == "answered"
+
+
+def test_balance_and_credentials_from_stdin_and_environment(
+    tk: Cli, emulator: EmulatorInfo
+) -> None:
+    assert js(tk("api", "balance", "--json")) == {"balance": 100.0, "currency": "RUB"}
+    key, secret = emulator.secret("key_file"), emulator.secret("secret_file")
+    bare = Cli(None, tk.call_log, settings=_empty_settings(tk.call_log.parent))
+    url = ["--api-url", emulator.url]
+    piped = bare(
+        "api", "balance", *url, "--credentials-stdin", stdin=f"key={key}\nsecret={secret}\n"
+    )
+    assert piped.returncode == 0 and "100.00 RUB" in piped.stdout, piped.stderr
+    env = {"TRUNKCTL_NOVOFON_KEY": key, "TRUNKCTL_NOVOFON_SECRET": secret}
+    assert bare("api", "balance", *url, env=env).returncode == 0
+    missing = bare("api", "balance", *url)
+    assert missing.returncode == 2 and "TRUNKCTL_NOVOFON_KEY" in missing.stderr
+
+
+def test_secrets_on_argv_are_refused(tk: Cli) -> None:
+    for flag in ("--secret", "--key", "--api-token", "--password"):
+        out = tk("api", "balance", flag, "hunter2-secret")
+        assert out.returncode == 2, flag
+        assert "--credentials-stdin" in out.stderr and "hunter2" not in out.stdout + out.stderr
+
+
+def test_wrong_secret_and_expired_token_say_what_to_do(tk: Cli, emulator: EmulatorInfo) -> None:
+    wrong = tk("api", "balance", "--json", env={"TRUNKCTL_NOVOFON_SECRET": "y" * 20})
+    assert wrong.returncode == 7
+    assert js(wrong)["error"]["code"] == "novofon_auth" and "cabinet" in js(wrong)["error"]["next"]
+    expired = emulator.secret("expired_api_token_file")
+    out = tk("api", "sip-lines", "--json", env={"TRUNKCTL_NOVOFON_API_TOKEN": expired})
+    assert out.returncode == 7
+    assert js(out)["error"]["details"]["mnemonic"] == "access_token_expired"
+    assert expired not in out.stdout
+    ru = tk("api", "balance", env={"TRUNKCTL_NOVOFON_SECRET": "y" * 20}, lang="ru")
+    assert "Что сделать" in ru.stderr and "кабинете" in ru.stderr
+
+
+# --- faults from a server that misbehaves on purpose --------------------------------------
+
+KEY, SECRET, TOKEN = "faultkey000000000001", "faultsecret000000001", "fault-token-0123456789"
+
+
+class FaultServer:
+    """``/<mode>/…``: ``ok`` is an emulator; ``foreign`` one whose whitelist excludes us;
+    the rest answer 429, 502, HTML, or nothing in time. ``hits`` counts requests per mode."""
+
+    def __init__(self) -> None:
+        backend = InMemoryBackend(
+            lines=[SipLineInfo(1, "0053248", virtual_phone_number="74951112233")],
+            numbers=[VirtualNumberInfo(2, "74951112233")],
+        )
+        account = EmulatorAccount(rest_key=KEY, rest_secret=SECRET, api_keys=frozenset({TOKEN}))
+        self.ok = Emulator(backend, account)
+        self.foreign = Emulator(
+            backend,
+            EmulatorAccount(
+                rest_key=KEY,
+                rest_secret=SECRET,
+                api_keys=frozenset({TOKEN}),
+                ip_whitelist=("203.0.113.0/24",),
+            ),
+        )
+        self.hits: Counter[str] = Counter()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await lifespan(receive, send)
+            return
+        _, mode, rest = str(scope["path"]).split("/", 2)
+        self.hits[mode] += 1
+        inner = dict(scope, path="/" + rest)
+        if mode in ("ok", "foreign"):
+            await (self.ok if mode == "ok" else self.foreign)(inner, receive, send)
+        elif mode == "e429":
+            body = {"status": "error", "message": "You exceeded the rate limit"}
+            await respond(send, 429, body, headers=[("retry-after", "3600")])
+        elif mode == "e502":
+            await respond(send, 502, b"<html>502 Bad Gateway</html>", content_type="text/html")
+        elif mode == "html":
+            await respond(send, 200, b"<html>Wi-Fi login</html>", content_type="text/html")
+        else:  # "slow": no answer within the client's timeout
+            await asyncio.sleep(3)
+            await respond(send, 200, b"{}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def faults() -> Iterator[tuple[FaultServer, str]]:
+    app = FaultServer()
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if server.started:
+            break
+        time.sleep(0.05)
+    yield app, f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(5)
+
+
+def _empty_settings(folder: Path) -> Path:
+    path = folder / "empty.toml"
+    path.write_text("# no [novofon] table\n")
+    return path
+
+
+@pytest.fixture
+def bare(call_log: Path) -> Cli:
+    return Cli(None, call_log, settings=_empty_settings(call_log.parent))
+
+
+CREDS = {"TRUNKCTL_NOVOFON_KEY": KEY, "TRUNKCTL_NOVOFON_SECRET": SECRET}
+CREDS["TRUNKCTL_NOVOFON_API_TOKEN"] = TOKEN
+
+
+@pytest.mark.parametrize(
+    ("mode", "args", "code", "needle"),
+    [
+        ("e429", ("balance",), "novofon_rate_limited", "limit"),
+        ("e502", ("balance",), "novofon_server", "Try again"),
+        ("html", ("sip-lines",), "novofon_protocol", "proxy"),
+        ("slow", ("balance", "--timeout", "0.5"), "novofon_timeout", "Try again"),
+        ("foreign", ("sip-lines",), "novofon_ip_not_whitelisted", "API tab"),
+    ],
+)
+def test_faults_become_typed_errors_with_a_next_step(
+    faults: tuple[FaultServer, str],
+    bare: Cli,
+    mode: str,
+    args: tuple[str, ...],
+    code: str,
+    needle: str,
+) -> None:
+    _, url = faults
+    out = bare("api", *args, "--api-url", f"{url}/{mode}", "--json", env=CREDS)
+    assert out.returncode == 7, out.stdout + out.stderr
+    error = js(out)["error"]
+    assert error["code"] == code, error
+    assert needle in error["next"], error
+
+
+@pytest.mark.parametrize("mode", ["e502", "html", "slow"])
+def test_a_call_whose_answer_is_lost_is_sent_once(
+    faults: tuple[FaultServer, str], bare: Cli, mode: str
+) -> None:
+    server, url = faults
+    before = server.hits[mode]
+    out = bare(
+        "api",
+        "call",
+        "79990000200",
+        "--from",
+        "0053248",
+        "--virtual-number",
+        "74951112233",
+        "--api-url",
+        f"{url}/{mode}",
+        "--timeout",
+        "0.5",
+        "--json",
+        env=CREDS,
+    )
+    assert out.returncode == 7, out.stdout + out.stderr
+    assert js(out)["error"]["code"] == "novofon_outcome_unknown"
+    assert server.hits[mode] - before == 1  # exactly one request: never repeated
+
+
+def test_a_rate_limited_call_is_refused_not_retried(
+    faults: tuple[FaultServer, str], bare: Cli
+) -> None:
+    server, url = faults
+    before = server.hits["e429"]
+    out = bare(
+        "api",
+        "call",
+        "79990000200",
+        "--via",
+        "callback",
+        "--from",
+        "0053248",
+        "--api-url",
+        f"{url}/e429",
+        "--json",
+        env=CREDS,
+    )
+    assert out.returncode == 7 and js(out)["error"]["code"] == "novofon_rate_limited"
+    assert server.hits["e429"] - before == 1
+
+
+def test_faultless_server_works_for_contrast(faults: tuple[FaultServer, str], bare: Cli) -> None:
+    _, url = faults
+    out = bare("api", "sip-lines", "--api-url", f"{url}/ok", "--json", env=CREDS)
+    assert out.returncode == 0 and js(out)["lines"][0]["login"] == "0053248"
+
+
+# --- webhooks -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def receiver(call_log: Path) -> Iterator[str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRUNKCTL_")}
+    env["TRUNKCTL_CALL_LOG"] = str(call_log)
+    settings = _empty_settings(call_log.parent)
+    proc = subprocess.Popen(
+        [
+            TRUNKCTL,
+            "--settings",
+            str(settings),
+            "webhook",
+            "serve",
+            "--port",
+            str(port),
+            "--credentials-stdin",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        text=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(f"secret={SECRET}\n")
+    proc.stdin.close()
+    url = f"http://127.0.0.1:{port}/novofon"
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(url, timeout=0.5)
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_webhook_receiver_refuses_a_bad_signature(receiver: str, bare: Cli, call_log: Path) -> None:
+    form = {
+        "event": "NOTIFY_END",
+        "call_start": "2026-01-01 10:00:00",
+        "pbx_call_id": "in_0123456789",
+        "caller_id": "79991234567",
+        "called_did": "74951112233",
+        "disposition": "busy",
+        "status_code": "17",
+        "duration": "0",
+    }
+    forged = httpx.post(receiver, data=form, headers={"Signature": "bm90IHRoZSBzaWduYXR1cmU="})
+    assert forged.status_code == 403
+    unsigned = httpx.post(receiver, data=form)
+    assert unsigned.status_code == 403
+    assert js(bare("webhook", "events", "--json", "--call-log", str(call_log)))["events"] == []
+    signed = httpx.post(receiver, data=form, headers={"Signature": webhook_signature(SECRET, form)})
+    assert signed.status_code == 200
+    assert httpx.get(receiver, params={"zd_echo": "abc123"}).text == "abc123"
+    (event,) = js(bare("webhook", "events", "--json"))["events"]
+    assert (event["kind"], event["call_id"]) == ("NOTIFY_END", "in_0123456789")
+    with sqlite3.connect(call_log) as db:
+        call = db.execute("SELECT source, number, status, q850 FROM calls").fetchall()
+    assert call == [("webhook", "79991234567", "busy", 17)]
+
+
+def test_webhook_check_proves_a_receiver(receiver: str, bare: Cli) -> None:
+    good = bare("webhook", "check", receiver, "--json", env={"TRUNKCTL_NOVOFON_SECRET": SECRET})
+    assert good.returncode == 0, good.stdout
+    assert [c["check"] for c in js(good)["checks"]] == ["zd_echo", "signed", "forged"]
+    other = bare("webhook", "check", receiver, "--json", env={"TRUNKCTL_NOVOFON_SECRET": "z" * 20})
+    assert other.returncode == 1
+    assert [c["ok"] for c in js(other)["checks"]] == [True, False, True]
