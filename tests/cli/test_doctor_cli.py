@@ -1,0 +1,120 @@
+"""`trunkctl doctor` as the user runs it: the grouped report, JSON, exit codes 0/1/2, the time.
+
+The checks themselves: tests/doctor/test_live.py (sandbox) and tests/doctor/test_runner.py.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from ..conftest import SandboxInfo
+from ..doctor.conftest import set_up
+
+TRUNKCTL = str(Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl")
+
+
+def tk(*args: str, lang: str = "en") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [TRUNKCTL, "--sandbox", "--lang", lang, *args],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def js(proc: subprocess.CompletedProcess[str]) -> Any:
+    return json.loads(proc.stdout)
+
+
+async def test_healthy_trunk_exit_0_within_two_seconds(pbx: SandboxInfo) -> None:
+    await set_up(pbx)
+    start = time.perf_counter()
+    out = tk("doctor", "--json")
+    wall = time.perf_counter() - start
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr
+    data = js(out)
+    assert data["ok"] is True and data["exit_code"] == 0
+    assert data["counts"]["fail"] == data["counts"]["warn"] == 0, data["groups"]
+    # The whole command, interpreter start included, on a healthy sandbox.
+    assert wall < 2.0, wall
+    assert {c["id"] for c in data["checks"]} >= {"ami", "registration", "qualify", "sip_options"}
+    human = tk("doctor")
+    assert human.returncode == 0
+    assert "OK (" in human.stdout and "✓ Registration with the provider: Registered" in human.stdout
+
+
+def test_fresh_pbx_fails_and_says_why_in_russian(pbx: SandboxInfo) -> None:
+    out = tk("doctor", lang="ru")
+    assert out.returncode == 2, out.stdout + out.stderr
+    text = out.stdout
+    assert "Ошибки (" in text
+    # No trunk yet: the trunk check fails, and the lint misses [outgoing] (DIAL001).
+    assert "✗ Транк загружен в Asterisk: в pjsip.conf нет endpoint novofon" in text
+    assert "✗ DIAL001" in text and "trunkctl setup" in text
+    assert "Пропущено (" in text  # registration, qualify… need a trunk
+
+
+async def test_offline_lints_a_broken_copy_without_asterisk(
+    pbx: SandboxInfo, tmp_path: Path
+) -> None:
+    await set_up(pbx)
+    copy = tmp_path / "asterisk"
+    shutil.copytree(pbx.pbx_config_dir, copy)
+    conf = copy / "pjsip.conf"
+    # The classic mistake: auth= instead of outbound_auth= on the provider endpoint.
+    text = conf.read_text()
+    endpoint = text.index("type = endpoint")
+    conf.write_text(
+        text[:endpoint] + text[endpoint:].replace("outbound_auth = novofon", "auth = novofon", 1)
+    )
+    out = tk("doctor", "--offline", "--config-dir", str(copy), "--json")
+    assert out.returncode == 2
+    data = js(out)
+    assert data["offline"] is True and data["checks"] == []
+    assert data["config_dir"] == str(copy)
+    assert [i["id"] for i in data["groups"]["fail"]] == ["PJSIP001"]
+    assert data["groups"]["fail"][0]["evidence"][0].startswith("pjsip.conf:")
+    # The live config is untouched and healthy.
+    assert tk("doctor", "--offline", "--json").returncode == 0
+
+
+async def test_config_dir_copy_drives_the_live_checks_too(pbx: SandboxInfo, tmp_path: Path) -> None:
+    """A copy with a trunk the running Asterisk does not have: the live checks say so."""
+    await set_up(pbx)
+    copy = tmp_path / "etc"
+    shutil.copytree(pbx.pbx_config_dir, copy)
+    for name in ("pjsip.conf", "extensions.conf"):
+        path = copy / name
+        path.write_text(path.read_text().replace("novofon", "other"))
+    out = tk("doctor", "--config-dir", str(copy), "--trunk", "other", "--json")
+    data = js(out)
+    checks = {c["id"]: c for c in data["checks"]}
+    assert checks["trunk_loaded"]["status"] == "fail"
+    assert "in pjsip.conf but not loaded" in checks["trunk_loaded"]["message"]
+    assert checks["sip_options"]["status"] == "ok"  # the copy's provider address still answers
+    assert out.returncode == 2
+
+
+async def test_warnings_only_exit_1(pbx: SandboxInfo) -> None:
+    """An IP trunk whose provider sees another address than the one the user claims."""
+    await set_up(pbx, "ip")
+    out = tk("doctor", "--public-ip", "198.51.100.7", "--json")
+    data = js(out)
+    assert out.returncode == 1, data["groups"]
+    assert data["counts"]["fail"] == 0
+    nat = next(c for c in data["checks"] if c["id"] == "nat")
+    assert nat["status"] == "warn"
+    assert "not_termination_address" in [f["code"] for f in nat["data"]["findings"]]
+
+
+def test_missing_config_dir_is_bad_input(pbx: SandboxInfo, tmp_path: Path) -> None:
+    out = tk("doctor", "--config-dir", str(tmp_path / "nope"))
+    assert out.returncode == 2
+    assert "is not a directory" in " ".join(out.stderr.split())  # rich wraps lines

@@ -1,0 +1,197 @@
+"""`trunkctl probe options|register` as a Nagios plugin, against SIPp and the sandbox provider.
+
+Each verdict is checked against what the far end really did: SIPp's own exit code (it
+verifies our Via and digest itself) and the provider Asterisk's log of the binding our
+REGISTER added and removed. Verdict rules without a network: tests/doctor/test_nagios.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..conftest import SandboxInfo
+from ..sip.conftest import PBX_IP, PROVIDER_IP, Sipp
+
+TRUNKCTL = str(Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl")
+USER, PASSWORD = "0053248", "s3cret-Pa55"
+
+
+def probe(*args: str, stdin: str = "", lang: str = "en") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [TRUNKCTL, "--lang", lang, "probe", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def js(proc: subprocess.CompletedProcess[str]) -> Any:
+    return json.loads(proc.stdout)
+
+
+@pytest.fixture
+def sipp(tmp_path: Path) -> Sipp:
+    return Sipp(tmp_path)
+
+
+@pytest.fixture
+def provider(sandbox: SandboxInfo) -> Iterator[SandboxInfo]:
+    """The sandbox provider; afterwards the pbx re-registers whatever our REGISTER displaced
+    (the line keeps one contact, like a real provider may)."""
+    yield sandbox
+    sandbox.sandbox.pbx.rx("pjsip send register *all")
+
+
+# --- SIPp ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+def test_options_ok_reports_where_the_peer_sees_us(sipp: Sipp, transport: str) -> None:
+    with sipp.serve("options_200.xml", transport=transport) as run:
+        out = probe("options", f"{PROVIDER_IP}:{run.port}", "--transport", transport,
+                    "--local-address", PBX_IP, "--timeout", "3")  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert re.fullmatch(
+        rf"SIP OPTIONS OK - 200 OK from {PROVIDER_IP}:{run.port}/{transport} in [\d.]+ ms"
+        r"\|time=[\d.]+s;;;0;",
+        lines[0],
+    ), lines[0]
+    assert "server: SIPp-provider/3.6" in lines
+    # SIPp's Via says received=203.0.113.7;rport=40000 (see the scenario).
+    assert "the peer sees us at 203.0.113.7:40000 (Via received/rport)" in lines
+
+
+def test_options_silence_is_critical(sipp: Sipp) -> None:
+    with sipp.serve("options_silence.xml") as run:
+        out = probe("options", f"{PROVIDER_IP}:{run.port}", "--timeout", "1", "--json")
+    assert out.returncode == 2
+    data = js(out)
+    assert (data["status"], data["exit_code"]) == ("CRITICAL", 2)
+    assert data["probe"]["outcome"] == "timeout" and data["probe"]["transmissions"] == 2
+    assert data["status_line"].startswith("SIP OPTIONS CRITICAL - ")
+
+
+def test_register_md5_verified_by_sipp(sipp: Sipp) -> None:
+    with sipp.serve("register_md5.xml", variables={"user": USER, "password": PASSWORD}) as run:
+        out = probe("register", f"{PROVIDER_IP}:{run.port}", "--username", USER,
+                    "--password-stdin", "--local-address", PBX_IP,
+                    stdin=PASSWORD + "\n")  # fmt: skip
+    # Leaving the block asserted SIPp's exit 0: it verified our digest itself.
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith(f"SIP REGISTER OK - {USER} registered at {PROVIDER_IP}:{run.port}")
+    assert "(401 MD5 realm novofon)" in lines[0]
+    assert [ln.split(" (")[0] for ln in lines[1:4]] == [
+        "REGISTER → 401 Unauthorized",
+        "REGISTER",
+        "UNREGISTER",
+    ]
+    assert PASSWORD not in out.stdout + out.stderr
+
+
+def test_register_wrong_password_is_critical(sipp: Sipp, tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("not-" + PASSWORD + "\n")
+    with sipp.serve("register_md5.xml", variables={"user": USER, "password": PASSWORD}) as run:
+        out = probe("register", f"{PROVIDER_IP}:{run.port}", "-u", USER,
+                    "--password-file", str(secret), "--json")  # fmt: skip
+    assert out.returncode == 2
+    data = js(out)
+    assert data["status"] == "CRITICAL" and data["probe"]["outcome"] == "forbidden"
+    assert [s["status_code"] for s in data["probe"]["steps"]] == [401, 403]
+    assert "not-" + PASSWORD not in out.stdout
+
+
+def test_register_unknown_user_over_tcp_is_critical_in_russian(sipp: Sipp) -> None:
+    with sipp.serve("register_404.xml", transport="tcp") as run:
+        out = probe("register", f"{PROVIDER_IP}:{run.port}", "-u", USER, "--transport", "tcp",
+                    "--password-stdin", stdin=PASSWORD, lang="ru")  # fmt: skip
+    assert out.returncode == 2, out.stdout
+    assert out.stdout.startswith("SIP REGISTER CRITICAL - Регистратор ответил 404 Not Found.")
+    assert "REGISTER (с авторизацией) → 404 Not Found" in out.stdout
+
+
+# --- the sandbox provider (a real Asterisk 22) ---------------------------------------------
+
+
+def provider_log(sb: SandboxInfo) -> str:
+    return Path(sb.status["provider"]["log_file"]).read_text(errors="replace")
+
+
+def test_register_at_the_provider_matches_its_log(provider: SandboxInfo) -> None:
+    host, port = provider.provider_sip
+    out = probe("register", f"{host}:{port}", "-u", provider.line_login, "--password-file",
+                provider.status["provider"]["line"]["password_file"],
+                "--local-address", PBX_IP, "--json")  # fmt: skip
+    assert out.returncode == 0, out.stdout + out.stderr
+    data = js(out)
+    assert data["status"] == "OK" and data["probe"]["unregistered"] is True
+    assert [s["status_code"] for s in data["probe"]["steps"]] == [401, 200, 200]
+    assert data["probe"]["realm"] == provider.status["provider"]["realm"]
+    local = data["probe"]["local_address"]
+    # The provider Asterisk added exactly our binding, then removed it on our request.
+    log = provider_log(provider)
+    contact = f"sip:{provider.line_login}@{local}"
+    assert f"Added contact '{contact}' to AOR '{provider.line_login}'" in log
+    assert f"Removed contact '{contact}' from AOR '{provider.line_login}' due to request" in log
+    assert provider.line_password not in out.stdout
+
+
+def test_wrong_password_at_the_provider(provider: SandboxInfo) -> None:
+    host, port = provider.provider_sip
+    out = probe("register", f"{host}:{port}", "-u", provider.line_login, "--password-stdin",
+                "--local-address", PBX_IP, stdin="not-the-password\n")  # fmt: skip
+    assert out.returncode == 2
+    lines = out.stdout.splitlines()
+    refused = f"The registrar refused the password for {provider.line_login}."
+    assert lines[0].startswith(f"SIP REGISTER CRITICAL - {refused}|time=")
+    assert lines[1].startswith("REGISTER → 401 Unauthorized")
+    assert lines[2].startswith("REGISTER (with credentials) → 401 Unauthorized")
+    assert "not-the-password" not in out.stdout + out.stderr
+
+
+def test_options_at_the_provider(provider: SandboxInfo) -> None:
+    host, port = provider.provider_sip
+    out = probe("options", f"{host}:{port}", "--local-address", PBX_IP, "--json")
+    assert out.returncode == 0
+    data = js(out)
+    # The provider sees the pbx's address: the IP trunk's termination address.
+    seen = data["probe"]["seen_address"]
+    assert seen == data["probe"]["local_address"]
+    assert seen.startswith(provider.status["provider"]["ip_trunk"]["termination_address"] + ":")
+
+
+# --- UNKNOWN: the probe could not judge --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "expected"),
+    [
+        (["register", "127.0.0.1:5060", "-u", USER, "--password", "hunter2"], None,
+         "SIP REGISTER UNKNOWN - a password on the command line is refused"),
+        (["register", "127.0.0.1:5060", "-u", USER], None,
+         "SIP REGISTER UNKNOWN - no password given and no terminal to ask on"),
+        (["register", "127.0.0.1:5060", "--password-stdin"], "x\n",
+         "SIP REGISTER UNKNOWN - --username is required"),
+        (["options", "127.0.0.1:abc"], None, "SIP OPTIONS UNKNOWN - bad target '127.0.0.1:abc'"),
+        (["options", "127.0.0.1", "--transport", "sctp"], None,
+         "SIP OPTIONS UNKNOWN - unknown transport 'sctp'"),
+        (["options", "127.0.0.1", "--local-address", "192.0.2.1"], None,
+         "SIP OPTIONS UNKNOWN - "),
+    ],
+)  # fmt: skip
+def test_unknown(args: list[str], stdin: str | None, expected: str) -> None:
+    out = probe(*args, stdin=stdin or "")
+    assert out.returncode == 3, out.stdout + out.stderr
+    assert out.stdout.splitlines()[0].startswith(expected)
+    assert "hunter2" not in out.stdout + out.stderr
