@@ -48,7 +48,10 @@ def _target(value: str) -> tuple[str, int]:
     from trunkctl.doctor import split_host_port
 
     host, port = split_host_port(value)
-    if not host:
+    # What follows the host ("]:5060" for IPv6, ":5060" otherwise) must be a port.
+    tail = value.rsplit("]", 1)[1] if value.startswith("[") and "]" in value else value
+    given = tail.count(":") == 1
+    if not host or (given and port is None) or (port is not None and not 0 < port < 65536):
         raise BadInput(
             Text(f"bad target {value!r}", f"неверная цель {value!r}"),
             next_step=Text("Give HOST or HOST:PORT.", "Укажите ХОСТ или ХОСТ:ПОРТ."),
