@@ -118,3 +118,14 @@ def test_missing_config_dir_is_bad_input(pbx: SandboxInfo, tmp_path: Path) -> No
     out = tk("doctor", "--config-dir", str(tmp_path / "nope"))
     assert out.returncode == 2
     assert "is not a directory" in " ".join(out.stderr.split())  # rich wraps lines
+
+
+def test_list_rules_is_the_lint_catalogue() -> None:
+    from trunkctl.lint import RULES
+
+    out = subprocess.run(
+        [TRUNKCTL, "doctor", "--list-rules", "--json"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert out.returncode == 0
+    assert [r["id"] for r in js(out)["rules"]] == [r.id for r in RULES]

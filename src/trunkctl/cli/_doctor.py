@@ -67,6 +67,18 @@ def _print_report(data: dict[str, Any]) -> None:
     )
 
 
+def _print_rules() -> None:
+    from trunkctl.lint import RULES
+
+    o = out()
+    rules = [r.to_dict(o.language) for r in RULES]
+    if o.json:
+        o.emit_json({"rules": rules})
+        return
+    for rule in rules:
+        o.say(f"{rule['id']:<9} {rule['severity']:<8} {rule['title']}")
+
+
 def doctor(
     offline: Annotated[
         bool, typer.Option("--offline", help="Lint the config files only; do not ask Asterisk.")
@@ -84,6 +96,9 @@ def doctor(
     public_ip: Annotated[
         str | None, typer.Option("--public-ip", help="This server's public IP, if behind NAT.")
     ] = None,
+    list_rules: Annotated[
+        bool, typer.Option("--list-rules", help="List the lint rules and exit.")
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Check the trunk: AMI, Asterisk, PJSIP, registration, qualify, DNS, SIP, NAT, and lint.
@@ -93,6 +108,9 @@ def doctor(
     from trunkctl.doctor import run_doctor
 
     o = out(json_)
+    if list_rules:
+        _print_rules()
+        return
     if config_dir is not None and not config_dir.is_dir():
         raise BadInput(
             Text(f"{config_dir} is not a directory", f"{config_dir} — не каталог"),
