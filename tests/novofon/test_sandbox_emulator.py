@@ -31,6 +31,7 @@ from trunkctl.sandbox import Sandbox
 from trunkctl.sandbox._emulator import (
     SANDBOX_VIRTUAL_NUMBER,
     arm_fault,
+    emulator_config,
     emulator_status,
     start_emulator,
     stop_emulator,
@@ -73,6 +74,9 @@ async def test_status_names_files_never_secrets(emulator: EmulatorInfo) -> None:
     # NovoFon's REST key and secret are 20 characters.
     assert len(emulator.secret("key_file")) == len(emulator.secret("secret_file")) == 20
     assert start_emulator(emulator.sandbox.sandbox)["pid"] == status["pid"]  # idempotent
+    conf = emulator_config(emulator.sandbox.sandbox)
+    assert (conf.rest_base(), conf.line) == (status["url"], emulator.line)
+    assert conf.has_rest and conf.has_jsonrpc and conf.virtual_number == SANDBOX_VIRTUAL_NUMBER
 
 
 async def test_sip_lines_follow_the_providers_contacts(line: EmulatorInfo) -> None:

@@ -48,7 +48,8 @@ from trunkctl.ami import AmiClient, Message
 from trunkctl.codes import sip_to_q850
 from trunkctl.errors import AmiActionError, AmiError, SandboxError, TrunkctlError
 from trunkctl.i18n import Text
-from trunkctl.novofon._asgi import Receive, Scope, Send, header, lifespan, read_body, respond
+from trunkctl.novofon import NovofonConfig, load_novofon_config
+from trunkctl.novofon._asgi import Receive, Scope, Send, header, read_body, respond
 from trunkctl.novofon.emulator import (
     BackendUnavailable,
     CallRecord,
@@ -70,8 +71,10 @@ __all__ = [
     "EMULATOR_LOGIN",
     "SANDBOX_LINE_ID",
     "SANDBOX_VIRTUAL_NUMBER",
+    "CallTrack",
     "SandboxBackend",
     "arm_fault",
+    "emulator_config",
     "emulator_dialplan",
     "emulator_settings_toml",
     "emulator_status",
@@ -638,9 +641,15 @@ class SandboxEmulatorApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            await lifespan(receive, send)
-            await self.backend.aclose()
-            return
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    # Log off AMI before saying done: after that the loop may be gone.
+                    await self.backend.aclose()
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
         if scope["type"] == "http" and str(scope["path"]).startswith("/_sandbox/"):
             await self._admin_route(scope, receive, send)
             return
@@ -667,7 +676,10 @@ class SandboxEmulatorApp:
 
 
 def _bind(port: int) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose proto says
+    # TCP (base_events._set_nodelay), and accepted sockets inherit it. With proto 0 every
+    # answer (headers, then body) waited ~40 ms on Nagle and delayed ACK (measured).
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((PROVIDER_ADDRESS, port))
@@ -881,6 +893,19 @@ def emulator_settings_toml(sandbox: Sandbox) -> str:
         rows.append(f"line = {_toml(status['line']['login'])}")
     rows.append('trunk = "novofon"')
     return "\n".join(rows) + "\n"
+
+
+def emulator_config(sandbox: Sandbox) -> NovofonConfig:
+    """API settings pointing at this sandbox's emulator (what ``trunkctl --sandbox api``
+    reads from the settings file), for library callers such as the demo."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "settings.toml"
+        path.write_text(emulator_settings_toml(sandbox))
+        conf = load_novofon_config(path, environ={})
+    # Credentials stay file paths (read when a client is made); forget the temporary source.
+    return replace(conf, source=sandbox.settings_file)
 
 
 def arm_fault(sandbox: Sandbox, method: str, status: int = 502) -> None:
