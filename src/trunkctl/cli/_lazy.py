@@ -43,6 +43,24 @@ REGISTRY: dict[str, LazyCommand] = {
         "._config", "app", "Read configs as Asterisk does; diff, back up, restore.", group=True
     ),
     "call": LazyCommand("._call", "call", "The test call (Local/NUMBER@outgoing), explained."),
+    "doctor": LazyCommand(
+        "._doctor", "doctor", "Live checks and config lint: what is wrong and how to fix it."
+    ),
+    "probe": LazyCommand(
+        "._probe", "app", "SIP OPTIONS/REGISTER probes with Nagios exit codes.", group=True
+    ),
+    "support-request": LazyCommand(
+        "._support", "support_request", "The message to NovoFon support, filled with facts."
+    ),
+    "api": LazyCommand(
+        "._api",
+        "app",
+        "NovoFon's HTTP APIs: balance, SIP lines, password reset, calls.",
+        group=True,
+    ),
+    "webhook": LazyCommand(
+        "._webhook", "app", "Receive NovoFon's NOTIFY_* webhooks into the call log.", group=True
+    ),
     "sandbox": LazyCommand(
         "._sandbox",
         "app",
