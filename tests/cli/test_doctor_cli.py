@@ -19,12 +19,13 @@ TRUNKCTL = str(Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl")
 
 
 def tk(*args: str, lang: str = "en") -> subprocess.CompletedProcess[str]:
+    """``trunkctl --sandbox --lang LANG ARGS`` with empty stdin (shared with the support tests)."""
     return subprocess.run(
         [TRUNKCTL, "--sandbox", "--lang", lang, *args],
         input="",
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
         check=False,
     )
 

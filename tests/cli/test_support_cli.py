@@ -5,26 +5,13 @@ from __future__ import annotations
 
 import json
 import stat
-import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
 
 from ..conftest import SandboxInfo
 from ..doctor.conftest import CALLER_ID, set_up
-
-TRUNKCTL = str(Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl")
-
-
-def tk(*args: str, lang: str = "en") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TRUNKCTL, "--sandbox", "--lang", lang, *args],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from .test_doctor_cli import tk
 
 
 def extracted(bundle: Path) -> dict[str, str]:

@@ -13,6 +13,16 @@ from trunkctl.i18n import Text
 from ._app_state import JsonOpt, out
 from ._common import run, settings
 
+# Shared with `support-request`, which runs the same checks.
+ConfigDirOpt = Annotated[
+    Path | None,
+    typer.Option("--config-dir", help="Examine this directory (e.g. a copy of /etc/asterisk)."),
+]
+TrunkOpt = Annotated[
+    str | None, typer.Option(help="Trunk endpoint name (default: novofon or the only one).")
+]
+ProviderOpt = Annotated[str, typer.Option(help="novofon, novofon-legacy or generic.")]
+
 _HEADS = {
     "fail": (Text("Failures", "Ошибки"), "✗", "bold red"),
     "warn": (Text("Warnings", "Предупреждения"), "!", "bold yellow"),
@@ -83,16 +93,9 @@ def doctor(
     offline: Annotated[
         bool, typer.Option("--offline", help="Lint the config files only; do not ask Asterisk.")
     ] = False,
-    config_dir: Annotated[
-        Path | None,
-        typer.Option("--config-dir", help="Examine this directory (e.g. a copy of /etc/asterisk)."),
-    ] = None,
-    trunk: Annotated[
-        str | None, typer.Option(help="Trunk endpoint name (default: novofon or the only one).")
-    ] = None,
-    provider: Annotated[
-        str, typer.Option(help="novofon, novofon-legacy or generic (for the lint).")
-    ] = "novofon",
+    config_dir: ConfigDirOpt = None,
+    trunk: TrunkOpt = None,
+    provider: ProviderOpt = "novofon",
     public_ip: Annotated[
         str | None, typer.Option("--public-ip", help="This server's public IP, if behind NAT.")
     ] = None,

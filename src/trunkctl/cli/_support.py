@@ -14,6 +14,7 @@ from trunkctl.i18n import Lang, Text
 
 from ._app_state import JsonOpt, out
 from ._common import run, settings
+from ._doctor import ConfigDirOpt, ProviderOpt, TrunkOpt
 
 
 def _read_call(path: Path) -> tuple[Any, datetime]:
@@ -54,11 +55,9 @@ def support_request(
     number: Annotated[
         str | None, typer.Option("--number", help="Your NovoFon number (default: the caller ID).")
     ] = None,
-    trunk: Annotated[str | None, typer.Option(help="Trunk endpoint name.")] = None,
-    provider: Annotated[str, typer.Option(help="novofon, novofon-legacy or generic.")] = "novofon",
-    config_dir: Annotated[
-        Path | None, typer.Option("--config-dir", help="Examine this config directory instead.")
-    ] = None,
+    trunk: TrunkOpt = None,
+    provider: ProviderOpt = "novofon",
+    config_dir: ConfigDirOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Write the message to NovoFon support: termination IP, login, number, SIP exchange."""

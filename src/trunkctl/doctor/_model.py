@@ -54,17 +54,10 @@ class CheckResult:
     data: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self, lang: Lang | None = None) -> dict[str, Any]:
-        """A JSON-ready view in one language."""
-        return {
-            "id": self.id,
-            "title": self.title.render(lang),
-            "status": self.status,
-            "message": self.message.render(lang),
-            "evidence": _texts(self.evidence, lang),
-            "fix": self.fix.render(lang) if self.fix else None,
-            "duration_ms": round(self.duration * 1000, 1),
-            "data": dict(self.data),
-        }
+        """A JSON-ready view in one language: the report line's fields plus ``data``."""
+        line = ReportItem.from_check(self).to_dict(lang)
+        del line["source"]
+        return {**line, "data": dict(self.data)}
 
 
 @dataclass(frozen=True, slots=True)
