@@ -423,11 +423,19 @@ class Sandbox:
         return tail(self.log_path(which), lines)
 
     def wait_registered(self, timeout: float = 10.0) -> bool:
-        """Poll the pbx until an outbound registration shows Registered (tests, demo)."""
+        """Poll the pbx until an outbound registration shows Registered (tests, demo).
+
+        After a reload Asterisk may try before the auth object exists, then wait a whole
+        retry_interval; nudging it with ``pjsip send register`` keeps the wait short.
+        """
         deadline = time.monotonic() + timeout
+        nudged = time.monotonic()
         while time.monotonic() < deadline:
             out = self.pbx.rx("pjsip show registrations")
-            if "Registered" in out and "Unregistered" not in out:
+            if "Registered" in out and "Unregistered" not in out and "Rejected" not in out:
                 return True
+            if time.monotonic() - nudged > 2.0:
+                self.pbx.rx("pjsip send register *all")
+                nudged = time.monotonic()
             time.sleep(0.2)
         return False
