@@ -1,0 +1,121 @@
+"""200 calls at 20 CPS through the sandbox: every outcome right, and trunkctl's CPU cost.
+
+Goals: 100 % of outcomes as the provider's table says; trunkctl's CPU time ≤ 10 % of
+Asterisk's in the same run (the pbx, which is what the user runs; the emulated provider's
+is shown too). CPU is read from /proc/PID/stat for both Asterisk instances and from
+getrusage for this process, around the campaign run only (not imports or setup).
+
+Run (as root, the sandbox is started if needed; it resets the sandbox pbx):
+    .venv/bin/python bench/call_volume_bench.py [--calls 200] [--cps 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from _sandbox_calls import BEHAVIOURS, BENCH_CONTEXT, RESULTS, alias, cpu, prepare
+from trunkctl.calling import CampaignRunner, read_numbers
+from trunkctl.calllog import CallLog
+from trunkctl.sandbox import Sandbox
+
+GOAL_CPU_RATIO = 0.10
+
+
+def numbers_for(calls: int) -> dict[str, tuple[str, int | None]]:
+    """``calls`` distinct numbers, behaviours in turn, each with its expected outcome."""
+    codes = list(BEHAVIOURS)
+    return {
+        alias(codes[i % len(codes)], i // len(codes)): BEHAVIOURS[codes[i % len(codes)]]
+        for i in range(calls)
+    }
+
+
+async def bench(calls: int, cps: float, concurrency: int) -> dict[str, object]:
+    sandbox = Sandbox()
+    settings = await prepare(sandbox)
+    expected = numbers_for(calls)
+    with tempfile.TemporaryDirectory() as tmp:
+        log = CallLog(Path(tmp) / "calls.db")
+        runner = CampaignRunner(
+            read_numbers("\n".join(expected), source="bench"),
+            log,
+            concurrency=concurrency,
+            cps=cps,
+            timeout=15,
+            ring_timeout=2,
+            context=BENCH_CONTEXT,
+        )
+        before, wall = cpu(sandbox), time.perf_counter()
+        report = await runner.run(settings)
+        used, wall = cpu(sandbox) - before, time.perf_counter() - wall
+        starts = sorted(row["started_at"] for row in log.calls(limit=calls + 10))
+    wrong = {
+        r.number: (r.status, r.sip_code, expected[r.number])
+        for r in report.results
+        if (r.status, r.sip_code) != expected[r.number]
+    }
+    achieved = (len(starts) - 1) / (starts[-1] - starts[0]) if len(starts) > 1 else 0.0
+    return {
+        "calls": calls,
+        "cps_asked": cps,
+        "cps_achieved": round(achieved, 2),
+        "concurrency": concurrency,
+        "wall_s": round(wall, 2),
+        "right": calls - len(wrong),
+        "wrong": wrong,
+        "outcomes": dict(Counter(r.status for r in report.results)),
+        "cpu_s": {
+            "trunkctl": round(used.ours, 3),
+            "asterisk_pbx": round(used.pbx, 3),
+            "asterisk_provider": round(used.provider, 3),
+        },
+        "ratio_vs_pbx": round(used.ours / used.pbx, 4),
+        "ratio_vs_both": round(used.ours / (used.pbx + used.provider), 4),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--cps", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=100)
+    args = parser.parse_args()
+    data = asyncio.run(bench(args.calls, args.cps, args.concurrency))
+    cpu_s = data["cpu_s"]
+    assert isinstance(cpu_s, dict)
+    rows = [
+        ("calls (right / all)", f"{data['right']} / {data['calls']}"),
+        ("CPS asked / achieved", f"{data['cps_asked']:g} / {data['cps_achieved']}"),
+        ("wall time", f"{data['wall_s']} s"),
+        ("outcomes", ", ".join(f"{k} {v}" for k, v in sorted(data["outcomes"].items()))),  # type: ignore[attr-defined]
+        ("CPU trunkctl", f"{cpu_s['trunkctl']:.3f} s"),
+        ("CPU Asterisk pbx", f"{cpu_s['asterisk_pbx']:.3f} s"),
+        ("CPU Asterisk provider", f"{cpu_s['asterisk_provider']:.3f} s"),
+        ("trunkctl / pbx", f"{data['ratio_vs_pbx']:.1%} (goal ≤ {GOAL_CPU_RATIO:.0%})"),
+        ("trunkctl / both Asterisks", f"{data['ratio_vs_both']:.1%}"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    wrong = data["wrong"]
+    assert isinstance(wrong, dict)
+    for number, (status, sip, want) in list(wrong.items())[:10]:
+        print(f"WRONG {number}: {status} {sip}, expected {want[0]} {want[1]}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "call_volume.json").write_text(
+        json.dumps({**data, "python": platform.python_version(), "at": time.time()}, indent=2)
+        + "\n"
+    )
+    ok = not data["wrong"] and float(data["ratio_vs_pbx"]) <= GOAL_CPU_RATIO  # type: ignore[arg-type]
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
