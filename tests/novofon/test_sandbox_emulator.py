@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import stat
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
 from trunkctl.novofon import (
     CallApiClient,
@@ -26,6 +29,8 @@ from trunkctl.novofon import (
     NovofonOutcomeUnknown,
     NovofonServerError,
     RestV1Client,
+    WebhookEvent,
+    webhook_app,
 )
 from trunkctl.sandbox import Sandbox
 from trunkctl.sandbox._emulator import (
@@ -33,6 +38,7 @@ from trunkctl.sandbox._emulator import (
     arm_fault,
     emulator_config,
     emulator_status,
+    set_webhook_url,
     start_emulator,
     stop_emulator,
 )
@@ -280,3 +286,53 @@ async def test_call_api_clients_can_log_in_with_login_and_password(emulator: Emu
     async with client:
         assert isinstance(await client.list_calls(), list)
         assert client.token_expires_at is not None
+
+
+@pytest.fixture
+def receiver(emulator: EmulatorInfo) -> Iterator[tuple[str, list[WebhookEvent]]]:
+    """A webhook receiver (the library's ASGI app) holding the account's REST secret."""
+    seen: list[WebhookEvent] = []
+    app = webhook_app(emulator.secret("secret_file"), seen.append)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    url = f"http://127.0.0.1:{port}/hook"
+    set_webhook_url(emulator.sandbox.sandbox, url)
+    try:
+        yield url, seen
+    finally:
+        set_webhook_url(emulator.sandbox.sandbox, None)
+        server.should_exit = True
+        thread.join(5)
+
+
+async def test_calls_send_signed_out_start_and_out_end(
+    emulator: EmulatorInfo, receiver: tuple[str, list[WebhookEvent]]
+) -> None:
+    url, seen = receiver
+    assert emulator_status(emulator.sandbox.sandbox)["webhook_url"] == url
+    conf = emulator.conf()
+    async with conf.call_client() as calls:
+        started = await calls.start_simple_call(
+            virtual_phone_number=SANDBOX_VIRTUAL_NUMBER,
+            contact="79990000486",
+            operator="79990000200",
+        )
+    for _ in range(100):
+        if any(e.event == "NOTIFY_OUT_END" for e in seen):
+            break
+        await asyncio.sleep(0.05)
+    # webhook_app only lets through posts whose Signature verifies with the secret.
+    assert [e.event for e in seen] == ["NOTIFY_OUT_START", "NOTIFY_OUT_END"]
+    start, end = seen
+    assert start.pbx_call_id == end.pbx_call_id and start.signature_form == "hex"
+    assert (end.get("internal"), end.get("destination")) == ("79990000200", "79990000486")
+    assert (end.disposition, end.status_code, end.duration) == ("busy", 17, 0)
+    async with conf.data_client() as data:
+        row = await finished_call(data, started.external_id)
+    assert row.finish_reason == "subscriber_busy"

@@ -82,12 +82,12 @@ Via = Literal["auto", "data", "v1"]
 
 def api_config(
     api_url: str | None = None,
-    *,
+    timeout: float | None = None,
     credentials_stdin: bool = False,
     argv_secret: str | None = None,
-    timeout: float | None = None,
 ) -> NovofonConfig:
-    """The NovoFon settings for this invocation (settings file, environment, stdin)."""
+    """The NovoFon settings for this invocation (settings file, environment, stdin); the
+    arguments are the common options, in the order every command declares them."""
     from trunkctl.novofon import load_novofon_config, parse_credentials
 
     if argv_secret is not None:
@@ -481,6 +481,18 @@ async def calls_report(
 # --- commands -----------------------------------------------------------------------------
 
 
+def _table(titles: tuple[Text, ...], rows: list[tuple[str, ...]]) -> None:
+    from rich.table import Table
+
+    o = out()
+    table = Table()
+    for title in titles:
+        table.add_column(o.t(title))
+    for row in rows:
+        table.add_row(*row)
+    o.console.print(table)
+
+
 @app.command()
 def balance(
     api_url: ApiUrlOpt = None,
@@ -491,12 +503,7 @@ def balance(
 ) -> None:
     """The account balance (REST v1 info/balance; the JSON-RPC APIs have none)."""
     o = out(json_)
-    conf = api_config(
-        api_url,
-        credentials_stdin=credentials_stdin,
-        argv_secret=argv_secret,
-        timeout=timeout_s,
-    )
+    conf = api_config(api_url, timeout_s, credentials_stdin, argv_secret)
 
     async def fetch() -> Any:
         async with conf.rest_client() as rest:
@@ -525,12 +532,7 @@ def sip_lines(
 ) -> None:
     """The account's SIP lines: login, registration state, addresses (never passwords)."""
     o = out(json_)
-    conf = api_config(
-        api_url,
-        credentials_stdin=credentials_stdin,
-        argv_secret=argv_secret,
-        timeout=timeout_s,
-    )
+    conf = api_config(api_url, timeout_s, credentials_stdin, argv_secret)
     how = _via(conf, via)
     rows: list[dict[str, Any]]
     if how == "data":
@@ -568,27 +570,25 @@ def sip_lines(
     if o.json:
         o.emit_json({"via": how, "lines": rows})
         return
-    from rich.table import Table
-
-    table = Table()
-    for title in (
-        Text("id", "id"),
-        Text("SIP login", "SIP-логин"),
-        Text("registered", "регистрация"),
-        Text("from", "откуда"),
-        Text("virtual number", "вирт. номер"),
-    ):
-        table.add_column(o.t(title))
-    for row in rows:
-        addresses = ", ".join(a["ip"] for a in row.get("ip_addresses", []))
-        table.add_row(
-            str(row["id"]),
-            row["login"],
-            o.t(Text("yes", "да") if row["registered"] else Text("no", "нет")),
-            addresses or "-",
-            row.get("virtual_phone_number") or "-",
-        )
-    o.console.print(table)
+    _table(
+        (
+            Text("id", "id"),
+            Text("SIP login", "SIP-логин"),
+            Text("registered", "регистрация"),
+            Text("from", "откуда"),
+            Text("virtual number", "вирт. номер"),
+        ),
+        [
+            (
+                str(row["id"]),
+                row["login"],
+                o.t(Text("yes", "да") if row["registered"] else Text("no", "нет")),
+                ", ".join(a["ip"] for a in row.get("ip_addresses", [])) or "-",
+                row.get("virtual_phone_number") or "-",
+            )
+            for row in rows
+        ],
+    )
     o.say(
         Text(
             "NovoFon never shows a line's password; to get one, reset it into your config: "
@@ -632,12 +632,7 @@ def reset_sip_password_cmd(
                 "Добавьте --write-config (в pjsip.conf, без вывода) или --show (вывести).",
             ),
         )
-    conf = api_config(
-        api_url,
-        credentials_stdin=credentials_stdin,
-        argv_secret=argv_secret,
-        timeout=timeout_s,
-    )
+    conf = api_config(api_url, timeout_s, credentials_stdin, argv_secret)
     target = settings() if write_config else None
     result = run(reset_sip_password(conf, line, settings=target, trunk=trunk, profile=provider))
     if o.json:
@@ -707,12 +702,7 @@ def call(
                 "Use --via callapi, callback or auto.", "Укажите --via callapi, callback или auto."
             ),
         )
-    conf = api_config(
-        api_url,
-        credentials_stdin=credentials_stdin,
-        argv_secret=argv_secret,
-        timeout=timeout_s,
-    )
+    conf = api_config(api_url, timeout_s, credentials_stdin, argv_secret)
     how = call_via(
         conf, "callapi" if via == "callapi" else "callback" if via == "callback" else "auto"
     )
@@ -821,12 +811,7 @@ def calls(
     from trunkctl.novofon import CallReportRow, disposition_status, report_status
 
     o = out(json_)
-    conf = api_config(
-        api_url,
-        credentials_stdin=credentials_stdin,
-        argv_secret=argv_secret,
-        timeout=timeout_s,
-    )
+    conf = api_config(api_url, timeout_s, credentials_stdin, argv_secret)
     how = _via(conf, via)
     rows = run(calls_report(conf, hours=hours, external_id=external_id, via=how))
     items: list[dict[str, Any]] = []
@@ -864,26 +849,25 @@ def calls(
     if not items:
         o.say(Text("No calls in that period.", "Звонков за этот период нет."))
         return
-    from rich.table import Table
-
-    table = Table()
-    for title in (
-        Text("start", "начало"),
-        Text("number", "номер"),
-        Text("outcome", "итог"),
-        Text("talk, s", "разговор, с"),
-        Text("external_id", "external_id"),
-    ):
-        table.add_column(o.t(title))
-    for item in items:
-        table.add_row(
-            str(item["start_time"] or "-"),
-            str(item.get("contact") or "-"),
-            f"{item['status']} ({item['finish_reason'] or '-'})",
-            str(item.get("talk_duration") if item.get("talk_duration") is not None else "-"),
-            str(item.get("external_id") or "-"),
-        )
-    o.console.print(table)
+    _table(
+        (
+            Text("start", "начало"),
+            Text("number", "номер"),
+            Text("outcome", "итог"),
+            Text("talk, s", "разговор, с"),
+            Text("external_id", "external_id"),
+        ),
+        [
+            (
+                str(item["start_time"] or "-"),
+                str(item.get("contact") or "-"),
+                f"{item['status']} ({item['finish_reason'] or '-'})",
+                "-" if item.get("talk_duration") is None else str(item["talk_duration"]),
+                str(item.get("external_id") or "-"),
+            )
+            for item in items
+        ],
+    )
 
 
 @app.command("settings")
@@ -896,9 +880,7 @@ def show_settings(
 ) -> None:
     """Which URLs and credentials the api commands would use (names, never values)."""
     o = out(json_)
-    data = api_config(
-        api_url, credentials_stdin=credentials_stdin, argv_secret=argv_secret
-    ).to_dict()
+    data = api_config(api_url, None, credentials_stdin, argv_secret).to_dict()
     if o.json:
         o.emit_json(data)
         return

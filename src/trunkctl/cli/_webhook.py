@@ -114,7 +114,7 @@ def serve(
     from trunkctl.novofon import webhook_app
 
     o = out()
-    secret = _secret(api_config(credentials_stdin=credentials_stdin, argv_secret=argv_secret))
+    secret = _secret(api_config(None, None, credentials_stdin, argv_secret))
     logs = CallLog(call_log)
     receiver = webhook_app(secret, lambda event: record_webhook(logs, event))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -192,7 +192,7 @@ def check(
     from trunkctl.novofon import webhook_signature
 
     o = out(json_)
-    conf = api_config(api_url, credentials_stdin=credentials_stdin, argv_secret=argv_secret)
+    conf = api_config(api_url, None, credentials_stdin, argv_secret)
     secret = _secret(conf)
     token = f"trunkctl-check-{secrets.token_hex(4)}"
     form = _sample(token)

@@ -44,11 +44,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import httpx
+
 from trunkctl.ami import AmiClient, Message
 from trunkctl.codes import sip_to_q850
 from trunkctl.errors import AmiActionError, AmiError, SandboxError, TrunkctlError
 from trunkctl.i18n import Text
-from trunkctl.novofon import NovofonConfig, load_novofon_config
+from trunkctl.novofon import NovofonConfig, load_novofon_config, webhook_signature
 from trunkctl.novofon._asgi import Receive, Scope, Send, header, read_body, respond
 from trunkctl.novofon.emulator import (
     BackendUnavailable,
@@ -73,11 +75,13 @@ __all__ = [
     "SANDBOX_VIRTUAL_NUMBER",
     "CallTrack",
     "SandboxBackend",
+    "WebhookNotifier",
     "arm_fault",
     "emulator_config",
     "emulator_dialplan",
     "emulator_settings_toml",
     "emulator_status",
+    "set_webhook_url",
     "start_emulator",
     "stop_emulator",
 ]
@@ -212,6 +216,16 @@ class CallTrack:
             self.reason = _cause(msg.get("Reason"))
         return self.originated is not None and all(leg.hung_up for leg in self.legs.values())
 
+    @property
+    def cause(self) -> int:
+        """The Q.850 cause of the leg that decided the call (16 once both talked)."""
+        if self.second_status == "ANSWER":
+            return 16
+        first = self.legs.get(self.call_id)
+        second = self.legs.get(self.second_id or "")
+        deciding = second if first is not None and first.answered else first
+        return (deciding.cause if deciding else None) or 16
+
     def snapshot(self) -> CallRecord:
         """The record as it stands (answered once the second leg answers)."""
         answered = _utc(self.answered_at) if self.answered_at is not None else None
@@ -265,6 +279,80 @@ def _record_from_json(data: dict[str, Any]) -> CallRecord:
     return CallRecord(**data)
 
 
+class WebhookNotifier:
+    """Posts NOTIFY_OUT_START / NOTIFY_OUT_END for the emulator's calls to the URL in
+    ``url_file`` (none: nothing is sent), signed with the account's REST secret as NovoFon
+    signs them (``internal + destination + call_start``). Failures are logged, never raised.
+    """
+
+    def __init__(self, url_file: Path, secret: str, *, timeout: float = 5.0) -> None:
+        self.url_file = url_file
+        self._secret = secret
+        self.timeout = timeout
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._http: httpx.AsyncClient | None = None
+
+    def url(self) -> str | None:
+        """The receiver's URL, re-read each time (``set_webhook_url`` may change it)."""
+        try:
+            return self.url_file.read_text().strip() or None
+        except OSError:
+            return None
+
+    def started(self, record: CallRecord) -> None:
+        """A call was placed: NOTIFY_OUT_START."""
+        self._send(self._form("NOTIFY_OUT_START", record))
+
+    def ended(self, record: CallRecord, cause: int) -> None:
+        """A call ended: NOTIFY_OUT_END with duration, disposition and Q.850 status_code."""
+        form = self._form("NOTIFY_OUT_END", record)
+        form.update(
+            duration=str(record.talk_seconds),
+            disposition=record.disposition or "failed",
+            status_code=str(cause),
+            is_recorded="0",
+            call_id_with_rec="",
+        )
+        self._send(form)
+
+    def _form(self, event: str, record: CallRecord) -> dict[str, str]:
+        return {
+            "event": event,
+            "call_start": record.started.strftime("%Y-%m-%d %H:%M:%S"),
+            "pbx_call_id": record.id,
+            "internal": record.first,
+            "destination": record.second,
+        }
+
+    def _send(self, form: dict[str, str]) -> None:
+        url = self.url()
+        if url is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._post(url, form))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _post(self, url: str, form: dict[str, str]) -> None:
+        if self._http is None:
+            self._http = httpx.AsyncClient(timeout=self.timeout)
+        headers = {"Signature": webhook_signature(self._secret, form)}
+        try:
+            answer = await self._http.post(url, data=form, headers=headers)
+            log.info(
+                "%s %s → %s: HTTP %s", form["event"], form["pbx_call_id"], url, answer.status_code
+            )
+        except httpx.HTTPError as exc:
+            log.warning("%s to %s failed: %s", form["event"], url, type(exc).__name__)
+
+    async def aclose(self) -> None:
+        """Let posts in flight finish (briefly), then close the HTTP client."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=self.timeout)
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+
 class SandboxBackend:
     """The emulator's :class:`~trunkctl.novofon.emulator.Backend` on the sandbox provider.
 
@@ -281,9 +369,11 @@ class SandboxBackend:
         ring_timeout: float = 30.0,
         dial_timeout: float = 30.0,
         calls_file: Path | None = None,
+        notifier: WebhookNotifier | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.sandbox = sandbox
+        self.notifier = notifier
         self.virtual_number = virtual_number
         self.ring_timeout = ring_timeout
         self.dial_timeout = dial_timeout
@@ -363,7 +453,9 @@ class SandboxBackend:
             return client
 
     async def aclose(self) -> None:
-        """Close the AMI session."""
+        """Close the AMI session (and let webhook posts in flight finish)."""
+        if self.notifier is not None:
+            await self.notifier.aclose()
         if self._ami is not None:
             await self._ami.close()
             self._ami = None
@@ -382,14 +474,19 @@ class SandboxBackend:
         key = msg.get("Uniqueid") if event == "OriginateResponse" else msg.get("Linkedid")
         track = self._active.get(key or "")
         if track is not None and track.feed(msg, self.clock()):
-            del self._active[track.call_id]
-            self._store(track.finish(self.clock()))
+            self._finished(track)
 
     def on_connection_lost(self, error: AmiError) -> None:
         """The calls in progress can no longer be followed: they end as failed."""
         for track in list(self._active.values()):
-            self._store(track.finish(self.clock(), lost=True))
-        self._active.clear()
+            self._finished(track, lost=True)
+
+    def _finished(self, track: CallTrack, *, lost: bool = False) -> None:
+        self._active.pop(track.call_id, None)
+        record = track.finish(self.clock(), lost=lost)
+        self._store(record)
+        if self.notifier is not None:
+            self.notifier.ended(record, track.cause)
 
     async def _ensure_dialplan(self, ami: AmiClient) -> None:
         rows = emulator_dialplan()
@@ -514,6 +611,8 @@ class SandboxBackend:
         except AmiError as exc:
             self._active.pop(call_id, None)
             raise BackendUnavailable(f"the provider's Originate failed: {exc.what.en}") from exc
+        if self.notifier is not None:
+            self.notifier.started(record)
         return call_id
 
     def _now(self) -> datetime:
@@ -570,6 +669,10 @@ class _Paths:
     @property
     def calls(self) -> Path:
         return self.dir / "calls.jsonl"
+
+    @property
+    def webhook_url(self) -> Path:
+        return self.dir / "webhook-url"
 
     def secret(self, name: str) -> Path:
         return self.sandbox.secrets_dir / name
@@ -715,7 +818,8 @@ def _serve(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     paths = _Paths(Sandbox(args.sandbox_dir))
-    backend = SandboxBackend(paths.sandbox, calls_file=paths.calls)
+    notifier = WebhookNotifier(paths.webhook_url, _read_secret(paths, _SECRET))
+    backend = SandboxBackend(paths.sandbox, calls_file=paths.calls, notifier=notifier)
     app = SandboxEmulatorApp(
         Emulator(backend, _account(paths), LIMITS), backend, _read_secret(paths, _ADMIN)
     )
@@ -746,8 +850,6 @@ def _running_pid(paths: _Paths) -> int | None:
 
 
 def _healthy(port: int) -> bool:
-    import httpx
-
     try:
         answer = httpx.get(f"http://{PROVIDER_ADDRESS}:{port}/_sandbox/health", timeout=1.0)
     except httpx.HTTPError:
@@ -864,7 +966,27 @@ def emulator_status(sandbox: Sandbox) -> dict[str, Any]:
         },
         "virtual_number": SANDBOX_VIRTUAL_NUMBER,
         "line": {"id": SANDBOX_LINE_ID, "login": state.line_login if state else None},
+        "webhook_url": WebhookNotifier(paths.webhook_url, "").url(),
     }
+
+
+def set_webhook_url(sandbox: Sandbox, url: str | None) -> None:
+    """Where the emulator posts NOTIFY_OUT_START/END (the cabinet's notification URL);
+    None stops the posts. Takes effect for the next call, no restart needed."""
+    paths = _Paths(sandbox)
+    paths.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if url is None:
+        paths.webhook_url.unlink(missing_ok=True)
+        return
+    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        raise SandboxError(
+            Text(f"not an http(s) URL: {url!r}", f"это не адрес http(s): {url!r}"),
+            next_step=Text(
+                "Give the receiver's URL, e.g. http://127.0.0.1:8089/novofon/webhook.",
+                "Укажите адрес приёмника, например http://127.0.0.1:8089/novofon/webhook.",
+            ),
+        )
+    paths.webhook_url.write_text(url + "\n")
 
 
 def _toml(value: str) -> str:
@@ -911,8 +1033,6 @@ def emulator_config(sandbox: Sandbox) -> NovofonConfig:
 def arm_fault(sandbox: Sandbox, method: str, status: int = 502) -> None:
     """Make the running emulator's next ``method`` take effect and then answer ``status``
     (a gateway losing the answer): how tests prove a lost answer never repeats a call."""
-    import httpx
-
     paths = _Paths(sandbox)
     port = _read_json(paths.info).get("port")
     token = _read_secret(paths, _ADMIN)
