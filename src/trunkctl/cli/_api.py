@@ -706,6 +706,17 @@ def call(
     how = call_via(
         conf, "callapi" if via == "callapi" else "callback" if via == "callback" else "auto"
     )
+    if external_id is not None and how == "callback":
+        raise BadInput(
+            Text(
+                "--external-id is a Call API feature; request/callback has none",
+                "--external-id есть только в Call API; у request/callback его нет",
+            ),
+            next_step=Text(
+                "Use --via callapi, or drop --external-id.",
+                "Укажите --via callapi или уберите --external-id.",
+            ),
+        )
     if wait and how == "callback":
         raise BadInput(
             Text("--wait needs the Call API", "--wait работает только с Call API"),
