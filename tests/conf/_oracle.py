@@ -12,6 +12,7 @@ Message trims leading blanks and replaces undecodable bytes).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import shutil
@@ -22,7 +23,7 @@ from typing import Any
 
 from trunkctl.ami import AmiClient
 from trunkctl.conf import ConfMissingError, resolve
-from trunkctl.errors import ConfParseError
+from trunkctl.errors import AmiConnectionError, AmiTimeoutError, ConfParseError
 
 # A file name or content holding UNIQ gets this run's unique prefix in its place, so that
 # includes between generated files can name each other (includes are relative to the config
@@ -35,7 +36,8 @@ _AMI_ERRORS = {
     b"Config file not found": MISSING,
     b"Config file has invalid format": INVALID,
 }
-_ATTEMPTS = 3
+# Tries per question while other sandbox users reset or restart the pbx (0.5 s, 1 s, ... apart).
+_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -150,10 +152,12 @@ class Oracle:
     async def check(self, files: Mapping[str, bytes], main: str) -> Verdict:
         """Write ``files`` (relative names; UNIQ replaced), read ``main`` both ways, clean up.
 
-        Other sandbox users may wipe the config dir at any moment (Sandbox.reset_pbx()):
-        when a file of ours is gone or changed after the readings, the question is asked again.
+        Other sandbox users may wipe the config dir (Sandbox.reset_pbx()) or restart the pbx
+        at any moment: then the question is asked again, at most five times.
         """
-        for _ in range(_ATTEMPTS):
+        for attempt in range(_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(0.5 * 2 ** (attempt - 1))
             uniq = f"trunkctl-diff-{os.getpid()}-{next(self._counter)}"
             real = {
                 name.replace(UNIQ, uniq): data.replace(UNIQ.encode(), uniq.encode())
@@ -162,14 +166,19 @@ class Oracle:
             created = self._write(real)
             try:
                 target = main.replace(UNIQ, uniq)
-                asterisk = await self.get_config(target)
+                try:
+                    asterisk = await self.get_config(target)
+                except (AmiConnectionError, AmiTimeoutError):
+                    # Another sandbox user restarted the pbx; the client reconnects.
+                    self.retried += 1
+                    continue
                 ours = read_with_trunkctl(target, self.config_dir)
                 if self._intact(real):
                     return Verdict(asterisk, ours, real)
                 self.retried += 1
             finally:
                 self._remove(real, created)
-        raise AssertionError(f"the pbx config dir kept changing under us ({_ATTEMPTS} tries)")
+        raise AssertionError(f"the pbx kept being reset or restarted under us ({_ATTEMPTS} tries)")
 
     def _write(self, files: Mapping[str, bytes]) -> list[Path]:
         created: list[Path] = []
