@@ -142,7 +142,7 @@ def test_a_taken_port_is_replaced(sandbox: SandboxInfo) -> None:
 def test_down_stops_both_and_keeps_the_root(sandbox: SandboxInfo) -> None:
     sb = sandbox.sandbox
     pids = (sb.pbx.pid(), sb.provider.pid())
-    assert sb.down() == {"pbx": True, "provider": True}
+    assert sb.down() == {"emulator": True, "pbx": True, "provider": True}
     assert not any(_alive(p) for p in pids)
     assert (sb.root / "usr/sbin/asterisk").exists()
     st = Sandbox().up()

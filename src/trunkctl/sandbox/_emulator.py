@@ -32,7 +32,6 @@ import logging
 import os
 import re
 import secrets
-import signal
 import socket
 import string
 import subprocess
@@ -65,7 +64,7 @@ from trunkctl.novofon.emulator import (
 )
 
 from ._configs import TEST_NUMBERS
-from ._instance import tail
+from ._instance import stop_pid, tail
 from ._sandbox import PROVIDER_ADDRESS, Sandbox
 
 __all__ = [
@@ -917,16 +916,7 @@ def _stop(paths: _Paths, timeout: float = 5.0) -> bool:
     if pid is None:
         paths.pid.unlink(missing_ok=True)
         return False
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.05)
-    if Path(f"/proc/{pid}").exists():
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+    stop_pid(pid, timeout)
     paths.pid.unlink(missing_ok=True)
     return True
 

@@ -21,7 +21,7 @@ from trunkctl.i18n import Text
 
 from ._configs import InstancePaths
 
-__all__ = ["Instance", "ensure_proc", "release_proc"]
+__all__ = ["Instance", "ensure_proc", "release_proc", "stop_pid", "tail"]
 
 
 def _mounted(path: Path) -> bool:
@@ -43,6 +43,20 @@ def release_proc(root: Path) -> None:
     proc = root / "proc"
     if proc.exists() and _mounted(proc):
         subprocess.run(["umount", "-l", str(proc)], check=False, capture_output=True)
+
+
+def stop_pid(pid: int, timeout: float = 10.0) -> None:
+    """Stop a process of ours: TERM, wait up to ``timeout``, then KILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)
+    if Path(f"/proc/{pid}").exists():
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def tail(path: Path, lines: int = 30) -> str:
@@ -185,16 +199,7 @@ class Instance:
             with contextlib.suppress(FileNotFoundError):
                 self.pid_file.unlink()
             return False
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            time.sleep(0.05)
-        if Path(f"/proc/{pid}").exists():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        stop_pid(pid, timeout)
         with contextlib.suppress(FileNotFoundError):
             self.pid_file.unlink()
         return True

@@ -178,6 +178,7 @@ class Sandbox:
             state = self.state() or SandboxState()
             running = self.pbx.pid() is not None and self.provider.pid() is not None
             if running and unverified_ip is None and not rebuild:
+                self._start_emulator()
                 self._write_settings(state)  # cheap, and keeps older files current
                 return self.status()
             if unverified_ip is not None:
@@ -200,6 +201,7 @@ class Sandbox:
             self.provider.start()
             self.set_ip_verified(not state.unverified_ip)
             self.pbx.start()
+            self._start_emulator()
             self._write_settings(state)
             return self.status()
 
@@ -262,7 +264,15 @@ class Sandbox:
             source=self.settings_file,
         )
 
+    def _start_emulator(self) -> None:
+        """The emulated NovoFon HTTP APIs, backed by the provider instance."""
+        from ._emulator import start_emulator
+
+        start_emulator(self)
+
     def _write_settings(self, state: SandboxState) -> None:
+        from ._emulator import emulator_settings_toml
+
         text = settings_to_toml(
             self.settings(),
             header=(
@@ -270,10 +280,14 @@ class Sandbox:
                 "Use it with `trunkctl --sandbox <command>` (short for --settings <this file>)."
             ),
         )
+        text += "\n" + emulator_settings_toml(self)
         self.settings_file.write_text(text)
         self.settings_file.chmod(0o600)
 
     def _stop_all(self) -> None:
+        from ._emulator import stop_emulator
+
+        stop_emulator(self)
         self.pbx.stop()
         self.provider.stop()
         if self.root.exists():
@@ -282,8 +296,14 @@ class Sandbox:
     def down(self) -> dict[str, bool]:
         """Stop both instances by pid; the cached root stays."""
         self._require_root()
+        from ._emulator import stop_emulator
+
         with self._locked():
-            stopped = {"pbx": self.pbx.stop(), "provider": self.provider.stop()}
+            stopped = {
+                "emulator": stop_emulator(self),
+                "pbx": self.pbx.stop(),
+                "provider": self.provider.stop(),
+            }
             if self.root.exists():
                 release_proc(self.root)
             return stopped
@@ -353,9 +373,12 @@ class Sandbox:
         state = self.state() or SandboxState()
         pbx_pid, provider_pid = self.pbx.pid(), self.provider.pid()
         running = pbx_pid is not None and provider_pid is not None
+        from ._emulator import emulator_status
+
         return {
             "running": running,
             "built": root_is_ready(self.root),
+            "emulator": emulator_status(self),
             "directory": str(self.dir),
             "asterisk_version": self.asterisk_version(),
             "settings_file": str(self.settings_file) if self.settings_file.exists() else None,
