@@ -7,9 +7,11 @@ translated at each layer's edge and chained with ``raise ... from exc``.
 
     TrunkctlError                 exit 1
     ├── ApplyError                         Asterisk refused a reload; files rolled back
+    ├── BundleError                        a support bundle not written (or a secret survived)
     ├── BadInput                  exit 2   invalid argument, value or file content
     │   ├── ConfValueError                 a .conf value that would change meaning
-    │   └── CauseParseError                a HANGUPCAUSE/TechCause text we cannot read
+    │   ├── CauseParseError                a HANGUPCAUSE/TechCause text we cannot read
+    │   └── NovofonConfigError             [novofon] settings or credentials missing
     ├── EnvironmentProblem        exit 3   not root, missing tool, unsupported system
     ├── ConfError                 exit 4   reading or writing an Asterisk .conf file
     │   ├── ConfParseError                 with file, line, column
