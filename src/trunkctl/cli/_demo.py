@@ -346,6 +346,29 @@ def demo(json_: JsonOpt = False) -> None:
             {"external_id": placed.external_id, "status": outcome},
             Text(f"Calls report: {outcome}", f"Отчёт о звонках: {outcome}"),
         )
+
+        story.step(
+            "doctor",
+            Text("trunkctl doctor", "trunkctl doctor"),
+            Text(
+                "Every live check and lint rule on the finished trunk.",
+                "Все проверки и правила — на готовом транке.",
+            ),
+        )
+        from trunkctl.doctor import run_doctor
+
+        report = run(run_doctor(settings, trunk="novofon"))
+        counts = report.counts()
+        story.done(
+            report.exit_code == 0,
+            report.to_dict(o.language),
+            Text(
+                f"{counts.get('ok', 0)} checks ok, {counts.get('warn', 0)} warnings, "
+                f"{counts.get('fail', 0)} failures.",
+                f"Проверок пройдено: {counts.get('ok', 0)}, предупреждений: "
+                f"{counts.get('warn', 0)}, ошибок: {counts.get('fail', 0)}.",
+            ),
+        )
     except _StepFailed:
         pass
     ok = all(s["ok"] for s in story.steps)
