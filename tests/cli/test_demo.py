@@ -34,6 +34,7 @@ def test_demo_json_tells_the_whole_flow(pbx: SandboxInfo) -> None:
         "call-answer",
         "call-busy",
         "api-call",
+        "doctor",
     ]
     before = steps["call-before"]["data"]["result"]
     assert (before["status"], before["sip_code"]) == ("rejected", 403)
