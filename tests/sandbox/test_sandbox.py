@@ -225,3 +225,26 @@ def test_provider_listens_only_on_loopback(sandbox: SandboxInfo) -> None:
             local = line.split()[3]
             assert local.startswith(("127.", "[::1]")), line
     assert PROVIDER_ADDRESS.startswith("127.")
+
+
+def test_a_failing_debootstrap_shows_its_log_tail(tmp_path: Path) -> None:
+    # A mirror nobody listens on (loopback, port 9): debootstrap fails at once.
+    env = {
+        **os.environ,
+        "TRUNKCTL_SANDBOX_DIR": str(tmp_path / "sb"),
+        "TRUNKCTL_DEBIAN_MIRROR": "http://127.0.0.1:9/debian",
+        "LANG": "C.UTF-8",
+    }
+    out = subprocess.run(
+        [str(TRUNKCTL), "sandbox", "up"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=300,
+    )
+    assert out.returncode == 5, out.stderr
+    assert "debootstrap failed" in out.stderr and "127.0.0.1:9" in out.stderr
+    assert "Evidence" in out.stderr and "build.log" in out.stderr
+    assert "Traceback" not in out.stderr
+    assert not (tmp_path / "sb" / "root").exists()
