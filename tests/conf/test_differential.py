@@ -4,7 +4,8 @@ Every file is written into the pbx config dir under a unique name, read by both,
 removed. Corpora: the hand-written tricky corpus (tests/conf/tricky/, whose expectations
 must also match Asterisk), strategies.asterisk_conf (whose model must match too), and two
 differential-only fuzzers here: line soup biased toward config.c's corners, and trees of
-files that #include each other; plus a fixed list of glob(3) corners in #include names.
+files that #include each other; plus fixed lists of #include argument forms and glob(3)
+corners, and the cases the fuzzers found.
 Hand-derived expectations alone: test_resolve.py; glob(3) against glibc: test_glob.py.
 
 A bigger one-off run: ``TRUNKCTL_CONF_DIFF_EXAMPLES=2000 pytest tests/conf/test_differential.py
@@ -329,6 +330,40 @@ GLOBS = [
 @pytest.mark.parametrize("pattern", GLOBS)
 async def test_include_globs_against_asterisk(oracle: Oracle, pattern: str) -> None:
     files = {f"{UNIQ}.conf": f"[m]\n#include {UNIQ}-{pattern}\n".encode(), **_GLOB_FILES}
+    await _agree(oracle, files)
+
+
+# #include/#tryinclude argument forms (process_text_line()'s directive branch).
+DIRECTIVES = [
+    '#include ""',
+    "#include <>",
+    '#include "',
+    f'#include "{UNIQ}-1.conf',
+    f'#include <{UNIQ}-1.conf"',
+    f'#include "{UNIQ}-1.conf"x',
+    f"#include\t\t{UNIQ}-1.conf\t ",
+    f"#include {UNIQ}-1.conf ; comment",
+    f"#include {UNIQ}-;-- block --;1.conf",
+    f"#include {UNIQ}-\\;1.conf",
+    f"#include\x01 {UNIQ}-1.conf",
+    f"#TryInclude {UNIQ}-1.conf",
+    f"#tryinclude {UNIQ}-nope.conf",
+    f"#tryinclude {UNIQ}.conf",
+    f"#include {UNIQ}.conf",
+    "#include .",
+    "#exec /bin/echo x=1",
+    f"#include {UNIQ}-2.conf",
+]
+
+
+@pytest.mark.parametrize("line", DIRECTIVES)
+async def test_directives_against_asterisk(oracle: Oracle, line: str) -> None:
+    files = {
+        f"{UNIQ}.conf": f"[m]\nk=1\n{line}\nz=9\n".encode(),
+        f"{UNIQ}-1.conf": b"x=1\n",
+        f"{UNIQ}-;1.conf": b"semi=1\n",
+        f"{UNIQ}-2.conf": b"[m](+)\ny=2\n[n]\nw=3\n",
+    }
     await _agree(oracle, files)
 
 
