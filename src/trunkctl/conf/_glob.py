@@ -367,22 +367,15 @@ def _bracket(p: str, i: int, c: str, mb: bool) -> int:
             else:
                 pc = at(k)
                 k += 1
-        elif pc == "[" and at(k) == ":":
-            start, name = k, ""
-            while True:
-                if len(name) == _CLASS_MAX:
-                    return _BAD
-                k += 1
-                if at(k) == ":" and at(k + 1) == "]":
-                    k += 2
+        elif pc == "[" and at(k) in (":", "="):
+            named = _named_set(p, k, c, mb)
+            if named is None:  # not a class after all: the '[' is an ordinary character
+                low, pc, k = _single("[", c, p, k)
+                if low is None:
+                    hit = True
                     break
-                if not "a" <= at(k) < "z":  # sic: glibc stops at 'z'
-                    name = ""
-                    k = start
-                    break
-                name += at(k)
-            if k != start:
-                member = _in_class(name, c, mb)
+            else:
+                member, k = named
                 if member is None:
                     return _BAD
                 if member:
@@ -393,26 +386,6 @@ def _bracket(p: str, i: int, c: str, mb: bool) -> int:
                 if pc == "]":
                     break
                 continue
-            low, pc, k = _single("[", c, p, k)
-            if low is None:
-                hit = True
-                break
-        elif pc == "[" and at(k) == "=":
-            if at(k + 1) != "" and at(k + 2) == "=" and at(k + 3) == "]":
-                # An equivalence class: with no collation rules, just that character.
-                eq, k = at(k + 1), k + 4
-                if eq == c:
-                    hit = True
-                    break
-                pc = at(k)
-                k += 1
-                if pc == "]":
-                    break
-                continue
-            low, pc, k = _single("[", c, p, k)
-            if low is None:
-                hit = True
-                break
         elif pc == "":
             return _OPEN
         elif pc == "[" and at(k) == ".":
@@ -451,6 +424,26 @@ def _bracket(p: str, i: int, c: str, mb: bool) -> int:
     if hit == negate:
         return _NO
     return k
+
+
+def _named_set(p: str, k: int, c: str, mb: bool) -> tuple[bool | None, int] | None:
+    # "[:class:]" or "[=x=]" with p[k] at ':' or '=': (c is in it, index after it), with
+    # None for an unknown class (the whole match fails); None when it is not one.
+    n = len(p)
+    if p[k] == "=":
+        # An equivalence class: with no collation rules, just that character.
+        if k + 1 < n and p.startswith("=]", k + 2):
+            return p[k + 1] == c, k + 4
+        return None
+    name = ""
+    while len(name) < _CLASS_MAX:
+        k += 1
+        if p.startswith(":]", k):
+            return _in_class(name, c, mb), k + 2
+        if not "a" <= (p[k] if k < n else "") < "z":  # sic: glibc stops before 'z'
+            return None
+        name += p[k]
+    return None, k
 
 
 def _single(pc: str, c: str, p: str, k: int) -> tuple[str | None, str, int]:
