@@ -67,7 +67,7 @@ async def test_registration_setup_apply_registers_and_calls(pbx: SandboxInfo) ->
     assert result.ok, result.to_dict()
     kinds = sorted(p.kind for p in result.proofs)
     assert kinds == ["aor", "auth", "context", "context", "endpoint", "identify", "registration"]
-    assert await asyncio.to_thread(pbx.sandbox.wait_registered, 10)
+    assert await asyncio.to_thread(pbx.sandbox.wait_registered, 20)
     assert await call(pbx, "79990000200") == "answered/None"
     assert (await call(pbx, "79990000486")).startswith("busy/486")
     # The seed's own test call, exactly: Local/79991234567@outgoing + Playback hello-world.
@@ -77,7 +77,7 @@ async def test_registration_setup_apply_registers_and_calls(pbx: SandboxInfo) ->
 async def test_eight_prefixed_number_is_normalised(pbx: SandboxInfo) -> None:
     setup(pbx, spec_for(pbx))
     await apply(settings_of(pbx))
-    assert await asyncio.to_thread(pbx.sandbox.wait_registered, 10)
+    assert await asyncio.to_thread(pbx.sandbox.wait_registered, 20)
     # The provider knows only 7XXXXXXXXXX; the generated dialplan turns 8… into 7….
     assert (await call(pbx, "89990000486")).startswith("busy/486")
 
@@ -150,7 +150,7 @@ async def test_switching_to_registration_after_ip_mode(pbx: SandboxInfo) -> None
     setup(pbx, spec_for(pbx, mode="ip"))
     setup(pbx, spec_for(pbx))
     assert (await apply(settings_of(pbx))).ok
-    assert await asyncio.to_thread(pbx.sandbox.wait_registered, 10)
+    assert await asyncio.to_thread(pbx.sandbox.wait_registered, 20)
     setup(pbx, spec_for(pbx, mode="ip"))
     text = (pbx.pbx_config_dir / "pjsip.conf").read_text()
     assert "type = auth" not in text and "type = registration" not in text

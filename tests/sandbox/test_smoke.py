@@ -43,7 +43,8 @@ transport = transport-udp
 outbound_auth = novofon
 server_uri = sip:{host}:{port}
 client_uri = sip:{login}@{host}:{port}
-retry_interval = 20
+retry_interval = 5
+max_random_initial_delay = 1
 """
 
 IP_TRUNK = """
@@ -94,7 +95,7 @@ async def ami(pbx: SandboxInfo) -> AsyncIterator[AmiClient]:
 @pytest.fixture
 def registered(pbx: SandboxInfo) -> SandboxInfo:
     _install(pbx, REGISTRATION_TRUNK, "novofon")
-    assert pbx.sandbox.wait_registered(10), pbx.sandbox.pbx.rx("pjsip show registrations")
+    assert pbx.sandbox.wait_registered(20), pbx.sandbox.pbx.rx("pjsip show registrations")
     return pbx
 
 
