@@ -34,7 +34,7 @@ async def set_up(pbx: SandboxInfo, mode: str = "registration", **kw: object) -> 
     result = await apply(settings)
     assert result.ok, result.to_dict()
     if mode == "registration":
-        assert await asyncio.to_thread(pbx.sandbox.wait_registered, 10)
+        assert await asyncio.to_thread(pbx.sandbox.wait_registered, 20)
     return settings
 
 
