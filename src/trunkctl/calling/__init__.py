@@ -1,12 +1,14 @@
 """Placing calls through Asterisk: the explained test call, and many calls as a campaign."""
 
 from ._campaign import (
+    CALL_EVENTS,
     RETRY_CHOICES,
     CampaignError,
     CampaignProgress,
     CampaignReport,
     CampaignRunner,
     NumberResult,
+    narrow_to_call_events,
     record_call_result,
 )
 from ._numberlist import BadLine, NumberEntry, NumberList, load_numbers, read_numbers
@@ -14,6 +16,7 @@ from ._pacing import TokenBucket
 from ._test_call import CALL_EXIT_CODES, CallReport, place_test_call
 
 __all__ = [
+    "CALL_EVENTS",
     "CALL_EXIT_CODES",
     "RETRY_CHOICES",
     "BadLine",
@@ -27,6 +30,7 @@ __all__ = [
     "NumberResult",
     "TokenBucket",
     "load_numbers",
+    "narrow_to_call_events",
     "place_test_call",
     "read_numbers",
     "record_call_result",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sqlite3
 import uuid
@@ -47,14 +48,30 @@ from ._pacing import TokenBucket
 from ._test_call import _trunk_context
 
 __all__ = [
+    "CALL_EVENTS",
     "RETRY_CHOICES",
     "CampaignError",
     "CampaignProgress",
     "CampaignReport",
     "CampaignRunner",
     "NumberResult",
+    "narrow_to_call_events",
     "record_call_result",
 ]
+
+log = logging.getLogger("trunkctl.calling")
+
+CALL_EVENTS: tuple[str, ...] = (
+    "Newchannel",
+    "Newstate",
+    "DialBegin",
+    "DialState",
+    "DialEnd",
+    "Hangup",
+    "UserEvent",
+    "OriginateResponse",
+)
+"""The AMI events a call's verdict is made from (what trunkctl.ami.calls reads)."""
 
 _STATUSES: frozenset[str] = frozenset(get_args(CallStatus))
 RETRY_CHOICES: frozenset[str] = _STATUSES | {"all"}
@@ -272,6 +289,34 @@ class _Todo:
     channel: str
 
 
+async def narrow_to_call_events(client: AmiClient) -> bool:
+    """Ask Asterisk to send this session only :data:`CALL_EVENTS` of trunkctl's own calls;
+    True when it agreed.
+
+    Halves the events per call (24.7 → 13.4 measured on Asterisk 22: no DeviceStateChange,
+    NewCallerid, HangupRequest, Bridge* …) and drops other calls' events. Needs the
+    ``system`` write class; without it (or on any error) the session keeps every event,
+    which is slower but just as right.
+    """
+    # Action Filter (Asterisk 10+) with no MatchCriteria is a POSIX extended regex over
+    # the whole event text, which starts with "Event: <name>\r\n" ('.' crosses lines);
+    # filters last as long as the session, so a reconnected client must ask again. Every
+    # event of a tracked call names its ChannelId ("trunkctl-…", ami/calls.py) in Linkedid,
+    # DestLinkedid, Uniqueid or ActionID: other calls on a busy server are not sent at all.
+    pattern = f"^Event: ({'|'.join(CALL_EVENTS)})[[:space:]].*trunkctl-"
+    try:
+        await client.action("Filter", Operation="Add", Filter=pattern, timeout=5.0)
+    except AmiError as exc:
+        log.debug("AMI %s: event filter refused, keeping all events: %s", client.peer, exc)
+        return False
+    return True
+
+
+def _resolve(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 def _bad(what: Text, hint: Text) -> BadInput:
     return BadInput(what, next_step=hint)
 
@@ -392,6 +437,9 @@ class CampaignRunner:
         self._counts: Counter[str] = Counter()
         self._trunk_state: tuple[bool | None, str | None] = (None, None)
         self._sem = asyncio.Semaphore(concurrency)
+        self._narrow = False
+        self._narrowed_at = 0
+        self._pauses: set[asyncio.Future[None]] = set()
 
     # -- control ---------------------------------------------------------------------------
     def stop(self) -> None:
@@ -401,6 +449,7 @@ class CampaignRunner:
             return
         self._stopped = True
         self._halt.set()
+        self._wake()
         self._progress(None)
 
     @property
@@ -412,6 +461,7 @@ class CampaignRunner:
         if self._error is None:
             self._error = error
         self._halt.set()
+        self._wake()
 
     def _progress(self, last: NumberResult | None) -> None:
         if self.on_progress is not None:
@@ -474,7 +524,7 @@ class CampaignRunner:
         redo_all = "all" in self.retry
         for entry in entries:
             found = latest.get(entry.number)
-            channel = local_channel(entry.number, self.context)
+            channel = f"Local/{entry.number}@{self.context}"  # both checked in __init__
             if found is None:
                 todo.append(_Todo(entry, 1, [], channel))
             elif redo_all or found["status"] in self.retry:
@@ -540,6 +590,7 @@ class CampaignRunner:
                         settings, events=("call", "user"), reconnect=True, keepalive=10.0
                     )
                     ami.backoff = (0.2, 2.0)  # Asterisk restarts in ~2 s: be back soon after
+                    self._narrow = True
                     async with ami:
                         await self._dispatch(ami, todo)
                         reconnects = ami.connections - 1
@@ -564,6 +615,29 @@ class CampaignRunner:
             recovered=recovered,
             log_path=str(self.log.path),
         )
+
+    def _wake(self) -> None:
+        for waiter in self._pauses:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _pause(self, delay: float) -> bool:
+        """Sleep ``delay`` s unless the run is halted first; True when not halted.
+
+        A future and a timer, no task: this runs before every call.
+        """
+        if self._halt.is_set():
+            return False
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._pauses.add(waiter)
+        timer = loop.call_later(delay, _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._pauses.discard(waiter)
+        return not self._halt.is_set()
 
     async def _until_halted(self, aw: Awaitable[Any]) -> bool:
         """Await ``aw`` unless the run is halted first; True when ``aw`` completed."""
@@ -591,7 +665,7 @@ class CampaignRunner:
             if loop.time() >= deadline:
                 self._fail(self._lost(ami))
                 return False
-            if not await self._until_halted(asyncio.sleep(0.05)):
+            if not await self._pause(0.05):
                 return False
         return True
 
@@ -618,16 +692,22 @@ class CampaignRunner:
         tasks: set[asyncio.Task[None]] = set()
         try:
             for item in todo:
-                if not await self._until_halted(self._sem.acquire()):
-                    break
+                if self._sem.locked():
+                    if not await self._until_halted(self._sem.acquire()):
+                        break
+                else:
+                    await self._sem.acquire()  # a free slot: returns at once
                 if self._halt.is_set():
                     self._sem.release()
                     break
                 delay = self.bucket.reserve()
-                ready = delay <= 0 or await self._until_halted(asyncio.sleep(delay))
+                ready = delay <= 0 or await self._pause(delay)
                 if not ready or not await self._connection(ami):
                     self._sem.release()
                     break
+                if self._narrow and self._narrowed_at != ami.connections:
+                    self._narrowed_at = ami.connections  # once per login
+                    await narrow_to_call_events(ami)
                 row = self._start(item)
                 if row is None:
                     self._sem.release()
