@@ -25,7 +25,13 @@ from pathlib import Path
 from _sandbox_calls import BEHAVIOURS, BENCH_CONTEXT, RESULTS, alias, percentile, prepare
 from trunkctl.ami import AmiClient, CallResult, Message, originate_and_track
 from trunkctl.asterisk import ami_client
-from trunkctl.calling import CampaignProgress, CampaignRunner, TokenBucket, read_numbers
+from trunkctl.calling import (
+    CampaignProgress,
+    CampaignRunner,
+    TokenBucket,
+    narrow_to_call_events,
+    read_numbers,
+)
 from trunkctl.calllog import CallLog
 from trunkctl.errors import AmiError
 from trunkctl.sandbox import Sandbox
@@ -112,6 +118,7 @@ async def campaign(settings: Settings, calls: int, cps: float) -> list[tuple[flo
             on_progress=progress,
         )
         async with _client(settings, clock) as client:
+            await narrow_to_call_events(client)  # as the runner does with its own client
             report = await runner.run(settings, client=client)
     if report.exit_code != 0:
         raise SystemExit(f"campaign failed: {report.counts()} {report.error}")

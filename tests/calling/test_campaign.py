@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import time
 from pathlib import Path
 
 import pytest
 
-from trunkctl.ami import AmiClient, Message
-from trunkctl.calling import CampaignProgress, CampaignReport, CampaignRunner, read_numbers
+from trunkctl.ami import AmiClient, Message, originate_and_track
+from trunkctl.calling import (
+    CALL_EVENTS,
+    CampaignProgress,
+    CampaignReport,
+    CampaignRunner,
+    narrow_to_call_events,
+    read_numbers,
+)
 from trunkctl.calllog import CallLog
 from trunkctl.sandbox import Sandbox
 from trunkctl.settings import Settings
@@ -231,3 +239,48 @@ async def test_pbx_killed_mid_call_interrupts_it_and_the_run_goes_on_after_a_res
     assert report.exit_code == 1  # an outcome is unknown: --retry interrupted would redial
     rows = {row["number"]: row["status"] for row in CallLog(tmp_path / "calls.db").calls()}
     assert rows == {"79990000480": "interrupted", fresh[0]: "not_found", fresh[1]: "not_found"}
+
+
+async def test_narrowed_session_gets_only_its_own_calls_events_and_verdicts_stay_right(
+    trunk: Settings, pbx: SandboxInfo
+) -> None:
+    a = pbx.ami
+    async with AmiClient(a["host"], a["port"], a["username"], a["secret"]) as client:
+        assert await narrow_to_call_events(client)
+        with client.subscribe() as seen:
+            # A call trunkctl did not place (Asterisk's own Uniqueids): not for this session.
+            await asyncio.to_thread(
+                pbx.sandbox.pbx.rx,
+                "channel originate Local/79990000404@outgoing application Wait 1",
+            )
+            result = await originate_and_track(
+                client, "Local/79990000486@outgoing", app="Playback", data="hello-world"
+            )
+            await asyncio.sleep(0.5)
+            events = []
+            while (event := seen.get_nowait()) is not None:
+                events.append(event)
+    assert (result.status, result.sip_code, result.q850) == ("busy", 486, 17)
+    assert {e.get("Event") for e in events} <= set(CALL_EVENTS)
+    assert all(
+        result.channel_id in {e.get(k) for k in ("Linkedid", "DestLinkedid", "Uniqueid")}
+        or (e.get("ActionID") or "").startswith(result.channel_id)
+        for e in events
+    ), events
+    assert len(events) == len(result.events)
+
+
+async def test_narrowing_needs_the_system_class_and_is_skipped_without_it(
+    pbx: SandboxInfo,
+) -> None:
+    secret = "n" + secrets.token_hex(8)
+    with (pbx.pbx_config_dir / "manager.conf").open("a") as fh:
+        fh.write(
+            f"\n[nosystem]\nsecret = {secret}\ndeny = 0.0.0.0/0.0.0.0\n"
+            "permit = 127.0.0.0/255.0.0.0\nread = call,user\nwrite = originate,call\n"
+        )
+    await asyncio.to_thread(pbx.sandbox.pbx.rx, "manager reload")
+    a = pbx.ami
+    async with AmiClient(a["host"], a["port"], "nosystem", secret) as client:
+        assert await narrow_to_call_events(client) is False
+        assert client.connected  # refused, not dropped: the run goes on with every event

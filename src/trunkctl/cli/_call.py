@@ -109,7 +109,10 @@ def call(
     ] = 30.0,
     ring_timeout: Annotated[
         float | None,
-        typer.Option(help="How long Asterisk lets it ring (default: 2/3 of --timeout)."),
+        typer.Option(
+            help="With --numbers: how long Asterisk lets each call ring (default: 2/3 of "
+            "--timeout, as for one call)."
+        ),
     ] = None,
     trunk: Annotated[str, typer.Option(help="Trunk whose state explains the outcome.")] = "novofon",
     context: Annotated[
