@@ -95,6 +95,19 @@ async def provider_view(pbx: SandboxInfo) -> AsyncIterator[ProviderView]:
         yield view
 
 
+def add_ami_user(pbx: SandboxInfo, name: str, *, read: str, write: str) -> str:
+    """A restricted AMI user appended to the pbx's manager.conf (the `pbx` fixture resets
+    the file for the next test); returns its secret."""
+    secret = secrets.token_urlsafe(12)
+    with (pbx.pbx_config_dir / "manager.conf").open("a") as fh:
+        fh.write(
+            f"\n[{name}]\nsecret = {secret}\ndeny = 0.0.0.0/0.0.0.0\n"
+            f"permit = 127.0.0.0/255.0.0.0\nread = {read}\nwrite = {write}\n"
+        )
+    pbx.sandbox.pbx.rx("manager reload")
+    return secret
+
+
 def write_list(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

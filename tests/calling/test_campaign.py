@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import signal
 import time
 from pathlib import Path
@@ -31,7 +30,7 @@ from trunkctl.sandbox import Sandbox
 from trunkctl.settings import Settings
 
 from ..conftest import SandboxInfo
-from .conftest import SLOW_OUT, ProviderView, install_trunk, unique_numbers
+from .conftest import SLOW_OUT, ProviderView, add_ami_user, install_trunk, unique_numbers
 
 pytestmark = pytest.mark.sandbox
 
@@ -273,13 +272,7 @@ async def test_narrowed_session_gets_only_its_own_calls_events_and_verdicts_stay
 async def test_narrowing_needs_the_system_class_and_is_skipped_without_it(
     pbx: SandboxInfo,
 ) -> None:
-    secret = "n" + secrets.token_hex(8)
-    with (pbx.pbx_config_dir / "manager.conf").open("a") as fh:
-        fh.write(
-            f"\n[nosystem]\nsecret = {secret}\ndeny = 0.0.0.0/0.0.0.0\n"
-            "permit = 127.0.0.0/255.0.0.0\nread = call,user\nwrite = originate,call\n"
-        )
-    await asyncio.to_thread(pbx.sandbox.pbx.rx, "manager reload")
+    secret = add_ami_user(pbx, "nosystem", read="call,user", write="originate,call")
     a = pbx.ami
     async with AmiClient(a["host"], a["port"], "nosystem", secret) as client:
         assert await narrow_to_call_events(client) is False

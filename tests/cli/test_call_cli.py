@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 import signal
 import sqlite3
 import subprocess
@@ -29,6 +28,7 @@ from ..calling import conftest as calling
 from ..calling.conftest import (
     SLOW_OUT,
     ProviderView,
+    add_ami_user,
     install_trunk,
     unique_numbers,
     write_list,
@@ -338,13 +338,7 @@ async def test_user_without_originate_class_is_told_the_manager_conf_fix(
     pbx: SandboxInfo, tmp_path: Path
 ) -> None:
     await install_trunk(pbx)
-    secret = secrets.token_urlsafe(12)
-    with (pbx.pbx_config_dir / "manager.conf").open("a") as fh:
-        fh.write(
-            f"\n[nooriginate]\nsecret = {secret}\ndeny = 0.0.0.0/0.0.0.0\n"
-            "permit = 127.0.0.0/255.0.0.0\nread = call,user,system\nwrite = system,call\n"
-        )
-    pbx.sandbox.pbx.rx("manager reload")
+    secret = add_ami_user(pbx, "nooriginate", read="call,user,system", write="system,call")
     settings = settings_file(
         pbx, tmp_path, username="nooriginate", secret_file=secret_file(tmp_path, secret)
     )
