@@ -8,6 +8,7 @@ translated at each layer's edge and chained with ``raise ... from exc``.
     TrunkctlError                 exit 1
     ├── ApplyError                         Asterisk refused a reload; files rolled back
     ├── BundleError                        a support bundle not written (or a secret survived)
+    ├── CampaignError                      another live runner is dialling that campaign
     ├── BadInput                  exit 2   invalid argument, value or file content
     │   ├── ConfValueError                 a .conf value that would change meaning
     │   ├── CauseParseError                a HANGUPCAUSE/TechCause text we cannot read

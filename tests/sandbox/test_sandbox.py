@@ -248,3 +248,13 @@ def test_a_failing_debootstrap_shows_its_log_tail(tmp_path: Path) -> None:
     assert "Evidence" in out.stderr and "build.log" in out.stderr
     assert "Traceback" not in out.stderr
     assert not (tmp_path / "sb" / "root").exists()
+
+
+def test_the_root_names_this_host(tmp_path: Path, sandbox: SandboxInfo) -> None:
+    # Without /etc/hosts in the root, Asterisk asks DNS for its own name on every call.
+    from trunkctl.sandbox._build import ensure_hosts
+
+    (tmp_path / "etc").mkdir()
+    ensure_hosts(tmp_path)
+    assert socket.gethostname() in (tmp_path / "etc/hosts").read_text().split()
+    assert socket.gethostname() in (sandbox.sandbox.root / "etc/hosts").read_text().split()

@@ -42,7 +42,10 @@ REGISTRY: dict[str, LazyCommand] = {
     "config": LazyCommand(
         "._config", "app", "Read configs as Asterisk does; diff, back up, restore.", group=True
     ),
-    "call": LazyCommand("._call", "call", "The test call (Local/NUMBER@outgoing), explained."),
+    "call": LazyCommand(
+        "._call", "call", "The test call (Local/NUMBER@outgoing), explained; --numbers for many."
+    ),
+    "history": LazyCommand("._history", "history", "The call log: outcomes, SIP codes, campaigns."),
     "doctor": LazyCommand(
         "._doctor", "doctor", "Live checks and config lint: what is wrong and how to fix it."
     ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from pathlib import Path
 from trunkctl.errors import EnvironmentProblem, SandboxError
 from trunkctl.i18n import Text
 
-__all__ = ["PACKAGES", "ensure_root", "root_is_ready"]
+__all__ = ["PACKAGES", "ensure_hosts", "ensure_root", "root_is_ready"]
 
 PACKAGES = ("asterisk", "asterisk-core-sounds-en-gsm", "asterisk-core-sounds-ru-gsm")
 STAMP = ".trunkctl-root.json"
@@ -98,9 +99,23 @@ def _ensure_debootstrap(log: Path, progress: Progress) -> str:
     return shutil.which("debootstrap") or "/usr/sbin/debootstrap"
 
 
+def ensure_hosts(root: Path) -> None:
+    """Give the root an /etc/hosts naming this machine.
+
+    Without one, Asterisk looks its own hostname up in DNS on every call; on a machine with
+    no resolver that lookup stalls for seconds under load and freezes calls.
+    """
+    hosts = root / "etc/hosts"
+    name = socket.gethostname()
+    if hosts.is_file() and name in hosts.read_text(errors="replace").split():
+        return
+    hosts.write_text(f"127.0.0.1\tlocalhost {name}\n::1\tlocalhost ip6-localhost\n")
+
+
 def _finish_root(tmp: Path) -> str:
     """Make the root runnable outside its packaged users; return Asterisk's version."""
     (tmp / "var/run/asterisk").mkdir(parents=True, exist_ok=True)
+    ensure_hosts(tmp)
     for rel in _ROOT_OWNED:
         for dirpath, _dirs, files in os.walk(tmp / rel):
             os.chown(dirpath, 0, 0, follow_symlinks=False)
@@ -141,6 +156,7 @@ def ensure_root(sandbox: Path, *, rebuild: bool, progress: Progress) -> Path:
     """Return a ready root under ``sandbox``, building it when missing or asked to."""
     root = sandbox / "root"
     if root_is_ready(root) and not rebuild:
+        ensure_hosts(root)  # roots built before this existed lack it
         return root
     sandbox.mkdir(parents=True, exist_ok=True)
     log = sandbox / "build.log"
