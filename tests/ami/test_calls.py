@@ -260,3 +260,40 @@ async def test_originate_needs_one_target(target: dict[str, str]) -> None:
 async def test_never_connected_raises_instead_of_reporting_a_call() -> None:
     with pytest.raises(AmiConnectionError):
         await originate_and_track(AmiClient("127.0.0.1", 1, "u", "s"), "Local/1@x", app="Wait")
+
+
+async def test_an_originate_sent_on_a_reconnected_session_then_lost_is_interrupted() -> None:
+    # The client was disconnected when the call started; it reconnected, sent the
+    # Originate, and lost the connection before the reply. The call may be ringing, so it
+    # must end as interrupted (never "nothing was sent", which invites a second call).
+    async with FakeAmi() as server, ami_for(server, timeout=3.0) as ami:
+        server.accepting = False  # keep it disconnected until the call has started
+        server.drop_all()
+        async with asyncio.timeout(2):
+            while ami.connected:
+                await asyncio.sleep(0.01)
+
+        def originate(conn: Conn, a: Action) -> None:
+            conn.abort()
+
+        server.handlers["originate"] = originate
+        call = asyncio.ensure_future(
+            originate_and_track(
+                ami, "Local/79990000200@outgoing", app="Playback", data="hello-world", timeout=3
+            )
+        )
+        await asyncio.sleep(0.05)
+        server.accepting = True
+        result = await call
+    assert result.status == "interrupted", result.to_dict()
+    originates = [a for a in server.actions if (a.get("Action") or "").lower() == "originate"]
+    assert len(originates) == 1
+
+
+async def test_an_originate_without_a_reply_is_interrupted_not_lost() -> None:
+    async with FakeAmi() as server, ami_for(server, timeout=1.0) as ami:
+        server.handlers["originate"] = lambda conn, a: None  # swallowed: no response
+        result = await originate_and_track(
+            ami, "Local/79990000200@outgoing", app="Playback", data="hello-world", timeout=2
+        )
+    assert result.status == "interrupted", result.to_dict()

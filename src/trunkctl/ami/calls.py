@@ -41,7 +41,7 @@ from trunkctl.codes import (
     q850_cause,
     sip_status,
 )
-from trunkctl.errors import AmiConnectionError, AmiError, BadInput
+from trunkctl.errors import AmiConnectionError, AmiError, AmiTimeoutError, BadInput
 from trunkctl.i18n import Text
 
 from ._parser import Message
@@ -524,12 +524,14 @@ async def originate_and_track(
     call = _Call(channel_id, other_id, action_id, started)
     done = router.add(call)
     try:
-        was_connected = client.connected
         try:
             await client.action("Originate", headers, timeout=min(timeout, client.timeout))
-        except AmiConnectionError as exc:
-            if not was_connected:
-                raise  # nothing was sent: no call happened
+        except (AmiConnectionError, AmiTimeoutError) as exc:
+            # Only an action that never reached a connection proves no call happened; once
+            # sent (even on a connection made by a reconnect meanwhile) the call may be
+            # ringing, so it ends as interrupted and a caller never dials it twice.
+            if not exc.details.get("maybe_sent"):
+                raise
             call.interrupt(exc)
         expired = False
         if not call.finished:

@@ -535,15 +535,20 @@ class AmiClient:
         if log.isEnabledFor(logging.DEBUG):
             shown = Message.from_pairs((k, str(v)) for k, v in pairs).redacted()
             log.debug("AMI %s: -> %s %r", self.peer, name, shown)
-        return await proto.send(
-            name,
-            pairs,
-            timeout=max(deadline - loop.time(), 0.001),
-            is_list=is_list,
-            partial_ok=partial_ok,
-            action_id=action_id,
-            budget=seconds,
-        )
+        try:
+            return await proto.send(
+                name,
+                pairs,
+                timeout=max(deadline - loop.time(), 0.001),
+                is_list=is_list,
+                partial_ok=partial_ok,
+                action_id=action_id,
+                budget=seconds,
+            )
+        except (AmiConnectionError, AmiTimeoutError) as exc:
+            # Handed to a live connection: Asterisk may have acted on it before the drop.
+            exc.details.setdefault("maybe_sent", True)
+            raise
 
     def _check(self, name: str, response: Message) -> None:
         if response.get("Response") == "Error":
