@@ -57,7 +57,7 @@ async def install_trunk(pbx: SandboxInfo, *, extra_dialplan: str = "") -> Settin
     settings = settings_of(pbx)
     result = await apply(settings)
     assert result.ok, result.to_dict()
-    assert await asyncio.to_thread(pbx.sandbox.wait_registered, 10)
+    assert await asyncio.to_thread(pbx.sandbox.wait_registered, 20)
     return settings
 
 
