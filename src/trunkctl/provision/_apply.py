@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from trunkctl.ami import AmiClient
 from trunkctl.asterisk import ami_client, asterisk_rx, log_position, log_since
-from trunkctl.conf import ConfigDir, Resolution
+from trunkctl.conf import ConfigDir, Resolution, atomic_write
 from trunkctl.errors import (
     AmiActionError,
     AmiConnectionError,
@@ -29,7 +28,7 @@ from trunkctl.errors import (
 from trunkctl.i18n import Text
 from trunkctl.settings import Settings
 
-from ._plan import EXTENSIONS, PJSIP, owner_of
+from ._plan import EXTENSIONS, PJSIP, owner_at
 
 __all__ = ["ApplyError", "ApplyResult", "Proof", "apply", "managed_objects"]
 
@@ -97,13 +96,13 @@ def managed_objects(cfg: ConfigDir) -> tuple[list[tuple[str, str]], list[str]]:
     """(name, type) of every pjsip section and every context trunkctl's markers claim."""
     objects: list[tuple[str, str]] = []
     pjsip = cfg.read(PJSIP, missing_ok=True)
-    for sec in pjsip.sections():
-        if sec.type and sec.type != "transport" and owner_of(pjsip, sec):
+    for i, sec in enumerate(pjsip.sections_):
+        if sec.type and sec.type != "transport" and owner_at(pjsip, i):
             objects.append((sec.name, sec.type))
     contexts: list[str] = []
     dialplan = cfg.read(EXTENSIONS, missing_ok=True)
-    for sec in dialplan.sections():
-        if owner_of(dialplan, sec):
+    for i, sec in enumerate(dialplan.sections_):
+        if owner_at(dialplan, i):
             contexts.append(sec.name)
     return objects, contexts
 
@@ -314,13 +313,7 @@ def _save_snapshot(cfg: ConfigDir) -> None:
         data = cfg.read_bytes(name)
         if data is None:
             continue
-        tmp = folder / f".{name}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        tmp.replace(folder / name)
+        atomic_write(folder / name, data, mode=0o600, force_mode=True)
 
 
 def _roll_back(cfg: ConfigDir, result: ApplyResult) -> None:

@@ -15,7 +15,7 @@ from trunkctl.errors import BadInput
 from trunkctl.i18n import Text
 from trunkctl.pjsip import DialplanContext, PjsipObject, TrunkConfig
 
-__all__ = ["MARKER", "Conflict", "SetupPlan", "owner_of", "plan_setup"]
+__all__ = ["MARKER", "Conflict", "SetupPlan", "owner_at", "owner_of", "plan_setup"]
 
 MARKER = "trunkctl:"
 PJSIP = "pjsip.conf"
@@ -58,23 +58,26 @@ def _line_no(doc: Document, section: Section) -> int:
     return 0
 
 
-def owner_of(doc: Document, section: Section) -> str | None:
-    """The trunk named by the marker comment right above ``section``, if trunkctl wrote it."""
-    previous: list[str] = []
-    for line in doc.lines():
-        if line is section.header:
-            break
-        previous.append(line.text if line.kind == "comment" else "")
-    for text in reversed(previous):
-        body = text.strip().lstrip(";").strip()
-        if not body:
-            if text == "":
-                return None
-            continue
+def owner_at(doc: Document, index: int) -> str | None:
+    """The trunk named by the marker comment right above section ``index``, if any.
+
+    The comment lines above a header end the previous section's body (or the preamble), so
+    only those few lines are read, not the file.
+    """
+    above = doc.sections_[index - 1].body if index > 0 else doc.preamble
+    for line in reversed(above):
+        if line.kind != "comment":
+            return None  # a blank line or an option: no marker touches this header
+        body = line.text.strip().lstrip(";").strip()
         if body.startswith(MARKER):
             parts = body[len(MARKER) :].split()
             return parts[0] if parts else None
     return None
+
+
+def owner_of(doc: Document, section: Section) -> str | None:
+    """The trunk named by the marker comment right above ``section``, if trunkctl wrote it."""
+    return owner_at(doc, doc.sections_.index(section))
 
 
 def _claim(
