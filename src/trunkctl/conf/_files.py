@@ -98,11 +98,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _atomic_write(target: Path, data: bytes, *, mode: int | None = None) -> None:
+def atomic_write(
+    target: Path, data: bytes, *, mode: int | None = None, force_mode: bool = False
+) -> None:
     """Replace ``target`` by ``data`` all at once (symlinks: their target is replaced).
 
     Owner, group and mode come from the old file; a new file gets ``mode`` (or 0640) and
-    the directory's owner and group.
+    the directory's owner and group. ``force_mode`` applies ``mode`` even over an old
+    file's (for files that must stay private, whatever an older copy had).
     """
     real = Path(os.path.realpath(target))
     folder = real.parent
@@ -120,7 +123,8 @@ def _atomic_write(target: Path, data: bytes, *, mode: int | None = None) -> None
             os.fsync(fd)
             if like is not None:
                 os.fchown(fd, like.st_uid, like.st_gid)
-                os.fchmod(fd, stat.S_IMODE(like.st_mode))
+                keep = stat.S_IMODE(like.st_mode)
+                os.fchmod(fd, mode if force_mode and mode is not None else keep)
             else:
                 dst = folder.stat()
                 os.fchown(fd, dst.st_uid, dst.st_gid)
@@ -328,7 +332,7 @@ class ConfigDir:
                 if not path.exists():
                     break
                 ns += 1
-            _atomic_write(path, old or b"", mode=0o600)
+            atomic_write(path, old or b"", mode=0o600)
             path.chmod(0o600)
         self._prune(rel)
         return Backup(rel, path, stamp, old is None)
@@ -377,7 +381,7 @@ class ConfigDir:
                     path.unlink()
                 _fsync_dir(path.parent)
             else:
-                _atomic_write(path, data)
+                atomic_write(path, data)
 
 
 class Transaction:

@@ -7,13 +7,12 @@ its UserEvent, Registry/ContactStatus) and write originate,system,reporting,comm
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from trunkctl.conf import ConfigDir
+from trunkctl.conf import ConfigDir, atomic_write
 from trunkctl.errors import BadInput, EnvironmentProblem, TrunkctlError
 from trunkctl.i18n import Text
 from trunkctl.settings import AmiSettings, Settings, settings_to_toml
@@ -59,13 +58,7 @@ class InitResult:
 
 def _write_private(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    tmp.replace(path)
+    atomic_write(path, text.encode(), mode=0o600, force_mode=True)
 
 
 def _probe_asterisk(settings: Settings, result: InitResult) -> None:
