@@ -1,5 +1,14 @@
-"""Placing calls through Asterisk: the explained test call, and many calls as a campaign."""
+"""Placing calls: through Asterisk (the explained test call, many calls as a campaign), and
+through NovoFon's HTTP API (NovoFon rings your line, then the number)."""
 
+from ._api_calls import (
+    PlacedCall,
+    call_via,
+    calls_report,
+    new_external_id,
+    place_call,
+    wait_for_call,
+)
 from ._campaign import (
     CALL_EVENTS,
     RETRY_CHOICES,
@@ -28,10 +37,16 @@ __all__ = [
     "NumberEntry",
     "NumberList",
     "NumberResult",
+    "PlacedCall",
     "TokenBucket",
+    "call_via",
+    "calls_report",
     "load_numbers",
     "narrow_to_call_events",
+    "new_external_id",
+    "place_call",
     "place_test_call",
     "read_numbers",
     "record_call_result",
+    "wait_for_call",
 ]

@@ -5,21 +5,13 @@ Credentials come from the settings file's ``[novofon]`` table, ``TRUNKCTL_NOVOFO
 variables or ``NAME=value`` lines on stdin (``--credentials-stdin``), never from argv.
 ``--api-url`` points a command at another base URL (the sandbox's emulator, a proxy).
 
-The async functions here (:func:`list_sip_lines`, :func:`reset_sip_password`,
-:func:`place_call`, :func:`wait_for_call`, :func:`calls_report`) are what the commands
-run and what ``trunkctl demo`` calls; nothing in them prints.
+The work itself is library code, shared with ``trunkctl demo``: SIP lines and the password
+reset in :mod:`trunkctl.provision`, calls and the calls report in :mod:`trunkctl.calling`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import os
 import sys
-import time
-import uuid
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
@@ -32,9 +24,7 @@ from ._common import run, settings
 
 if TYPE_CHECKING:
     from trunkctl.calllog import CallLog
-    from trunkctl.novofon import CallReportRow, NovofonConfig, SipLine, StatisticsRecord
-    from trunkctl.secret import Secret
-    from trunkctl.settings import Settings
+    from trunkctl.novofon import CallReportRow, NovofonConfig
 
 app = typer.Typer(
     help="NovoFon's HTTP APIs: balance, SIP lines, password reset, calls, calls report.",
@@ -74,7 +64,6 @@ ArgvSecretOpt = Annotated[
         help="Refused: argv is visible to every user.",
     ),
 ]
-Via = Literal["auto", "data", "v1"]
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -125,357 +114,9 @@ def _via(conf: NovofonConfig, via: str) -> Literal["data", "v1"]:
                 "Укажите --via data (Data API), v1 (REST v1) или auto.",
             ),
         )
-    if via == "auto":
-        return "v1" if conf.has_rest and not conf.has_jsonrpc else "data"
-    return "data" if via == "data" else "v1"
+    from trunkctl.provision import read_via
 
-
-# --- library functions (also used by `trunkctl demo`) ------------------------------------
-
-
-async def list_sip_lines(conf: NovofonConfig) -> list[SipLine]:
-    """``get.sip_lines``: the account's SIP lines, their logins and registration state."""
-    async with conf.data_client() as data:
-        return await data.sip_lines()
-
-
-def _pick_line(lines: list[SipLine], wanted: str | None) -> SipLine:
-    if wanted is None and len(lines) == 1:
-        return lines[0]
-    for line in lines:
-        if wanted is not None and wanted.strip() in (str(line.id), line.phone_number):
-            return line
-    known = ", ".join(f"{line.phone_number} (id {line.id})" for line in lines) or "-"
-    raise BadInput(
-        Text(
-            "no such SIP line in the account" if wanted else "the account has several SIP lines",
-            "такой SIP-линии в аккаунте нет" if wanted else "в аккаунте несколько SIP-линий",
-        ),
-        evidence=Text(f"lines: {known}", f"линии: {known}"),
-        next_step=Text(
-            "Name the line by its login or id, as `trunkctl api sip-lines` shows them.",
-            "Укажите линию по логину или id, как их показывает `trunkctl api sip-lines`.",
-        ),
-    )
-
-
-@dataclass(frozen=True)
-class PasswordReset:
-    """A SIP line's new password and where it went (``changed``: pjsip.conf options)."""
-
-    line_id: int
-    login: str
-    password: Secret = field(repr=False)
-    trunk: str | None
-    changed: list[str]
-    backups: list[str]
-
-    def to_dict(self, *, show: bool = False) -> dict[str, Any]:
-        """JSON-ready view; the password only with ``show``."""
-        data: dict[str, Any] = {
-            "line_id": self.line_id,
-            "login": self.login,
-            "written": self.trunk is not None,
-            "trunk": self.trunk,
-            "changed": self.changed,
-            "backups": self.backups,
-        }
-        if show:
-            data["password"] = self.password.reveal()
-        return data
-
-
-def _rescue(login: str, password: Secret) -> Path:
-    """Keep a password that could not be written into pjsip.conf (0600, beside the log)."""
-    from trunkctl.calllog import default_path
-
-    folder = default_path().parent
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = folder / f"sip-password-{login}-{int(time.time())}.txt"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(password.reveal() + "\n")
-    return path
-
-
-async def reset_sip_password(
-    conf: NovofonConfig,
-    line: str | None,
-    *,
-    settings: Settings | None = None,
-    trunk: str | None = None,
-    profile: str = "novofon",
-) -> PasswordReset:
-    """``update.sip_line_password`` for ``line`` (login or id; None: the only line).
-
-    With ``settings`` the new password goes straight into ``trunk``'s auth in pjsip.conf
-    through ``credentials set``'s :func:`~trunkctl.provision.plan_credentials`; that
-    write is rehearsed first, so a config that cannot take it fails before NovoFon
-    changes anything. Never retried (each call makes a new password).
-    """
-    from trunkctl.conf import ConfigDir
-    from trunkctl.providers import get_profile
-    from trunkctl.provision import plan_credentials
-    from trunkctl.secret import Secret
-
-    profile_obj = None if profile == "generic" else get_profile(profile)
-    trunk_name = (trunk or conf.trunk) if settings is not None else None
-    cfg = ConfigDir(settings.config_dir) if settings is not None else None
-    async with conf.data_client() as data:
-        chosen = _pick_line(await data.sip_lines(), line)
-        if cfg is not None and trunk_name is not None:
-            with cfg.transaction() as rehearsal:  # never committed
-                plan_credentials(
-                    rehearsal,
-                    trunk=trunk_name,
-                    login=chosen.phone_number,
-                    password=Secret("rehearsal-only-0"),
-                    profile=profile_obj,
-                )
-        password = await data.update_sip_line_password(chosen.id)
-    if cfg is None or trunk_name is None:
-        return PasswordReset(chosen.id, chosen.phone_number, password, None, [], [])
-    try:
-        with cfg.transaction() as tx:
-            change = plan_credentials(
-                tx,
-                trunk=trunk_name,
-                login=chosen.phone_number,
-                password=password,
-                profile=profile_obj,
-            )
-            backups = tx.commit()
-    except (TrunkctlError, OSError) as exc:
-        kept = _rescue(chosen.phone_number, password)
-        raise TrunkctlError(
-            Text(
-                "NovoFon changed the line's password, but writing it into pjsip.conf failed",
-                "NovoFon сменил пароль линии, но записать его в pjsip.conf не удалось",
-            ),
-            evidence=f"{type(exc).__name__}: {exc}",
-            next_step=Text(
-                f"The new password is kept in {kept} (0600). Put it in with `trunkctl "
-                f"credentials set --login {chosen.phone_number} --password-file {kept}`, "
-                "then `trunkctl apply`, and delete the file.",
-                f"Новый пароль сохранён в {kept} (0600). Впишите его командой `trunkctl "
-                f"credentials set --login {chosen.phone_number} --password-file {kept}`, "
-                "затем `trunkctl apply`, и удалите файл.",
-            ),
-            rescue_file=str(kept),
-        ) from exc
-    return PasswordReset(
-        chosen.id,
-        chosen.phone_number,
-        password,
-        trunk_name,
-        change.changed,
-        [str(b.path) for b in backups],
-    )
-
-
-@dataclass(frozen=True)
-class PlacedCall:
-    """A call NovoFon accepted: how it was asked for and the ids to find it by."""
-
-    via: Literal["callapi", "callback"]
-    from_number: str
-    to_number: str
-    external_id: str | None
-    call_session_id: int | None
-    requested_at: float
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready view."""
-        return {
-            "via": self.via,
-            "from": self.from_number,
-            "to": self.to_number,
-            "external_id": self.external_id,
-            "call_session_id": self.call_session_id,
-            "requested_at": self.requested_at,
-        }
-
-
-def new_external_id() -> str:
-    """A fresh idempotency key for ``start.simple_call`` (the calls report finds it)."""
-    return f"trunkctl-{uuid.uuid4().hex[:16]}"
-
-
-def _window(hours: float) -> tuple[datetime, datetime]:
-    # The report's stamps may be read in the account's time zone (Moscow for most), which
-    # is not published: asking from N hours ago in UTC up to 14 h ahead never misses a call
-    # in a zone at or east of UTC (every Russian one) — it can only show a few more.
-    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
-    return now - timedelta(hours=hours), now + timedelta(hours=14)
-
-
-async def _existing_call(conf: NovofonConfig, external_id: str) -> dict[str, Any] | None:
-    since, till = _window(72)
-    async with conf.data_client() as data:
-        rows = await data.calls_report(since, till, external_id=external_id)
-    if rows:
-        return {"call_session_id": rows[-1].id, "finish_reason": rows[-1].finish_reason}
-    async with conf.call_client() as calls:
-        for active in await calls.list_calls():
-            if active.external_id == external_id:
-                return {"call_session_id": active.call_session_id, "finish_reason": None}
-    return None
-
-
-def call_via(
-    conf: NovofonConfig, via: Literal["auto", "callapi", "callback"]
-) -> Literal["callapi", "callback"]:
-    """``auto``: the Call API when JSON-RPC credentials are set, else the v1 callback."""
-    if via == "auto":
-        return "callback" if conf.has_rest and not conf.has_jsonrpc else "callapi"
-    return via
-
-
-async def place_call(
-    conf: NovofonConfig,
-    number: str,
-    *,
-    from_: str | None = None,
-    via: Literal["auto", "callapi", "callback"] = "auto",
-    virtual_number: str | None = None,
-    external_id: str | None = None,
-    check_duplicate: bool = True,
-    call_log: CallLog | None = None,
-) -> PlacedCall:
-    """Ask NovoFon to ring ``from_`` (default: the configured line) and connect ``number``.
-
-    ``callapi`` (``start.simple_call``, the default with JSON-RPC credentials) or
-    ``callback`` (REST v1 ``request/callback``). Never retried: a lost answer raises
-    :class:`~trunkctl.novofon.NovofonOutcomeUnknown`. A caller-given ``external_id`` is
-    first looked up in the calls report and the active calls, and a call already there
-    is not placed again.
-    """
-    from trunkctl.novofon import e164_digits
-
-    how = call_via(conf, via)
-    first = from_ or conf.line
-    if not first:
-        raise BadInput(
-            Text("whom to ring first is not known", "неизвестно, кому звонить первым"),
-            next_step=Text(
-                "Give --from (your SIP line's login or a phone number), or set line in the "
-                "settings file's [novofon] table.",
-                "Укажите --from (логин SIP-линии или номер телефона) или задайте line в "
-                "таблице [novofon] файла настроек.",
-            ),
-        )
-    target = e164_digits(number, what="number")
-    if how == "callapi":
-        key = external_id or new_external_id()
-        if external_id is not None and check_duplicate:
-            found = await _existing_call(conf, external_id)
-            if found is not None:
-                raise BadInput(
-                    Text(
-                        "a call with this external_id was already placed: not calling again",
-                        "звонок с таким external_id уже был: повторно не звоню",
-                    ),
-                    evidence=f"external_id {external_id}: {found}",
-                    next_step=Text(
-                        "See it with `trunkctl api calls --external-id {x}`; use a new "
-                        "external_id for a new call.",
-                        "Посмотрите его: `trunkctl api calls --external-id {x}`; для нового "
-                        "звонка нужен новый external_id.",
-                    ).format(x=external_id),
-                )
-        async with conf.call_client() as calls:
-            caller = virtual_number or conf.virtual_number
-            if caller is None:
-                async with conf.data_client() as data:
-                    numbers = [n for n in await data.virtual_numbers() if n.status == "active"]
-                caller = numbers[0].virtual_phone_number if numbers else None
-            if caller is None:
-                raise BadInput(
-                    Text("the account has no virtual number", "у аккаунта нет виртуального номера"),
-                    next_step=Text(
-                        "Give --virtual-number, or use --via callback.",
-                        "Укажите --virtual-number или используйте --via callback.",
-                    ),
-                )
-            row = _log_start(call_log, target, key)
-            try:
-                started = await calls.start_simple_call(
-                    virtual_phone_number=caller, contact=target, operator=first, external_id=key
-                )
-            except TrunkctlError as exc:
-                _log_finish(call_log, row, "unknown" if _unknown(exc) else "refused")
-                raise
-        _log_finish(call_log, row, "requested", channel_id=str(started.call_session_id))
-        return PlacedCall("callapi", first, target, key, started.call_session_id, time.time())
-    async with conf.rest_client() as rest:
-        row = _log_start(call_log, target, None)
-        try:
-            result = await rest.request_callback(first, target)
-        except TrunkctlError as exc:
-            _log_finish(call_log, row, "unknown" if _unknown(exc) else "refused")
-            raise
-    _log_finish(call_log, row, "requested")
-    requested = float(result.time) if result.time is not None else time.time()
-    return PlacedCall("callback", first, target, None, None, requested)
-
-
-def _unknown(exc: TrunkctlError) -> bool:
-    from trunkctl.novofon import NovofonOutcomeUnknown
-
-    return isinstance(exc, NovofonOutcomeUnknown)
-
-
-def _log_start(log: CallLog | None, number: str, external_id: str | None) -> int | None:
-    # The call log is a record, not a gate: a log that cannot be written never stops a call.
-    if log is None:
-        return None
-    try:
-        return log.start_call(source="api", number=number, external_id=external_id)
-    except Exception:  # sqlite3 errors; the call matters more than its log row
-        return None
-
-
-def _log_finish(log: CallLog | None, row: int | None, status: str, **fields: Any) -> None:
-    if log is None or row is None:
-        return
-    try:
-        log.finish_call(row, status=status, **fields)
-    except Exception:  # see _log_start
-        return
-
-
-async def wait_for_call(
-    conf: NovofonConfig, external_id: str, *, timeout: float = 60.0, interval: float = 1.0
-) -> CallReportRow | None:
-    """Poll the calls report until the call with ``external_id`` has finished (or None)."""
-    since, till = _window(24)
-    deadline = time.monotonic() + timeout
-    async with conf.data_client() as data:
-        while True:
-            rows = await data.calls_report(since, till, external_id=external_id)
-            done = [r for r in rows if r.finish_time]
-            if done:
-                return done[-1]
-            if time.monotonic() + interval > deadline:
-                return None
-            await asyncio.sleep(interval)
-
-
-async def calls_report(
-    conf: NovofonConfig,
-    *,
-    hours: float = 24.0,
-    external_id: str | None = None,
-    via: Literal["data", "v1"] = "data",
-) -> list[CallReportRow] | list[StatisticsRecord]:
-    """The calls of the last ``hours``: Data API report rows, or REST v1 statistics."""
-    since, till = _window(hours)
-    if via == "v1":
-        # REST v1 statistics serve at most a month; the window here is far shorter.
-        async with conf.rest_client() as rest:
-            return list((await rest.statistics(since, till)).stats)
-    async with conf.data_client() as data:
-        return await data.calls_report(since, till, external_id=external_id)
+    return read_via(conf, "auto" if via == "auto" else "data" if via == "data" else "v1")
 
 
 # --- commands -----------------------------------------------------------------------------
@@ -531,6 +172,8 @@ def sip_lines(
     json_: JsonOpt = False,
 ) -> None:
     """The account's SIP lines: login, registration state, addresses (never passwords)."""
+    from trunkctl.provision import list_sip_lines
+
     o = out(json_)
     conf = api_config(api_url, timeout_s, credentials_stdin, argv_secret)
     how = _via(conf, via)
@@ -620,6 +263,8 @@ def reset_sip_password_cmd(
     json_: JsonOpt = False,
 ) -> None:
     """Make NovoFon generate a new SIP password (Data API) and write it into pjsip.conf."""
+    from trunkctl.provision import reset_sip_password
+
     o = out(json_)
     if not write_config and not show:
         raise BadInput(
@@ -691,6 +336,7 @@ def call(
     json_: JsonOpt = False,
 ) -> None:
     """Make NovoFon ring your line, then connect NUMBER (never retried automatically)."""
+    from trunkctl.calling import call_via, new_external_id, place_call, wait_for_call
     from trunkctl.calllog import CallLog
     from trunkctl.novofon import report_status
 
@@ -819,6 +465,7 @@ def calls(
     json_: JsonOpt = False,
 ) -> None:
     """The calls report: what happened to recent calls (Data API, or REST v1 statistics)."""
+    from trunkctl.calling import calls_report
     from trunkctl.novofon import CallReportRow, disposition_status, report_status
 
     o = out(json_)

@@ -228,9 +228,8 @@ def demo(json_: JsonOpt = False) -> None:
                 "какие SIP-линии есть у аккаунта (get.sip_lines).",
             ),
         )
+        from trunkctl.provision import list_sip_lines, reset_sip_password
         from trunkctl.sandbox._emulator import emulator_config
-
-        from ._api import list_sip_lines, reset_sip_password
 
         conf = emulator_config(sb)
         lines = run(list_sip_lines(conf))
@@ -334,9 +333,8 @@ def demo(json_: JsonOpt = False) -> None:
                 "затем на номер; отчёт о звонках показывает, что произошло на самом деле.",
             ),
         )
+        from trunkctl.calling import place_call, wait_for_call
         from trunkctl.novofon import report_status
-
-        from ._api import place_call, wait_for_call
 
         placed = run(place_call(conf, ANSWER))
         row = run(wait_for_call(conf, placed.external_id or "", timeout=30))

@@ -1,0 +1,237 @@
+"""Calls placed through NovoFon's HTTP APIs rather than through Asterisk: ``start.simple_call``
+(Call API) or ``request/callback`` (REST v1), their outcome in the calls report, and a row
+in the call log for each one.
+
+NovoFon rings the first party (your SIP line, by default), then connects the number; the
+call never passes through the user's own dialplan, so nothing here talks to AMI.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from trunkctl.errors import BadInput, TrunkctlError
+from trunkctl.i18n import Text
+
+if TYPE_CHECKING:
+    from trunkctl.calllog import CallLog
+    from trunkctl.novofon import CallReportRow, NovofonConfig, StatisticsRecord
+
+__all__ = [
+    "PlacedCall",
+    "call_via",
+    "calls_report",
+    "new_external_id",
+    "place_call",
+    "wait_for_call",
+]
+
+
+@dataclass(frozen=True)
+class PlacedCall:
+    """A call NovoFon accepted: how it was asked for and the ids to find it by."""
+
+    via: Literal["callapi", "callback"]
+    from_number: str
+    to_number: str
+    external_id: str | None
+    call_session_id: int | None
+    requested_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view."""
+        return {
+            "via": self.via,
+            "from": self.from_number,
+            "to": self.to_number,
+            "external_id": self.external_id,
+            "call_session_id": self.call_session_id,
+            "requested_at": self.requested_at,
+        }
+
+
+def new_external_id() -> str:
+    """A fresh idempotency key for ``start.simple_call`` (the calls report finds it)."""
+    return f"trunkctl-{uuid.uuid4().hex[:16]}"
+
+
+def _window(hours: float) -> tuple[datetime, datetime]:
+    # The report's stamps may be read in the account's time zone (Moscow for most), which
+    # is not published: asking from N hours ago in UTC up to 14 h ahead never misses a call
+    # in a zone at or east of UTC (every Russian one) — it can only show a few more.
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    return now - timedelta(hours=hours), now + timedelta(hours=14)
+
+
+async def _existing_call(conf: NovofonConfig, external_id: str) -> dict[str, Any] | None:
+    since, till = _window(72)
+    async with conf.data_client() as data:
+        rows = await data.calls_report(since, till, external_id=external_id)
+    if rows:
+        return {"call_session_id": rows[-1].id, "finish_reason": rows[-1].finish_reason}
+    async with conf.call_client() as calls:
+        for active in await calls.list_calls():
+            if active.external_id == external_id:
+                return {"call_session_id": active.call_session_id, "finish_reason": None}
+    return None
+
+
+def call_via(
+    conf: NovofonConfig, via: Literal["auto", "callapi", "callback"]
+) -> Literal["callapi", "callback"]:
+    """``auto``: the Call API when JSON-RPC credentials are set, else the v1 callback."""
+    if via == "auto":
+        return "callback" if conf.has_rest and not conf.has_jsonrpc else "callapi"
+    return via
+
+
+async def place_call(
+    conf: NovofonConfig,
+    number: str,
+    *,
+    from_: str | None = None,
+    via: Literal["auto", "callapi", "callback"] = "auto",
+    virtual_number: str | None = None,
+    external_id: str | None = None,
+    check_duplicate: bool = True,
+    call_log: CallLog | None = None,
+) -> PlacedCall:
+    """Ask NovoFon to ring ``from_`` (default: the configured line) and connect ``number``.
+
+    ``callapi`` (``start.simple_call``, the default with JSON-RPC credentials) or
+    ``callback`` (REST v1 ``request/callback``). Never retried: a lost answer raises
+    :class:`~trunkctl.novofon.NovofonOutcomeUnknown`. A caller-given ``external_id`` is
+    first looked up in the calls report and the active calls, and a call already there
+    is not placed again.
+    """
+    from trunkctl.novofon import e164_digits
+
+    how = call_via(conf, via)
+    first = from_ or conf.line
+    if not first:
+        raise BadInput(
+            Text("whom to ring first is not known", "неизвестно, кому звонить первым"),
+            next_step=Text(
+                "Give --from (your SIP line's login or a phone number), or set line in the "
+                "settings file's [novofon] table.",
+                "Укажите --from (логин SIP-линии или номер телефона) или задайте line в "
+                "таблице [novofon] файла настроек.",
+            ),
+        )
+    target = e164_digits(number, what="number")
+    if how == "callapi":
+        key = external_id or new_external_id()
+        if external_id is not None and check_duplicate:
+            found = await _existing_call(conf, external_id)
+            if found is not None:
+                raise BadInput(
+                    Text(
+                        "a call with this external_id was already placed: not calling again",
+                        "звонок с таким external_id уже был: повторно не звоню",
+                    ),
+                    evidence=f"external_id {external_id}: {found}",
+                    next_step=Text(
+                        "See it with `trunkctl api calls --external-id {x}`; use a new "
+                        "external_id for a new call.",
+                        "Посмотрите его: `trunkctl api calls --external-id {x}`; для нового "
+                        "звонка нужен новый external_id.",
+                    ).format(x=external_id),
+                )
+        async with conf.call_client() as calls:
+            caller = virtual_number or conf.virtual_number
+            if caller is None:
+                async with conf.data_client() as data:
+                    numbers = [n for n in await data.virtual_numbers() if n.status == "active"]
+                caller = numbers[0].virtual_phone_number if numbers else None
+            if caller is None:
+                raise BadInput(
+                    Text("the account has no virtual number", "у аккаунта нет виртуального номера"),
+                    next_step=Text(
+                        "Give --virtual-number, or use --via callback.",
+                        "Укажите --virtual-number или используйте --via callback.",
+                    ),
+                )
+            row = _log_start(call_log, target, key)
+            try:
+                started = await calls.start_simple_call(
+                    virtual_phone_number=caller, contact=target, operator=first, external_id=key
+                )
+            except TrunkctlError as exc:
+                _log_finish(call_log, row, "unknown" if _unknown(exc) else "refused")
+                raise
+        _log_finish(call_log, row, "requested", channel_id=str(started.call_session_id))
+        return PlacedCall("callapi", first, target, key, started.call_session_id, time.time())
+    async with conf.rest_client() as rest:
+        row = _log_start(call_log, target, None)
+        try:
+            result = await rest.request_callback(first, target)
+        except TrunkctlError as exc:
+            _log_finish(call_log, row, "unknown" if _unknown(exc) else "refused")
+            raise
+    _log_finish(call_log, row, "requested")
+    requested = float(result.time) if result.time is not None else time.time()
+    return PlacedCall("callback", first, target, None, None, requested)
+
+
+def _unknown(exc: TrunkctlError) -> bool:
+    from trunkctl.novofon import NovofonOutcomeUnknown
+
+    return isinstance(exc, NovofonOutcomeUnknown)
+
+
+def _log_start(log: CallLog | None, number: str, external_id: str | None) -> int | None:
+    # The call log is a record, not a gate: a log that cannot be written never stops a call.
+    if log is None:
+        return None
+    try:
+        return log.start_call(source="api", number=number, external_id=external_id)
+    except Exception:  # sqlite3 errors; the call matters more than its log row
+        return None
+
+
+def _log_finish(log: CallLog | None, row: int | None, status: str, **fields: Any) -> None:
+    if log is None or row is None:
+        return
+    try:
+        log.finish_call(row, status=status, **fields)
+    except Exception:  # see _log_start
+        return
+
+
+async def wait_for_call(
+    conf: NovofonConfig, external_id: str, *, timeout: float = 60.0, interval: float = 1.0
+) -> CallReportRow | None:
+    """Poll the calls report until the call with ``external_id`` has finished (or None)."""
+    since, till = _window(24)
+    deadline = time.monotonic() + timeout
+    async with conf.data_client() as data:
+        while True:
+            rows = await data.calls_report(since, till, external_id=external_id)
+            done = [r for r in rows if r.finish_time]
+            if done:
+                return done[-1]
+            if time.monotonic() + interval > deadline:
+                return None
+            await asyncio.sleep(interval)
+
+
+async def calls_report(
+    conf: NovofonConfig,
+    *,
+    hours: float = 24.0,
+    external_id: str | None = None,
+    via: Literal["data", "v1"] = "data",
+) -> list[CallReportRow] | list[StatisticsRecord]:
+    """The calls of the last ``hours``: Data API report rows, or REST v1 statistics."""
+    since, till = _window(hours)
+    if via == "v1":
+        # REST v1 statistics serve at most a month; the window here is far shorter.
+        async with conf.rest_client() as rest:
+            return list((await rest.statistics(since, till)).stats)
+    async with conf.data_client() as data:
+        return await data.calls_report(since, till, external_id=external_id)

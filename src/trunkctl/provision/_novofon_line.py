@@ -1,0 +1,173 @@
+"""The NovoFon SIP line behind the trunk: list the account's lines, and reset a line's
+password straight into the trunk's auth in pjsip.conf (through ``credentials set``).
+
+The NovoFon clients (``trunkctl.novofon``) are imported when first used: ``provision`` is
+loaded by every config command, and httpx is not needed by them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from trunkctl.errors import BadInput, TrunkctlError
+from trunkctl.i18n import Text
+
+from ._credentials import plan_credentials
+
+if TYPE_CHECKING:
+    from trunkctl.novofon import NovofonConfig, SipLine
+    from trunkctl.secret import Secret
+    from trunkctl.settings import Settings
+
+__all__ = ["PasswordReset", "list_sip_lines", "read_via", "reset_sip_password"]
+
+
+def read_via(conf: NovofonConfig, via: Literal["auto", "data", "v1"]) -> Literal["data", "v1"]:
+    """Which API reads lines and calls: ``auto`` is the Data API unless only REST v1
+    credentials are set."""
+    if via == "auto":
+        return "v1" if conf.has_rest and not conf.has_jsonrpc else "data"
+    return via
+
+
+async def list_sip_lines(conf: NovofonConfig) -> list[SipLine]:
+    """``get.sip_lines``: the account's SIP lines, their logins and registration state."""
+    async with conf.data_client() as data:
+        return await data.sip_lines()
+
+
+def _pick_line(lines: list[SipLine], wanted: str | None) -> SipLine:
+    if wanted is None and len(lines) == 1:
+        return lines[0]
+    for line in lines:
+        if wanted is not None and wanted.strip() in (str(line.id), line.phone_number):
+            return line
+    known = ", ".join(f"{line.phone_number} (id {line.id})" for line in lines) or "-"
+    raise BadInput(
+        Text(
+            "no such SIP line in the account" if wanted else "the account has several SIP lines",
+            "такой SIP-линии в аккаунте нет" if wanted else "в аккаунте несколько SIP-линий",
+        ),
+        evidence=Text(f"lines: {known}", f"линии: {known}"),
+        next_step=Text(
+            "Name the line by its login or id, as `trunkctl api sip-lines` shows them.",
+            "Укажите линию по логину или id, как их показывает `trunkctl api sip-lines`.",
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class PasswordReset:
+    """A SIP line's new password and where it went (``changed``: pjsip.conf options)."""
+
+    line_id: int
+    login: str
+    password: Secret = field(repr=False)
+    trunk: str | None
+    changed: list[str]
+    backups: list[str]
+
+    def to_dict(self, *, show: bool = False) -> dict[str, Any]:
+        """JSON-ready view; the password only with ``show``."""
+        data: dict[str, Any] = {
+            "line_id": self.line_id,
+            "login": self.login,
+            "written": self.trunk is not None,
+            "trunk": self.trunk,
+            "changed": self.changed,
+            "backups": self.backups,
+        }
+        if show:
+            data["password"] = self.password.reveal()
+        return data
+
+
+def _rescue(login: str, password: Secret) -> Path:
+    """Keep a password that could not be written into pjsip.conf (0600, beside the log)."""
+    from trunkctl.calllog import default_path
+
+    folder = default_path().parent
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"sip-password-{login}-{int(time.time())}.txt"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password.reveal() + "\n")
+    return path
+
+
+async def reset_sip_password(
+    conf: NovofonConfig,
+    line: str | None,
+    *,
+    settings: Settings | None = None,
+    trunk: str | None = None,
+    profile: str = "novofon",
+) -> PasswordReset:
+    """``update.sip_line_password`` for ``line`` (login or id; None: the only line).
+
+    With ``settings`` the new password goes straight into ``trunk``'s auth in pjsip.conf
+    through ``credentials set``'s :func:`~trunkctl.provision.plan_credentials`; that
+    write is rehearsed first, so a config that cannot take it fails before NovoFon
+    changes anything. Never retried (each call makes a new password).
+    """
+    from trunkctl.conf import ConfigDir
+    from trunkctl.providers import get_profile
+    from trunkctl.secret import Secret
+
+    profile_obj = None if profile == "generic" else get_profile(profile)
+    trunk_name = (trunk or conf.trunk) if settings is not None else None
+    cfg = ConfigDir(settings.config_dir) if settings is not None else None
+    async with conf.data_client() as data:
+        chosen = _pick_line(await data.sip_lines(), line)
+        if cfg is not None and trunk_name is not None:
+            with cfg.transaction() as rehearsal:  # never committed
+                plan_credentials(
+                    rehearsal,
+                    trunk=trunk_name,
+                    login=chosen.phone_number,
+                    password=Secret("rehearsal-only-0"),
+                    profile=profile_obj,
+                )
+        password = await data.update_sip_line_password(chosen.id)
+    if cfg is None or trunk_name is None:
+        return PasswordReset(chosen.id, chosen.phone_number, password, None, [], [])
+    try:
+        with cfg.transaction() as tx:
+            change = plan_credentials(
+                tx,
+                trunk=trunk_name,
+                login=chosen.phone_number,
+                password=password,
+                profile=profile_obj,
+            )
+            backups = tx.commit()
+    except (TrunkctlError, OSError) as exc:
+        kept = _rescue(chosen.phone_number, password)
+        raise TrunkctlError(
+            Text(
+                "NovoFon changed the line's password, but writing it into pjsip.conf failed",
+                "NovoFon сменил пароль линии, но записать его в pjsip.conf не удалось",
+            ),
+            evidence=f"{type(exc).__name__}: {exc}",
+            next_step=Text(
+                f"The new password is kept in {kept} (0600). Put it in with `trunkctl "
+                f"credentials set --login {chosen.phone_number} --password-file {kept}`, "
+                "then `trunkctl apply`, and delete the file.",
+                f"Новый пароль сохранён в {kept} (0600). Впишите его командой `trunkctl "
+                f"credentials set --login {chosen.phone_number} --password-file {kept}`, "
+                "затем `trunkctl apply`, и удалите файл.",
+            ),
+            rescue_file=str(kept),
+        ) from exc
+    return PasswordReset(
+        chosen.id,
+        chosen.phone_number,
+        password,
+        trunk_name,
+        change.changed,
+        [str(b.path) for b in backups],
+    )
