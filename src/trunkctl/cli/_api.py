@@ -379,7 +379,7 @@ def call(
     try:
         log: CallLog | None = CallLog()
     except TrunkctlError:
-        log = None  # see _log_start: no log row, but the call still goes
+        log = None  # no log row, but the call still goes (as in calling.place_call)
     try:
         placed = run(
             place_call(
