@@ -442,3 +442,63 @@ async def test_the_secret_never_reaches_logs_or_reprs(caplog: pytest.LogCaptureF
             text = repr(ami) + repr(msg) + caplog.text
     assert SECRET not in text and "pw-Xq1" not in text and "pw-Xq2" not in text
     assert "PJSIPShowEndpoint" in caplog.text  # debug logging did happen
+
+
+# -- read batching ------------------------------------------------------------------------
+async def test_read_batch_gathers_events_into_fewer_reads_and_loses_none() -> None:
+    reads: list[float] = []
+    async with FakeAmi() as server, client(server, read_batch=0.3) as ami:
+        proto = ami._proto
+        assert proto is not None and proto.read_batch == 0.3
+        original = proto.data_received
+
+        def counting(data: bytes) -> None:
+            reads.append(time.monotonic())
+            original(data)
+
+        proto.data_received = counting  # type: ignore[method-assign]
+        with ami.subscribe({"Event": "Tick"}) as ticks:
+            for n in range(12):
+                server.broadcast(("Event", "Tick"), ("N", str(n)))
+                await asyncio.sleep(0.02)  # 12 writes over ~0.24 s, each its own segment
+            got = [(await ticks.get(timeout=2))["N"] for _ in range(12)]
+    assert got == [str(n) for n in range(12)]  # every event, in order
+    # The first read pauses the connection for 0.3 s: the other eleven come in one or two.
+    assert len(reads) <= 3, reads
+    assert reads[1] - reads[0] >= 0.25
+
+
+async def test_without_read_batch_every_write_is_read_at_once() -> None:
+    reads = 0
+    async with FakeAmi() as server, client(server) as ami:
+        proto = ami._proto
+        assert proto is not None and proto.read_batch == 0.0
+        original = proto.data_received
+
+        def counting(data: bytes) -> None:
+            nonlocal reads
+            reads += 1
+            original(data)
+
+        proto.data_received = counting  # type: ignore[method-assign]
+        with ami.subscribe({"Event": "Tick"}) as ticks:
+            for n in range(5):
+                server.broadcast(("Event", "Tick"), ("N", str(n)))
+                assert (await ticks.get(timeout=1))["N"] == str(n)
+    assert reads >= 5  # one read per write at least (no pause between them)
+
+
+async def test_a_drop_while_reading_is_paused_still_fails_pending_actions() -> None:
+    async with FakeAmi() as server:
+        server.handlers["slow"] = lambda conn, a: None
+        async with client(server, reconnect=False, read_batch=0.2) as ami:
+            ami.read_batch = 0.2  # the setter reaches the live connection too
+            pending = asyncio.ensure_future(ami.action("Slow", timeout=5))
+            await server.wait_for("Slow")
+            server.broadcast(("Event", "Tick"))  # a read: reading pauses for 0.2 s
+            await asyncio.sleep(0.05)
+            server.drop_all()
+            started = time.monotonic()
+            with pytest.raises(AmiConnectionError):
+                await pending
+            assert time.monotonic() - started < 1.0

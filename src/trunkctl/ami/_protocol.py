@@ -14,6 +14,7 @@ import logging
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from trunkctl.errors import AmiError
 
@@ -94,6 +95,8 @@ class AmiProtocol(asyncio.Protocol):
         on_event: Callable[[Message], None],
         on_lost: Callable[[AmiProtocol, AmiError], None] | None = None,
         raw_sink: Callable[[bytes], None] | None = None,
+        *,
+        read_batch: float = 0.0,
     ) -> None:
         loop = asyncio.get_running_loop()
         self._loop = loop
@@ -109,11 +112,14 @@ class AmiProtocol(asyncio.Protocol):
         self.banner: asyncio.Future[str] = loop.create_future()
         self.closed: asyncio.Future[None] = loop.create_future()
         self.error: AmiError | None = None
+        self.read_batch = read_batch
+        """Seconds to stop reading after each read (0: read at once); see data_received."""
+        self._resume: asyncio.TimerHandle | None = None
 
     # -- asyncio callbacks -----------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # Not an isinstance check: uvloop's transports are not asyncio.Transport subclasses.
+        self._transport = cast("asyncio.Transport", transport)
 
     def data_received(self, data: bytes) -> None:
         if self._raw_sink is not None:
@@ -147,8 +153,26 @@ class AmiProtocol(asyncio.Protocol):
                 on_event(msg)
             else:
                 log.debug("AMI %s: unexpected message %r", self.peer, msg)
+        if self.read_batch > 0 and self._resume is None and self.banner.done():
+            # Batch reads: under a call firehose each wake-up of this process costs more
+            # than the events it brings (measured: 1 900 reads of ~1.5 events each for 200
+            # calls). Pausing lets the kernel gather what Asterisk sends meanwhile, so one
+            # read takes many events; a message waits at most read_batch seconds longer.
+            transport = self._transport
+            if transport is not None and not transport.is_closing():
+                transport.pause_reading()
+                self._resume = self._loop.call_later(self.read_batch, self._resume_reading)
+
+    def _resume_reading(self) -> None:
+        self._resume = None
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.resume_reading()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if self._resume is not None:
+            self._resume.cancel()
+            self._resume = None
         aborted = self.error
         self.error = aborted or lost_error(self.peer, exc)
         for waiter in self._pending.values():

@@ -239,7 +239,8 @@ class AmiClient:
     """An AMI session to one Asterisk; use as ``async with AmiClient(...) as ami:``.
 
     ``timeout`` bounds every action (override per call); ``events`` is Login's ``Events``
-    (True: all the user may read, False: none, or class names such as ``("call", "user")``).
+    (True: all the user may read, False: none, or class names such as ``("call", "user")``);
+    ``read_batch`` trades up to that many seconds of delay for fewer reads (see the property).
     The secret is kept only for logging in and never appears in a repr, log or error.
     """
 
@@ -257,6 +258,7 @@ class AmiClient:
         reconnect: bool = True,
         backoff: tuple[float, float] = (0.5, 10.0),
         raw_sink: Callable[[bytes], None] | None = None,
+        read_batch: float = 0.0,
     ) -> None:
         self.host = host
         self.port = port
@@ -274,6 +276,7 @@ class AmiClient:
         self.reconnect = reconnect
         self.backoff = backoff
         self._raw_sink = raw_sink
+        self._read_batch = read_batch
         self._proto: AmiProtocol | None = None
         self._listeners: tuple[EventListener, ...] = ()
         self._connected = asyncio.Event()
@@ -291,6 +294,19 @@ class AmiClient:
     def __repr__(self) -> str:
         state = "connected" if self.connected else "closed" if self._closing else "idle"
         return f"<AmiClient {self.username}@{self.peer} {state}>"
+
+    @property
+    def read_batch(self) -> float:
+        """Seconds the connection stops reading after each read, so that one read takes
+        many events (0, the default: every event at once). A volume run sets ~0.05 s: far
+        fewer wake-ups for a bounded delay."""
+        return self._read_batch
+
+    @read_batch.setter
+    def read_batch(self, seconds: float) -> None:
+        self._read_batch = max(float(seconds), 0.0)
+        if self._proto is not None:
+            self._proto.read_batch = self._read_batch
 
     @property
     def peer(self) -> str:
@@ -330,7 +346,9 @@ class AmiClient:
 
         def factory() -> AmiProtocol:
             nonlocal proto
-            proto = AmiProtocol(self.peer, self._dispatch, self._lost, self._raw_sink)
+            proto = AmiProtocol(
+                self.peer, self._dispatch, self._lost, self._raw_sink, read_batch=self._read_batch
+            )
             return proto
 
         try:
