@@ -54,3 +54,23 @@ def test_unknown_field_is_refused(tmp_path: Path) -> None:
     row = log.start_call(source="asterisk", number="7")
     with pytest.raises(ValueError):
         log.finish_call(row, status="x", password="no")
+
+
+def test_a_started_call_is_committed_before_start_call_returns(tmp_path: Path) -> None:
+    """The row must be on disk before the Originate goes out: a process killed right after
+    start_call leaves a row that a resumed campaign sees (and so never dials it again)."""
+    path = tmp_path / "calls.db"
+    with CallLog(path) as log:
+        row = log.start_call(source="asterisk", number="79990000200", campaign="c1")
+        other = sqlite3.connect(path)  # another connection sees only committed data
+        try:
+            assert other.execute("SELECT status FROM calls WHERE id = ?", (row,)).fetchall() == [
+                ("dialing",)
+            ]
+            log.finish_call(row, status="answered")
+            assert other.execute("SELECT status FROM calls WHERE id = ?", (row,)).fetchall() == [
+                ("answered",)
+            ]
+            assert not log._db.in_transaction
+        finally:
+            other.close()

@@ -142,21 +142,22 @@ class CallLog:
 
         Within a campaign a number can be started only once (raises sqlite3.IntegrityError).
         """
-        with self._tx() as db:
-            cur = db.execute(
-                "INSERT INTO calls (source, campaign, number, channel_id, external_id, status,"
-                " started_at, detail) VALUES (?, ?, ?, ?, ?, 'dialing', ?, ?)",
-                (
-                    source,
-                    campaign,
-                    number,
-                    channel_id,
-                    external_id,
-                    time.time(),
-                    json.dumps(detail or {}, ensure_ascii=False),
-                ),
-            )
-            return int(cur.lastrowid or 0)
+        # One statement: SQLite commits it on its own (autocommit), durably before the
+        # Originate goes out, at a third of the cost of BEGIN/INSERT/COMMIT from Python.
+        cur = self._db.execute(
+            "INSERT INTO calls (source, campaign, number, channel_id, external_id, status,"
+            " started_at, detail) VALUES (?, ?, ?, ?, ?, 'dialing', ?, ?)",
+            (
+                source,
+                campaign,
+                number,
+                channel_id,
+                external_id,
+                time.time(),
+                json.dumps(detail or {}, ensure_ascii=False),
+            ),
+        )
+        return int(cur.lastrowid or 0)
 
     def finish_call(self, row: int, *, detail: dict[str, Any] | None = None, **fields: Any) -> None:
         """Store a call's outcome (``status``, ``sip_code``, ``q850``, timings …)."""
@@ -169,8 +170,7 @@ class CallLog:
         if detail is not None:
             sets += ", detail = ?"
             values.append(json.dumps(detail, ensure_ascii=False))
-        with self._tx() as db:
-            db.execute(f"UPDATE calls SET {sets} WHERE id = ?", (*values, row))  # noqa: S608
+        self._db.execute(f"UPDATE calls SET {sets} WHERE id = ?", (*values, row))  # noqa: S608
 
     def record_call(
         self,
