@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from trunkctl.conf import ConfigDir
-from trunkctl.errors import BadInput, TrunkctlError
+from trunkctl.errors import BadInput, EnvironmentProblem, TrunkctlError
 from trunkctl.novofon import NovofonConfig
 from trunkctl.novofon.emulator import InMemoryBackend, SipLineInfo, VirtualNumberInfo
 from trunkctl.pjsip import TrunkSpec, render_trunk
@@ -237,3 +237,60 @@ async def test_a_password_that_cannot_be_written_is_kept_in_a_private_file(
     assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
     assert f"--password-file {kept}" in err.next_step.render("en")  # type: ignore[union-attr]
     assert new not in str(err.to_dict("en"))
+
+
+class TrunkAndBackupsVanish(TrunkVanishes):
+    """As TrunkVanishes, and the config's backups folder turns into a file meanwhile."""
+
+    async def set_sip_password(self, login: str) -> str:
+        backups = self.config / ".trunkctl-backups"
+        if backups.is_dir():
+            import shutil
+
+            shutil.rmtree(backups)
+        backups.write_text("a file, not the backups folder\n")
+        return await super().set_sip_password(login)
+
+
+async def _reset_with_vanishing_trunk(
+    tmp_path: Path, kind: type[TrunkVanishes] = TrunkVanishes
+) -> tuple[TrunkctlError, TrunkVanishes]:
+    settings = trunk_dir(tmp_path / "etc")
+    backend = kind(lines=[SipLineInfo(11, LINE)])
+    backend.config = tmp_path / "etc"
+    async with serve(backend) as served:
+        with pytest.raises(TrunkctlError) as info:
+            await reset_sip_password(served.conf(), LINE, settings=settings)
+    return info.value, backend
+
+
+async def test_when_the_call_log_folder_fails_the_password_goes_into_the_config_backups(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "not-a-dir").write_text("a file where the call log's folder should be\n")
+    monkeypatch.setenv("TRUNKCTL_CALL_LOG", str(tmp_path / "not-a-dir" / "calls.db"))
+    err, backend = await _reset_with_vanishing_trunk(tmp_path)
+    kept = Path(err.details["rescue_file"])
+    assert kept.parent == tmp_path / "etc" / ".trunkctl-backups"
+    assert kept.read_text() == f"{backend.password(LINE)}\n"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+
+
+async def test_when_no_folder_takes_the_password_the_error_says_reset_again_and_leaks_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x\n")
+    monkeypatch.setenv("TRUNKCTL_CALL_LOG", str(blocker / "calls.db"))
+    monkeypatch.setattr(tempfile, "tempdir", str(blocker / "tmp"))
+    err, backend = await _reset_with_vanishing_trunk(tmp_path, TrunkAndBackupsVanish)
+    new = backend.password(LINE)
+    assert new is not None
+    assert isinstance(err, EnvironmentProblem) and err.exit_code == 3
+    assert "neither into pjsip.conf nor into a private file" in err.what.en
+    assert len(err.details["rescue_failures"]) == 3
+    assert f"reset-sip-password {LINE} --write-config" in err.next_step.render("en")  # type: ignore[union-attr]
+    assert new not in str(err.to_dict("en")) and new not in str(err.to_dict("ru"))
+    assert not list(tmp_path.rglob("sip-password-*"))

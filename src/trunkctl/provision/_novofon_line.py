@@ -8,12 +8,13 @@ loaded by every config command, and httpx is not needed by them.
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from trunkctl.errors import BadInput, TrunkctlError
+from trunkctl.errors import BadInput, EnvironmentProblem, TrunkctlError
 from trunkctl.i18n import Text
 
 from ._credentials import plan_credentials
@@ -86,17 +87,39 @@ class PasswordReset:
         return data
 
 
-def _rescue(login: str, password: Secret) -> Path:
-    """Keep a password that could not be written into pjsip.conf (0600, beside the log)."""
+def _rescue_folders(config_dir: Path | None) -> list[Path]:
+    """Where a password that missed pjsip.conf may be kept, best first (all root-only or
+    private): beside the call log, in the config's own backups, in the temp dir."""
     from trunkctl.calllog import default_path
 
-    folder = default_path().parent
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path = folder / f"sip-password-{login}-{int(time.time())}.txt"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(password.reveal() + "\n")
-    return path
+    folders = [default_path().parent]
+    if config_dir is not None:
+        folders.append(config_dir / ".trunkctl-backups")
+    return [*folders, Path(tempfile.gettempdir())]
+
+
+def _rescue(login: str, password: Secret, folders: list[Path]) -> tuple[Path | None, list[str]]:
+    """Keep a password that could not be written into pjsip.conf in a 0600 file: the first
+    folder that takes it wins. Returns the file (None if none did) and why the others failed.
+
+    NovoFon has already changed the password: losing it here would lock the line out, so
+    every folder is tried before giving up.
+    """
+    failures: list[str] = []
+    for folder in folders:
+        path = folder / f"sip-password-{login}-{int(time.time())}-{os.getpid()}.txt"
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(password.reveal() + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+        except OSError as exc:
+            failures.append(f"{folder}: {exc.strerror or exc}")
+            continue
+        return path, failures
+    return None, failures
 
 
 async def reset_sip_password(
@@ -146,13 +169,39 @@ async def reset_sip_password(
             )
             backups = tx.commit()
     except (TrunkctlError, OSError) as exc:
-        kept = _rescue(chosen.phone_number, password)
+        kept, failures = _rescue(
+            chosen.phone_number,
+            password,
+            _rescue_folders(settings.config_dir if settings else None),
+        )
+        evidence = f"{type(exc).__name__}: {exc}"
+        if kept is None:
+            raise EnvironmentProblem(
+                Text(
+                    "NovoFon changed the line's password, but it could be written neither "
+                    "into pjsip.conf nor into a private file",
+                    "NovoFon сменил пароль линии, но его не удалось записать ни в "
+                    "pjsip.conf, ни в отдельный закрытый файл",
+                ),
+                evidence="; ".join([evidence, *failures]),
+                next_step=Text(
+                    "Free disk space or fix the folders named above, then reset the "
+                    f"password again: `trunkctl api reset-sip-password {chosen.phone_number} "
+                    "--write-config` "
+                    "(or in NovoFon's web panel and `trunkctl credentials set`).",
+                    "Освободите место на диске или исправьте перечисленные каталоги и "
+                    "сбросьте пароль ещё раз: `trunkctl api reset-sip-password "
+                    f"{chosen.phone_number} --write-config` (или в личном кабинете NovoFon и "
+                    "`trunkctl credentials set`).",
+                ),
+                rescue_failures=failures,
+            ) from exc
         raise TrunkctlError(
             Text(
                 "NovoFon changed the line's password, but writing it into pjsip.conf failed",
                 "NovoFon сменил пароль линии, но записать его в pjsip.conf не удалось",
             ),
-            evidence=f"{type(exc).__name__}: {exc}",
+            evidence=evidence,
             next_step=Text(
                 f"The new password is kept in {kept} (0600). Put it in with `trunkctl "
                 f"credentials set --login {chosen.phone_number} --password-file {kept}`, "
