@@ -11,6 +11,7 @@ from ._api_calls import (
 )
 from ._campaign import (
     CALL_EVENTS,
+    READ_BATCH,
     RETRY_CHOICES,
     CampaignError,
     CampaignProgress,
@@ -27,6 +28,7 @@ from ._test_call import CALL_EXIT_CODES, CallReport, place_test_call
 __all__ = [
     "CALL_EVENTS",
     "CALL_EXIT_CODES",
+    "READ_BATCH",
     "RETRY_CHOICES",
     "BadLine",
     "CallReport",

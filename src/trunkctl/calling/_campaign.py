@@ -49,6 +49,7 @@ from ._test_call import _trunk_context
 
 __all__ = [
     "CALL_EVENTS",
+    "READ_BATCH",
     "RETRY_CHOICES",
     "CampaignError",
     "CampaignProgress",
