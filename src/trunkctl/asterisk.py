@@ -6,6 +6,7 @@ the secret is read from its file in exactly one place.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterable
 
@@ -101,7 +102,8 @@ def log_since(
         return []
     try:
         with settings.log_file.open("rb") as fh:
-            fh.seek(position)
+            # Smaller than before: rotated meanwhile (logrotate, a restart), all of it is new.
+            fh.seek(position if position <= os.fstat(fh.fileno()).st_size else 0)
             data = fh.read(1 << 20).decode("utf-8", "replace")
     except OSError:
         return []

@@ -67,6 +67,18 @@ def tail(path: Path, lines: int = 30) -> str:
         return f"({path} does not exist)"
 
 
+LOG_ROTATE_BYTES = 32 * 1024 * 1024
+"""A sandbox log bigger than this is set aside (``.1``) when its Asterisk starts: test runs
+log every call at verbose 3, and a development machine starts the sandbox many times."""
+
+
+def _rotate(path: Path, limit: int = LOG_ROTATE_BYTES) -> None:
+    """Move ``path`` to ``path.1`` (replacing an older one) if it is over ``limit`` bytes."""
+    with contextlib.suppress(FileNotFoundError):
+        if path.stat().st_size > limit:
+            path.replace(path.with_name(path.name + ".1"))
+
+
 @dataclass(slots=True)
 class Instance:
     """An Asterisk instance: ``name`` is ``pbx`` or ``provider``."""
@@ -136,6 +148,8 @@ class Instance:
         if (pid := self.pid()) is not None:
             return pid
         ensure_proc(self.root)
+        for log_path in (self.log_file, self.console_log):
+            _rotate(log_path)
         run_dir = self.host_path(self.paths.base) / "run"
         for stale in ("asterisk.ctl", "asterisk.pid"):
             with contextlib.suppress(FileNotFoundError):
