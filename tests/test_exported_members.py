@@ -24,6 +24,8 @@ def test_all_matches_public_names(name: str) -> None:
     module = importlib.import_module(name)
     declared = getattr(module, "__all__", None)
     assert declared is not None, f"{name} has no __all__"
+    for export in declared:  # every export resolves (lazy ones land in the module's vars)
+        assert getattr(module, export, None) is not None or export in vars(module), export
     public = {
         attr
         for attr, value in vars(module).items()

@@ -1,12 +1,17 @@
 """Provisioning: write a trunk into the user's config, apply it, prove it, roll it back;
 reset the NovoFon line's password straight into it."""
 
-from ._apply import ApplyError, ApplyResult, Proof, apply, managed_objects
-from ._credentials import CredentialsChange, plan_credentials
-from ._init import InitResult, init
-from ._novofon_line import PasswordReset, list_sip_lines, read_via, reset_sip_password
-from ._plan import MARKER, Conflict, SetupPlan, owner_of, plan_setup
-from ._status import TrunkStatus, trunk_status
+from typing import TYPE_CHECKING
+
+from trunkctl._lazy import lazy_exports as _lazy_exports
+
+if TYPE_CHECKING:
+    from ._apply import ApplyError, ApplyResult, Proof, apply, managed_objects
+    from ._credentials import CredentialsChange, plan_credentials
+    from ._init import InitResult, init
+    from ._novofon_line import PasswordReset, list_sip_lines, read_via, reset_sip_password
+    from ._plan import MARKER, Conflict, SetupPlan, owner_of, plan_setup
+    from ._status import TrunkStatus, trunk_status
 
 __all__ = [
     "MARKER",
@@ -30,3 +35,30 @@ __all__ = [
     "reset_sip_password",
     "trunk_status",
 ]
+
+# Imported on first use: see trunkctl._lazy.
+__getattr__ = _lazy_exports(
+    __name__,
+    {
+        "ApplyError": "_apply",
+        "ApplyResult": "_apply",
+        "Proof": "_apply",
+        "apply": "_apply",
+        "managed_objects": "_apply",
+        "CredentialsChange": "_credentials",
+        "plan_credentials": "_credentials",
+        "InitResult": "_init",
+        "init": "_init",
+        "PasswordReset": "_novofon_line",
+        "list_sip_lines": "_novofon_line",
+        "read_via": "_novofon_line",
+        "reset_sip_password": "_novofon_line",
+        "MARKER": "_plan",
+        "Conflict": "_plan",
+        "SetupPlan": "_plan",
+        "owner_of": "_plan",
+        "plan_setup": "_plan",
+        "TrunkStatus": "_status",
+        "trunk_status": "_status",
+    },
+)
