@@ -10,6 +10,7 @@ tests/novofon/test_rest_client.py.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -27,7 +28,12 @@ from trunkctl.calling import (
 )
 from trunkctl.calllog import CallLog
 from trunkctl.errors import BadInput, TrunkctlError
-from trunkctl.novofon import CallReportRow, NovofonOutcomeUnknown, StatisticsRecord
+from trunkctl.novofon import (
+    CallReportRow,
+    NovofonBlocked,
+    NovofonOutcomeUnknown,
+    StatisticsRecord,
+)
 from trunkctl.novofon.emulator import (
     CallRecord,
     InMemoryBackend,
@@ -127,6 +133,61 @@ async def test_nothing_is_sent_without_someone_to_ring_first_or_a_caller_id(
         assert caller.value.what.en == "the account has no virtual number"
         assert await placed_calls(bare) == []
     assert log.calls() == []
+
+
+@pytest.mark.parametrize(
+    ("number", "what"),
+    [
+        ("123", "Wrong number of digits for a number in that country."),
+        ("7999123456789", "A Russian number has 11 digits starting with 7 or 8; this one has 13."),
+        ("79990000200;x", "A phone number cannot contain ';'."),
+    ],
+)
+@pytest.mark.parametrize("jsonrpc", [True, False])
+async def test_a_number_trunkctl_call_refuses_is_refused_before_anything_is_sent(
+    nf: Served, log: CallLog, number: str, what: str, jsonrpc: bool
+) -> None:
+    # NovoFon answers `123` with call_direction_prohibited, after a round trip. Nothing
+    # listens on the discard port: any request would fail as a network error instead.
+    dead = dataclasses.replace(
+        nf.conf(jsonrpc=jsonrpc, line=LINE, virtual_number=VIRTUAL), api_url="http://127.0.0.1:9"
+    )
+    with pytest.raises(BadInput) as info:
+        await place_call(dead, number, external_id="never-sent", call_log=log)
+    err = info.value
+    assert err.what.en == what and err.what.ru and err.what.ru != err.what.en
+    assert err.evidence is not None and err.evidence.en.startswith(f"input: {number!r}")
+    assert err.next_step is not None and "for a number abroad start with +" in err.next_step.en
+    assert "зарубежный номер" in err.next_step.ru
+    assert log.calls() == []
+    # The control: a good number does go out (and fails on the dead port).
+    with pytest.raises(TrunkctlError) as sent:
+        await place_call(dead, ANSWER, external_id="never-sent")
+    assert not isinstance(sent.value, BadInput)
+
+
+@pytest.mark.parametrize(
+    ("number", "sent"),
+    [
+        ("+44 20 7946 0958", "442079460958"),  # London: kept in E.164, not read as Russian
+        ("+49 30 901820", "4930901820"),  # Berlin, 10 digits: never turned into 7493…
+        ("8 (999) 000-02-00", ANSWER),
+    ],
+)
+async def test_international_and_russian_forms_are_sent_as_e164_digits(
+    nf: Served, log: CallLog, number: str, sent: str
+) -> None:
+    conf = nf.conf(line=LINE, virtual_number=VIRTUAL)
+    if sent.startswith("7"):
+        placed = await place_call(conf, number, call_log=log)
+        assert await only_call(nf) == (LINE, sent, VIRTUAL, placed.external_id, "callapi")
+    else:
+        # The emulator, like a new NovoFon account, blocks calls abroad: the request went
+        # out with the E.164 digits and came back refused.
+        with pytest.raises(NovofonBlocked):
+            await place_call(conf, number, call_log=log)
+    (row,) = log.calls()
+    assert row["number"] == sent
 
 
 async def test_a_given_external_id_already_used_is_not_called_again(nf: Served) -> None:

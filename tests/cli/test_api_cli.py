@@ -241,6 +241,25 @@ def test_api_call_via_v1_callback(pbx: SandboxInfo, tk: Cli, emulator: EmulatorI
     assert [(c["contact"], c["status"]) for c in mine] == [("79990000201", "answered")]
 
 
+def test_api_call_refuses_a_bad_number_as_trunkctl_call_does(tk: Cli, call_log: Path) -> None:
+    # NovoFon would answer call_direction_prohibited (exit 7) after a round trip.
+    out = tk("api", "call", "123", "--json")
+    assert out.returncode == 2, out.stdout + out.stderr
+    error = js(out)["error"]
+    assert (error["code"], error["what"], error["evidence"]) == (
+        "bad_input",
+        "Wrong number of digits for a number in that country.",
+        "input: '123'",
+    )
+    assert "external_id" not in out.stderr and not call_log.exists()
+    # The same refusal, word for word, as the Asterisk test call's.
+    assert js(tk("call", "123", "--json"))["error"] == error
+    ru = tk("api", "call", "123", lang="ru")
+    assert ru.returncode == 2
+    assert "Количество цифр не подходит для номера этой страны." in ru.stderr
+    assert "зарубежный номер начните с + и кода страны" in ru.stderr
+
+
 def test_a_lost_answer_is_reported_and_never_retried(tk: Cli, emulator: EmulatorInfo) -> None:
     arm_fault(emulator.sandbox.sandbox, "start.simple_call", 502)
     key = f"cli-lost-{uuid.uuid4().hex[:10]}"

@@ -107,10 +107,15 @@ async def place_call(
     ``callback`` (REST v1 ``request/callback``). Never retried: a lost answer raises
     :class:`~trunkctl.novofon.NovofonOutcomeUnknown`. A caller-given ``external_id`` is
     first looked up in the calls report and the active calls, and a call already there
-    is not placed again.
+    is not placed again. ``number`` is read as ``trunkctl call`` reads it
+    (:func:`trunkctl.numbers.parse_number`, not strict; international numbers with '+'):
+    one it refuses raises :class:`BadInput` before anything is sent or logged.
     """
-    from trunkctl.novofon import e164_digits
+    from trunkctl.numbers import parse_number
 
+    # Checked here, before any request: NovoFon would only refuse a short or malformed
+    # number later (call_direction_prohibited), after a round trip and a log row.
+    target = parse_number(number, strict=False).digits
     how = call_via(conf, via)
     first = from_ or conf.line
     if not first:
@@ -123,7 +128,6 @@ async def place_call(
                 "таблице [novofon] файла настроек.",
             ),
         )
-    target = e164_digits(number, what="number")
     if how == "callapi":
         key = external_id or new_external_id()
         if external_id is not None and check_duplicate:

@@ -339,8 +339,12 @@ def call(
     from trunkctl.calling import call_via, new_external_id, place_call, wait_for_call
     from trunkctl.calllog import CallLog
     from trunkctl.novofon import report_status
+    from trunkctl.numbers import parse_number
 
     o = out(json_)
+    # Refused before credentials are read or an external_id is shown; place_call checks
+    # again (and reads the raw text itself: digits alone could be re-read as Russian).
+    parse_number(number, strict=False)
     if via not in ("auto", "callapi", "callback"):
         raise BadInput(
             Text(f"unknown --via {via!r}", f"неизвестный --via {via!r}"),
