@@ -152,6 +152,36 @@ def test_dial_strings() -> None:
 
 
 @pytest.mark.parametrize(
+    ("typed", "channel"),
+    [
+        # Foreign numbers go as +E.164: bare, Japan's and Korea's digits look like 8…
+        # numbers to a Russian dialplan; Berlin's 10 digits would be read as Russian.
+        ("+81 3 1234 5678", "Local/+81312345678@outgoing"),
+        ("+82 2 1234 5678", "Local/+82212345678@outgoing"),
+        ("+49 30 901820", "Local/+4930901820@outgoing"),
+        ("+1 650 253 0000", "Local/+16502530000@outgoing"),
+        ("+44 20 7031 3000", "Local/+442070313000@outgoing"),
+        # +7 numbers stay bare digits (what hand-written outgoing contexts match).
+        ("8 999 000 02 00", "Local/79990000200@outgoing"),
+        ("+7 (999) 000-02-00", "Local/79990000200@outgoing"),
+    ],
+)
+def test_a_parsed_number_reaches_the_channel_as_typed_never_re_read(
+    typed: str, channel: str
+) -> None:
+    assert local_channel(parse_number(typed, strict=False), "outgoing") == channel
+
+
+def test_e164_digits_from_the_log_are_not_read_as_russian() -> None:
+    berlin = PhoneNumber.from_e164("4930901820")
+    assert local_channel(berlin, "outgoing") == "Local/+4930901820@outgoing"
+    assert local_channel(PhoneNumber.from_e164("79991234567"), "x") == "Local/79991234567@x"
+    for bad in ("", "+7999", "7999 123", "٧٩٩٩", "1" * 16):
+        with pytest.raises(BadInput):
+            PhoneNumber.from_e164(bad)
+
+
+@pytest.mark.parametrize(
     ("name", "char"),
     [("nov@fon", "@"), ("novofon/x", "/"), ("a&b", "&"), ("a,b", ","), ("a b", " "),
      ("a\nb", "\n"), ("нов", "н"), ("a;b", ";"), ("a)", ")")],

@@ -52,6 +52,18 @@ class PhoneNumber:
     region: str | None
     valid: bool
 
+    @classmethod
+    def from_e164(cls, digits: str) -> PhoneNumber:
+        """A number already parsed once (E.164 digits without '+', as the call log and
+        number lists keep them): never read again as a Russian 10-digit or 8… number,
+        which would turn ``4930901820`` (Berlin) into ``74930901820``."""
+        if not digits.isascii() or not digits.isdigit() or not 2 <= len(digits) <= 15:
+            raise _refuse(
+                digits,
+                Text("Not E.164 digits.", "Это не цифры номера в формате E.164."),
+            )
+        return cls(digits, None, True)
+
     @property
     def e164(self) -> str:
         """``+79991234567``."""
@@ -276,10 +288,18 @@ def pjsip_dial_string(number: str | PhoneNumber, endpoint: str, *, plus: bool = 
     return f"PJSIP/{_as_number(number).dial(plus=plus)}@{name}"
 
 
-def local_channel(number: str | PhoneNumber, context: str, *, plus: bool = False) -> str:
+def local_channel(number: str | PhoneNumber, context: str, *, plus: bool | None = None) -> str:
     """``Local/79991234567@outgoing``: run ``number`` through dialplan ``context``.
 
-    Raises BadInput.
+    ``plus`` (default: only for numbers outside +7) sends ``+E.164``. A dialplan that
+    rewrites Russian habits (``_8XXXXXXXXXX`` → 7…, ``_9XXXXXXXXX`` → 79…) would also
+    rewrite foreign numbers that happen to look like them in bare digits (Japan
+    81312345678, Korea 82…, Vietnam 84…); with the '+' they reach trunkctl's ``_+X.``
+    extension, which dials them untouched. +7 numbers stay bare digits, the form every
+    hand-written ``outgoing`` context matches. Raises BadInput.
     """
     name = _check_name(context, Text("dialplan context", "контекст диалплана"))
-    return f"Local/{_as_number(number).dial(plus=plus)}@{name}"
+    parsed = _as_number(number)
+    if plus is None:
+        plus = not parsed.digits.startswith("7")
+    return f"Local/{parsed.dial(plus=plus)}@{name}"

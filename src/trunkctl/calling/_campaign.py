@@ -40,7 +40,7 @@ from trunkctl.errors import (
     TrunkctlError,
 )
 from trunkctl.i18n import Lang, Text
-from trunkctl.numbers import local_channel
+from trunkctl.numbers import PhoneNumber, local_channel
 from trunkctl.settings import Settings
 
 from ._numberlist import BadLine, NumberEntry, NumberList
@@ -430,7 +430,7 @@ class CampaignRunner:
         self.reconnect_wait = reconnect_wait
         self.on_progress = on_progress
         # Validates the context name once, before anything is written.
-        local_channel(numbers.entries[0].number, context)
+        local_channel(PhoneNumber.from_e164(numbers.entries[0].number), context)
         self._runner = _new_runner_id()
         self._halt = asyncio.Event()
         self._force = asyncio.Event()
@@ -530,7 +530,7 @@ class CampaignRunner:
         redo_all = "all" in self.retry
         for entry in entries:
             found = latest.get(entry.number)
-            channel = f"Local/{entry.number}@{self.context}"  # both checked in __init__
+            channel = local_channel(PhoneNumber.from_e164(entry.number), self.context)
             if found is None:
                 todo.append(_Todo(entry, 1, [], channel))
             elif redo_all or found["status"] in self.retry:
@@ -884,11 +884,11 @@ class CampaignRunner:
         await asyncio.gather(*pending, return_exceptions=True)
         for item in items:
             # Hangup takes a /regex/ channel name: every Local half of this number's call
-            # (Local/<digits>@<context>-<id>;1/;2), and with it the trunk leg.
+            # (Local/[+]<digits>@<context>-<id>;1/;2), and with it the trunk leg.
             with contextlib.suppress(AmiError):
                 await ami.action(
                     "Hangup",
-                    {"Channel": f"/^Local\\/{item.entry.number}@{self.context}-/"},
+                    {"Channel": f"/^Local\\/\\+?{item.entry.number}@{self.context}-/"},
                     timeout=1.0,
                     check=False,
                 )

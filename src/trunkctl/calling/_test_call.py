@@ -95,8 +95,9 @@ async def place_test_call(
     """
     if not 1 <= timeout <= 3600:
         raise BadInput(Text("--timeout must be 1–3600 s", "--timeout: от 1 до 3600 с"))
-    digits = parse_number(number, strict=False).digits
-    channel = local_channel(digits, context)
+    parsed = parse_number(number, strict=False)
+    digits = parsed.digits
+    channel = local_channel(parsed, context)
     registered, mode = await _trunk_context(settings, trunk)
     async with ami_client(settings, events=("call", "user"), timeout=10.0) as ami:
         progress = None

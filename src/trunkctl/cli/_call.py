@@ -215,14 +215,15 @@ def _single(
     verification: bool,
 ) -> None:
     from trunkctl.calling import place_test_call, record_call_result
-    from trunkctl.numbers import local_channel, normalize_number
+    from trunkctl.numbers import local_channel, parse_number
 
     def progress(word: str) -> None:
         o.progress(_PROGRESS.get(word, Text(word, word)))
 
     # Validated before anything is logged: a refused number leaves no row behind.
-    digits = normalize_number(number, strict=False)
-    channel = local_channel(digits, context)
+    parsed = parse_number(number, strict=False)
+    digits = parsed.digits
+    channel = local_channel(parsed, context)  # the parsed number: never re-read as Russian
     log = _open_log(o)
     row = None
     if log is not None:
