@@ -82,10 +82,15 @@ def test_outgoing_dialplan_normalises_and_reports() -> None:
     outgoing = cfg.contexts[0]
     assert outgoing.name == "outgoing"
     text = "\n".join(f"{k} => {v}" for k, v in outgoing.lines)
-    assert "exten => _8XXXXXXXXXX,1,Goto(${CONTEXT},7${EXTEN:1},1)" in text
-    assert "exten => _+X.,1,Goto(${CONTEXT},${EXTEN:1},1)" in text
+    assert "exten => _8XXXXXXXXXX,1,Goto(${CONTEXT},+7${EXTEN:1},1)" in text
+    assert "exten => _9XXXXXXXXX,1,Goto(${CONTEXT},+7${EXTEN},1)" in text
+    assert "exten => _810X.,1,Goto(${CONTEXT},+${EXTEN:3},1)" in text
+    assert "exten => _X.,1,Goto(${CONTEXT},+${EXTEN},1)" in text
+    assert "exten => _+X.,1,NoOp(" in text
     assert "same => n,Set(CALLERID(num)=79581114585)" in text
-    assert "same => n,Dial(PJSIP/${EXTEN}@novofon,60)" in text
+    # Dialled only from _+X., as E.164 digits: no rewrite can apply after the '+' form.
+    assert "same => n,Dial(PJSIP/${EXTEN:1}@novofon,60)" in text
+    assert text.index("exten => _+X.") < text.index("Dial(PJSIP/")
     assert "UserEvent(TrunkctlDial," in text and "DialStatus: ${DIALSTATUS}" in text
     assert "Dial(SIP/" not in text  # chan_sip is gone since Asterisk 21
 

@@ -107,7 +107,7 @@ def test_changing_one_option_changes_only_its_lines(pbx: SandboxInfo) -> None:
         " same => n,Set(CALLERID(num)=79581114586)".join(("+", "")),
     ]
     assert (pbx.pbx_config_dir / "pjsip.conf").read_bytes() == old_pjsip
-    assert "exten => _8XXXXXXXXXX,1,Goto(${CONTEXT},7${EXTEN:1},1)" in new
+    assert "exten => _8XXXXXXXXXX,1,Goto(${CONTEXT},+7${EXTEN:1},1)" in new
 
 
 def test_foreign_sections_are_left_alone_unless_forced(pbx: SandboxInfo) -> None:

@@ -225,27 +225,33 @@ def _uri(spec: TrunkSpec, user: str | None = None) -> str:
 
 
 def _outgoing(spec: TrunkSpec) -> DialplanContext:
+    # Every number ends up in _+X. as +E.164 and is dialled as E.164 digits (what NovoFon
+    # takes) from there, untouched: a number already in international form (trunkctl sends
+    # foreign numbers as +…) never meets the Russian rewrites, which would mistake Japan's
+    # 81312345678 for an 8… number. Bare digits are read the Russian way first.
     dial = [
-        ("exten", f"_X.,1,NoOp(trunkctl: ${{EXTEN}} via {spec.name})"),
+        ("exten", f"_+X.,1,NoOp(trunkctl: ${{EXTEN:1}} via {spec.name})"),
     ]
     if spec.caller_id:
         dial.append(("same", f"n,Set(CALLERID(num)={spec.caller_id})"))
     dial += [
-        ("same", f"n,Dial(PJSIP/${{EXTEN}}@{spec.name},{spec.dial_timeout})"),
+        ("same", f"n,Dial(PJSIP/${{EXTEN:1}}@{spec.name},{spec.dial_timeout})"),
         ("same", "n,Set(TRUNKCTL_KEYS=${HANGUPCAUSE_KEYS()})"),
         (
             "same",
-            f"n,UserEvent({USER_EVENT},Trunk: {spec.name},Number: ${{EXTEN}},"
+            f"n,UserEvent({USER_EVENT},Trunk: {spec.name},Number: ${{EXTEN:1}},"
             "DialStatus: ${DIALSTATUS},HangupCause: ${HANGUPCAUSE},"
             "SipCause: ${HANGUPCAUSE(${CUT(TRUNKCTL_KEYS,\\,,1)},tech)})",
         ),
         ("same", "n,Hangup()"),
     ]
     lines = (
-        # Russian habits → what NovoFon wants (E.164 digits, no '+'): 8… and 10-digit 9…
-        ("exten", "_8XXXXXXXXXX,1,Goto(${CONTEXT},7${EXTEN:1},1)"),
-        ("exten", "_9XXXXXXXXX,1,Goto(${CONTEXT},7${EXTEN},1)"),
-        ("exten", "_+X.,1,Goto(${CONTEXT},${EXTEN:1},1)"),
+        # Russian habits → +E.164: 8…, 10-digit 9…, the 8-10 international prefix; any
+        # other digits are taken as E.164 already (79991234567, 4930901820).
+        ("exten", "_8XXXXXXXXXX,1,Goto(${CONTEXT},+7${EXTEN:1},1)"),
+        ("exten", "_9XXXXXXXXX,1,Goto(${CONTEXT},+7${EXTEN},1)"),
+        ("exten", "_810X.,1,Goto(${CONTEXT},+${EXTEN:3},1)"),
+        ("exten", "_X.,1,Goto(${CONTEXT},+${EXTEN},1)"),
         *dial,
     )
     return DialplanContext(
