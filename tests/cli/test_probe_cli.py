@@ -195,3 +195,54 @@ def test_unknown(args: list[str], stdin: str | None, expected: str) -> None:
     assert out.returncode == 3, out.stdout + out.stderr
     assert out.stdout.splitlines()[0].startswith(expected)
     assert "hunter2" not in out.stdout + out.stderr
+
+
+# Usage errors are UNKNOWN too: click's exit 2 would read as CRITICAL to Nagios.
+@pytest.mark.parametrize(
+    ("args", "expected", "hint"),
+    [
+        (["options"], "SIP OPTIONS UNKNOWN - usage: Missing argument 'HOST[:PORT]'.",
+         "trunkctl probe options --help"),
+        (["register", "-u", USER], "SIP REGISTER UNKNOWN - usage: Missing argument",
+         "trunkctl probe register --help"),
+        (["options", "127.0.0.1", "-w", "abc"],
+         "SIP OPTIONS UNKNOWN - usage: Invalid value for '--warning' / '-w'",
+         "trunkctl probe options --help"),
+        (["options", "127.0.0.1", "--no-such-option"],
+         "SIP OPTIONS UNKNOWN - usage: No such option: --no-such-option",
+         "trunkctl probe options --help"),
+        (["bogus"], "SIP PROBE UNKNOWN - usage: No such command 'bogus'.",
+         "trunkctl probe --help"),
+        ([], "SIP PROBE UNKNOWN - usage: no command given", "trunkctl probe --help"),
+    ],
+)  # fmt: skip
+def test_usage_errors_are_unknown(args: list[str], expected: str, hint: str) -> None:
+    out = probe(*args)
+    assert out.returncode == 3, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith(expected), lines
+    assert lines[1] == f"See `{hint}`."
+    # click's own explanation still goes to stderr.
+    assert "Usage: trunkctl probe" in out.stderr
+
+
+def test_usage_error_as_json_and_in_russian() -> None:
+    out = probe("options", "127.0.0.1", "-c", "soon", "--json")
+    assert out.returncode == 3
+    data = js(out)
+    assert (data["status"], data["exit_code"]) == ("UNKNOWN", 3)
+    assert data["error"]["code"] == "bad_input"
+    assert data["summary"].startswith("usage: Invalid value for '--critical' / '-c'")
+    ru = probe("register", lang="ru")
+    assert ru.returncode == 3
+    assert ru.stdout.startswith("SIP REGISTER UNKNOWN - ошибка в аргументах: Missing argument")
+    assert "Справка: `trunkctl probe register --help`." in ru.stdout
+
+
+def test_other_commands_keep_usage_exit_2() -> None:
+    for args in (["api", "call"], ["sandbox", "status", "--no-such-option"]):
+        out = subprocess.run(
+            [TRUNKCTL, *args], capture_output=True, text=True, timeout=60, check=False
+        )
+        assert out.returncode == 2, args
+        assert "Usage: trunkctl" in out.stderr and out.stdout == ""

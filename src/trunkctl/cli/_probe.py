@@ -2,15 +2,18 @@
 
 Exit codes follow the Nagios plugin guidelines (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN),
 so errors are answered here as UNKNOWN rather than by the CLI's usual exit codes; the
-first line is one status line, plain text, never wrapped.
+first line is one status line, plain text, never wrapped. Usage errors too (a missing
+host, ``-w abc``): click's exit 2 would read as CRITICAL to a monitoring system.
 """
 
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+from typer.core import TyperCommand, TyperGroup
 
 from trunkctl.errors import BadInput, TrunkctlError
 from trunkctl.i18n import Text
@@ -22,8 +25,61 @@ if TYPE_CHECKING:
     from trunkctl.doctor import NagiosVerdict
     from trunkctl.sip import TransportName
 
+UNKNOWN = 3  # Nagios: the plugin could not judge (also for its own usage errors)
+
+
+def _usage_unknown(service: str, exc: UsageError, json_flag: bool) -> NoReturn:
+    """Print the UNKNOWN verdict for a usage error, then let click show it and exit 3."""
+    from trunkctl.doctor import nagios_error
+
+    path = exc.ctx.command_path if exc.ctx is not None else "trunkctl probe"
+    if isinstance(exc, NoArgsIsHelpError):
+        message = Text("no command given", "не указана команда")
+    else:
+        message = Text(exc.format_message(), exc.format_message())
+    error = BadInput(
+        Text("usage: ", "ошибка в аргументах: ") + message,
+        next_step=Text(f"See `{path} --help`.", f"Справка: `{path} --help`."),
+    )
+    _emit(nagios_error(service, error), json_flag)
+    exc.exit_code = UNKNOWN
+    raise exc
+
+
+class _ProbeCommand(TyperCommand):
+    """A probe subcommand whose usage errors exit 3 (UNKNOWN) with a status line."""
+
+    def make_context(self, info_name: str | None, args: list[str], *a: Any, **kw: Any) -> Any:
+        json_flag = "--json" in args  # before click's parser consumes the list
+        try:
+            return super().make_context(info_name, args, *a, **kw)
+        except UsageError as exc:
+            service = f"SIP {(info_name or self.name or 'probe').upper()}"
+            _usage_unknown(service, exc, json_flag)
+
+
+class _ProbeGroup(TyperGroup):
+    """`trunkctl probe` itself: no or an unknown subcommand is UNKNOWN (3) as well."""
+
+    def make_context(self, info_name: str | None, args: list[str], *a: Any, **kw: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, *a, **kw)
+        except UsageError as exc:
+            _usage_unknown("SIP PROBE", exc, False)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as exc:
+            _usage_unknown("SIP PROBE", exc, False)
+
+
 app = typer.Typer(
-    help="SIP probes with Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).",
+    cls=_ProbeGroup,
+    help=(
+        "SIP probes with Nagios exit codes (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, also for "
+        "a usage error)."
+    ),
     no_args_is_help=True,
     rich_markup_mode=None,
 )
@@ -70,13 +126,17 @@ def _transport(value: str) -> TransportName:
     )
 
 
-def _finish(verdict: NagiosVerdict, json_flag: bool) -> None:
+def _emit(verdict: NagiosVerdict, json_flag: bool) -> None:
     o = out(json_flag)
     if o.json:
         o.emit_json(verdict.to_dict(o.language))
     else:
         sys.stdout.write("\n".join(verdict.lines(o.language)) + "\n")
         sys.stdout.flush()
+
+
+def _finish(verdict: NagiosVerdict, json_flag: bool) -> None:
+    _emit(verdict, json_flag)
     raise typer.Exit(verdict.exit_code)
 
 
@@ -86,7 +146,7 @@ def _unknown(service: str, error: TrunkctlError, json_flag: bool) -> None:
     _finish(nagios_error(service, error), json_flag)
 
 
-@app.command("options")
+@app.command("options", cls=_ProbeCommand)
 def options(
     target: Target,
     transport: Transport = "udp",
@@ -113,7 +173,7 @@ def options(
     _finish(nagios_options(result, warning=warning, critical=critical, lang=o.language), json_)
 
 
-@app.command("register")
+@app.command("register", cls=_ProbeCommand)
 def register(
     target: Target,
     username: Annotated[
