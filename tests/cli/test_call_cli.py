@@ -356,3 +356,46 @@ async def test_user_without_originate_class_is_told_the_manager_conf_fix(
     assert rows(log) == [] and {r["status"] for r in data["results"]} == {"pending"}
     human = tk("call", "--numbers", str(numbers), log=log, settings=settings)
     assert human.returncode == 6 and "write =" in human.stderr and secret not in human.stderr
+
+
+async def _pbx_channels(pbx: SandboxInfo) -> list[str]:
+    from trunkctl.ami import AmiClient
+
+    a = pbx.ami
+    async with AmiClient(a["host"], a["port"], a["username"], a["secret"], events=False) as ami:
+        listing = await ami.list_action("CoreShowChannels")
+    return [e.get("Channel") or "" for e in listing.events]
+
+
+async def test_ctrl_c_on_one_call_hangs_it_up_and_still_reports_interrupted(
+    pbx: SandboxInfo, provider_view: ProviderView, tmp_path: Path
+) -> None:
+    await install_trunk(pbx)
+    log = tmp_path / "calls.db"
+    proc = subprocess.Popen(
+        argv("call", "79990000480", "--json", "--timeout", "60"),  # rings until stopped
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env_for(log),
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while provider_view.invites["79990000480"] == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert provider_view.invites["79990000480"] == 1
+        stopped = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = await asyncio.to_thread(proc.communicate, timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert time.monotonic() - stopped < 5
+    assert proc.returncode == 18, stderr
+    data = json.loads(stdout)
+    assert data["result"]["status"] == "interrupted"
+    assert "hung the call up" in data["result"]["error"]["what"]
+    assert [r["status"] for r in rows(log)] == ["interrupted"]
+    assert "Traceback" not in stderr
+    # Nothing left ringing: neither Local half nor the trunk leg.
+    assert await _pbx_channels(pbx) == []

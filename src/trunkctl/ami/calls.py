@@ -467,6 +467,18 @@ def _router_for(client: AmiClient) -> _Router:
     return router
 
 
+_STOPPED = AmiError(
+    Text(
+        "trunkctl was stopped (Ctrl-C or a signal) and hung the call up",
+        "trunkctl остановлен (Ctrl-C или сигнал) и положил трубку",
+    ),
+    next_step=Text(
+        "Run the call again to see how it ends.",
+        "Повторите звонок, чтобы увидеть, чем он закончится.",
+    ),
+)
+
+
 def _time_up(done: asyncio.Future[None]) -> None:
     if not done.done():
         done.set_result(None)
@@ -499,6 +511,7 @@ async def originate_and_track(
     variables: Mapping[str, str] | None = None,
     caller_id: str | None = None,
     hangup_on_timeout: bool = True,
+    stop: asyncio.Event | None = None,
 ) -> CallResult:
     """Originate ``channel`` (e.g. ``Local/79991234567@outgoing``) and follow it to its end.
 
@@ -506,6 +519,7 @@ async def originate_and_track(
     ``ring_timeout`` (default ``timeout`` × 2/3) is how long Asterisk lets it ring. A
     dropped AMI connection ends the call as ``interrupted``. Raises AmiPermissionError when
     the user lacks the ``originate`` class, and AmiConnectionError if never connected.
+    Setting ``stop`` (Ctrl-C in the CLI) hangs the call up and ends it as ``interrupted``.
     """
     if (app is None) == (context is None and exten is None) or (context is None) != (exten is None):
         raise _bad_target()
@@ -548,11 +562,28 @@ async def originate_and_track(
             # One timer that resolves ``done`` itself: cheaper than timeout() + shield(),
             # and this runs for every call of a volume run.
             timer = loop.call_at(started + timeout, _time_up, done)
+            stopper = None
+            if stop is not None:
+                stopper = asyncio.ensure_future(stop.wait())
+                stopper.add_done_callback(lambda _: _time_up(done))
             try:
                 await done
             finally:
                 timer.cancel()
+                if stopper is not None:
+                    stopper.cancel()
             expired = not call.finished
+        if stop is not None and stop.is_set() and not call.finished:
+            # Asked to stop: never leave the call ringing behind us. Hang up, let its
+            # Hangup events arrive (bounded), and say it was interrupted.
+            if client.connected:
+                with contextlib.suppress(AmiError):
+                    await client.action("Hangup", {"Channel": channel_id}, timeout=1.0, check=False)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(2.0):
+                        await router.add(call)  # a fresh future for its end
+            call.interrupt(_STOPPED)
+            return call.result(loop.time() - started)
         if expired and hangup_on_timeout and client.connected:
             # Asterisk finds a channel by name or Uniqueid: hanging up the first channel
             # takes the Local chain and the trunk leg with it.

@@ -88,10 +88,12 @@ async def place_test_call(
     trunk: str = "novofon",
     verification: bool = False,
     on_event: Callable[[str], None] | None = None,
+    stop: asyncio.Event | None = None,
 ) -> CallReport:
     """Originate ``Local/NUMBER@context`` and explain how it ended.
 
     ``on_event`` receives progress words (dialing, ringing, answered, hangup) as they happen.
+    Setting ``stop`` hangs the call up and reports it as ``interrupted`` (Ctrl-C).
     """
     if not 1 <= timeout <= 3600:
         raise BadInput(Text("--timeout must be 1–3600 s", "--timeout: от 1 до 3600 с"))
@@ -106,7 +108,9 @@ async def place_test_call(
                 _report_progress(ami.subscribe(_progress_filter), on_event)
             )
         try:
-            result = await originate_and_track(ami, channel, app=app, data=data, timeout=timeout)
+            result = await originate_and_track(
+                ami, channel, app=app, data=data, timeout=timeout, stop=stop
+            )
         finally:
             if progress is not None:
                 progress.cancel()

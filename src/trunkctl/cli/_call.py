@@ -6,7 +6,7 @@ Both write every call into the call log (`trunkctl history`). The volume run is
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
@@ -18,8 +18,13 @@ from ._common import run, settings
 from ._output import Output
 
 if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Awaitable, Callable
+
     from trunkctl.calling import CampaignProgress, CampaignReport, CampaignRunner, NumberResult
     from trunkctl.calllog import CallLog
+
+T = TypeVar("T")
 
 _PROGRESS = {
     "dialing": Text("dialing…", "набор…"),
@@ -234,16 +239,22 @@ def _single(
         )
     try:
         report = run(
-            place_test_call(
-                settings(),
-                number,
-                context=context,
-                app=app,
-                data=data,
-                timeout=timeout,
-                trunk=trunk,
-                verification=verification,
-                on_event=None if o.json else progress,
+            _until_signalled(
+                lambda stop: place_test_call(
+                    settings(),
+                    number,
+                    context=context,
+                    app=app,
+                    data=data,
+                    timeout=timeout,
+                    trunk=trunk,
+                    verification=verification,
+                    on_event=None if o.json else progress,
+                    stop=stop,
+                ),
+                on_stop=lambda: o.progress(
+                    Text("Stopping: hanging the call up…", "Останавливаюсь: кладу трубку…")
+                ),
             )
         )
     except BaseException as exc:
@@ -399,6 +410,32 @@ def _campaign(
     if report.error is not None and not report.stopped:
         o.fail(report.error)
     raise typer.Exit(report.exit_code)
+
+
+async def _until_signalled(
+    start: Callable[[asyncio.Event], Awaitable[T]], on_stop: Callable[[], None]
+) -> T:
+    """Run ``start(stop)`` with Ctrl-C / SIGTERM setting ``stop`` instead of killing it, so
+    the library can hang its call up and still report (exit 18, JSON included)."""
+    import asyncio
+    import signal
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def on_signal() -> None:
+        if not stop.is_set():
+            stop.set()
+            on_stop()
+
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        return await start(stop)
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
 
 
 async def _run_with_signals(o: Output, runner: CampaignRunner) -> CampaignReport:
