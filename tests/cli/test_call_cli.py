@@ -399,3 +399,18 @@ async def test_ctrl_c_on_one_call_hangs_it_up_and_still_reports_interrupted(
     assert "Traceback" not in stderr
     # Nothing left ringing: neither Local half nor the trunk leg.
     assert await _pbx_channels(pbx) == []
+
+
+async def test_a_failed_call_shows_what_asterisk_logged_about_it(
+    pbx: SandboxInfo, tmp_path: Path
+) -> None:
+    await install_trunk(pbx)
+    log = tmp_path / "calls.db"
+    failed = tk("call", "79990000200", "--context", "no-such-context", "--json", log=log)
+    assert failed.returncode == 16, failed.stderr
+    lines = js(failed)["asterisk_log"]
+    assert any("no-such-context" in line for line in lines), lines
+    text = tk("call", "79990000200", "--context", "no-such-context", log=log, lang="ru")
+    assert "Asterisk записал в журнал" in text.stdout and "no-such-context" in text.stdout
+    answered = tk("call", "79990000200", "--json", log=log)
+    assert answered.returncode == 0 and js(answered)["asterisk_log"] == []

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from trunkctl.ami import CallResult, Message, Subscription, originate_and_track
-from trunkctl.asterisk import ami_client
+from trunkctl.asterisk import ami_client, log_position, log_since
 from trunkctl.codes import Explanation, explain
 from trunkctl.errors import AmiError, BadInput
 from trunkctl.i18n import Lang, Text
@@ -37,6 +37,9 @@ CALL_EXIT_CODES: dict[str, int] = {
 }
 
 
+_LOG_LINES = 8
+
+
 @dataclass(frozen=True, slots=True)
 class CallReport:
     """A finished test call and what it means."""
@@ -47,6 +50,10 @@ class CallReport:
     explanation: Explanation
     trunk_registered: bool | None
     mode: str | None
+    asterisk_log: tuple[str, ...] = ()
+    """Asterisk's NOTICE/WARNING/ERROR lines written during a call that was not answered (its
+    reason in Asterisk's words, e.g. "No such extension/context"), from settings' log."""
+    log_file: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -60,6 +67,8 @@ class CallReport:
             "mode": self.mode,
             "result": self.result.to_dict(),
             "explanation": self.explanation.to_dict(lang),
+            "asterisk_log": list(self.asterisk_log),
+            "log_file": self.log_file,
         }
 
 
@@ -101,6 +110,7 @@ async def place_test_call(
     digits = parsed.digits
     channel = local_channel(parsed, context)
     registered, mode = await _trunk_context(settings, trunk)
+    position = log_position(settings)
     async with ami_client(settings, events=("call", "user"), timeout=10.0) as ami:
         progress = None
         if on_event is not None:
@@ -119,7 +129,14 @@ async def place_test_call(
     explanation = explain(
         result.outcome(trunk_registered=registered, mode=mode, is_verification_call=verification)
     )
-    return CallReport(digits, channel, result, explanation, registered, mode)
+    lines: tuple[str, ...] = ()
+    if result.status != "answered":
+        # The last lines only: a busy server logs other calls' trouble too.
+        # NOTICE too: "No such extension/context … while calling Local channel" is one.
+        found = log_since(settings, position, levels=("ERROR", "WARNING", "NOTICE"))
+        lines = tuple(found[-_LOG_LINES:])
+    log_file = str(settings.log_file) if settings.log_file else None
+    return CallReport(digits, channel, result, explanation, registered, mode, lines, log_file)
 
 
 def _progress_filter(msg: Message) -> bool:

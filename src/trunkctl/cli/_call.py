@@ -56,10 +56,16 @@ def print_verdict(report: dict[str, Any]) -> None:
         ("talk_duration", Text("talk", "разговор")),
     ):
         if res.get(key) is not None:
-            times.append(f"{o.t(label)} {res[key]:.2f} s")
+            times.append(f"{o.t(label)} {res[key]:.2f} {o.t(Text('s', 'с'))}")
     if times:
         o.say("  " + ", ".join(times))
     o.say(exp["meaning"])
+    lines = report.get("asterisk_log") or []
+    if lines:
+        where = report.get("log_file") or "messages.log"
+        o.say(Text(f"Asterisk logged ({where}):", f"Asterisk записал в журнал ({where}):"))
+        for line in lines:
+            o.say(f"  {line}", style="dim")
     for step in exp["next_steps"]:
         o.say(f"  → {step}", style="green")
 
