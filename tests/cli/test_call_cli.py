@@ -414,3 +414,16 @@ async def test_a_failed_call_shows_what_asterisk_logged_about_it(
     assert "Asterisk записал в журнал" in text.stdout and "no-such-context" in text.stdout
     answered = tk("call", "79990000200", "--json", log=log)
     assert answered.returncode == 0 and js(answered)["asterisk_log"] == []
+
+
+async def test_ringing_cut_by_trunkctls_own_limit_advises_a_longer_timeout(
+    pbx: SandboxInfo, tmp_path: Path
+) -> None:
+    await install_trunk(pbx)
+    proc = tk("call", "79990000480", "--timeout", "4", "--json", log=tmp_path / "calls.db")
+    assert proc.returncode == 11, proc.stderr  # no answer
+    data = js(proc)
+    assert data["result"]["originate_reason"] == 3  # Asterisk: the ring timeout we gave
+    assert data["explanation"]["id"] == "no_answer.ring_limit"
+    steps = " ".join(data["explanation"]["next_steps"])
+    assert "--timeout" in steps and "Dial(" not in steps

@@ -67,6 +67,13 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
     ({"status": "no_answer", "q850": 19}, "no_answer", "ok"),
     ({"status": "no_answer", "dial_status": "NOANSWER", "q850": 16}, "no_answer", "ok"),
     ({"status": "no_answer", "is_verification_call": True}, "no_answer.verification", "warn"),
+    # trunkctl's own ring limit ended it: the advice is --timeout, not Dial()'s argument.
+    ({"status": "no_answer", "ring_limited": True}, "no_answer.ring_limit", "ok"),
+    (
+        {"status": "no_answer", "ring_limited": True, "is_verification_call": True},
+        "no_answer.verification",
+        "warn",
+    ),
     # DialEnd reports a 403 (Cause 21) as NOANSWER: the cause wins.
     ({"status": "no_answer", "q850": 21, "dial_status": "NOANSWER"}, "rejected", "fail"),
     ({"status": "failed", "sip_code": 488, "q850": 58}, "codecs", "fail"),
@@ -104,7 +111,7 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
 
 IDS = {
     "answered", "answered.verification", "busy", "busy.verification", "no_answer",
-    "no_answer.verification", "auth_rejected", "auth_rejected.registered", "auth_rejected.ip",
+    "no_answer.verification", "no_answer.ring_limit", "auth_rejected", "auth_rejected.registered", "auth_rejected.ip",
     "auth_rejected.verification", "forbidden", "forbidden.ip", "forbidden.verification",
     "rejected", "rejected.verification", "payment_required", "number_not_found",
     "number_incomplete", "request_timeout", "no_response", "temporarily_unavailable",
@@ -177,9 +184,9 @@ def test_every_entry_is_reachable() -> None:
     codes += [{"q850": c} for c in Q850_CAUSES]
     codes += [{"dial_status": d} for d in DIAL_STATUSES]
     contexts = [
-        {"is_verification_call": v, "mode": m, "trunk_registered": r}
-        for v, m, r in itertools.product(
-            (False, True), (None, "ip", "registration"), (None, True, False)
+        {"is_verification_call": v, "mode": m, "trunk_registered": r, "ring_limited": g}
+        for v, m, r, g in itertools.product(
+            (False, True), (None, "ip", "registration"), (None, True, False), (False, True)
         )
     ]
     seen = {

@@ -178,6 +178,8 @@ class CallResult:
             sip_code=self.sip_code,
             q850=self.q850,
             dial_status=self.dial_status,
+            ring_limited=self.status == "no_answer"
+            and self.originate_reason == _REASON_RING_TIMEOUT,
             **context,
         )
 

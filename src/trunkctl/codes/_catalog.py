@@ -207,6 +207,27 @@ CATALOG: Mapping[str, Entry] = MappingProxyType(
                 "`Dial(PJSIP/...@novofon,60)`.",
             ),
         ),
+        "no_answer.ring_limit": _e(
+            "ok",
+            T(
+                "Nobody answered before trunkctl's own ring limit; the call got through.",
+                "Никто не ответил до предела звонка, заданного trunkctl; вызов прошёл.",
+            ),
+            T(
+                "The call reached the callee and rang until trunkctl stopped it: a test call "
+                "rings for 2/3 of --timeout (a list: --ring-timeout).",
+                "Вызов дошёл до абонента и звонил, пока trunkctl его не остановил: тестовый "
+                "звонок звонит 2/3 от --timeout (список номеров — --ring-timeout).",
+            ),
+            T(
+                "Call a number where someone will pick up (your own mobile).",
+                "Позвоните на номер, где точно возьмут трубку (свой мобильный).",
+            ),
+            T(
+                "To let it ring longer, raise `--timeout` (or `--ring-timeout` with --numbers).",
+                "Чтобы звонило дольше, увеличьте `--timeout` (или `--ring-timeout` с --numbers).",
+            ),
+        ),
         "no_answer.verification": _e(
             "warn",
             T(

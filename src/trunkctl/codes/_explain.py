@@ -152,6 +152,8 @@ def _variant(base: str, outcome: CallOutcome) -> str:
     if base == "auth_rejected" and outcome.trunk_registered and outcome.mode == "registration":
         # The registration authenticates with the same login: the endpoint is what lacks it.
         candidates.append(f"{base}.registered")
+    if base == "no_answer" and outcome.ring_limited:
+        candidates.append(f"{base}.ring_limit")
     if outcome.mode == "ip":
         candidates.append(f"{base}.ip")
     return next((c for c in candidates if c in CATALOG), base)

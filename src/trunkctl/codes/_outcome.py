@@ -58,6 +58,9 @@ class CallOutcome:
     mode: TrunkMode | None = None
     is_verification_call: bool = False
     provider: Literal["novofon"] = "novofon"
+    ring_limited: bool = False
+    """The ringing was ended by trunkctl's own limit (Originate's ring timeout, i.e.
+    ``--timeout``/``--ring-timeout``), not by the far end or the dialplan's Dial timeout."""
 
     def __post_init__(self) -> None:
         if self.status not in _STATUSES:
