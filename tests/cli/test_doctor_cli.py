@@ -80,7 +80,7 @@ async def test_offline_lints_a_broken_copy_without_asterisk(
     data = js(out)
     assert data["offline"] is True and data["checks"] == []
     assert data["config_dir"] == str(copy)
-    assert [i["id"] for i in data["groups"]["fail"]] == ["PJSIP001"]
+    assert [i["id"] for i in data["groups"]["fail"]] == ["PJSIP001", "lint"]  # + its summary
     assert data["groups"]["fail"][0]["evidence"][0].startswith("pjsip.conf:")
     # The live config is untouched and healthy.
     assert tk("doctor", "--offline", "--json").returncode == 0

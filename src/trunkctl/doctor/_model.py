@@ -114,20 +114,26 @@ class ReportItem:
         return out
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def _lint_summary(lint: LintReport) -> ReportItem:
-    """One ok line saying the lint ran, so a clean config is visible in the report."""
+    """One line saying the lint ran (so a clean config is visible in the report), filed
+    with the worst finding: "3 errors" never sits under OK."""
     read = ", ".join(name for name, st in lint.files.items() if st == "ok") or "-"
     counts = lint.counts()
+    status: ItemStatus = "fail" if counts["error"] else "warn" if counts["warning"] else "ok"
     return ReportItem(
         "lint",
         "lint",
-        "ok",
+        status,
         Text("Config lint", "Проверка конфигурации"),
         Text(
-            f"{lint.rules_run} rules over {read}: {counts['error']} errors, "
-            f"{counts['warning']} warnings, {counts['info']} notes",
-            f"{lint.rules_run} правил по {read}: ошибок {counts['error']}, "
-            f"предупреждений {counts['warning']}, замечаний {counts['info']}",
+            f"{lint.rules_run} rules over {read}: {_plural(counts['error'], 'error')}, "
+            f"{_plural(counts['warning'], 'warning')}, {_plural(counts['info'], 'note')}",
+            f"{lint.rules_run} правил по {read}: ошибок — {counts['error']}, "
+            f"предупреждений — {counts['warning']}, замечаний — {counts['info']}",
         ),
     )
 
