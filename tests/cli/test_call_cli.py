@@ -423,6 +423,7 @@ async def test_ringing_cut_by_trunkctls_own_limit_advises_a_longer_timeout(
     proc = tk("call", "79990000480", "--timeout", "4", "--json", log=tmp_path / "calls.db")
     assert proc.returncode == 11, proc.stderr  # no answer
     data = js(proc)
+    assert (data["ok"], data["exit_code"]) == (False, 11)  # like doctor, campaigns, api
     assert data["result"]["originate_reason"] == 3  # Asterisk: the ring timeout we gave
     assert data["explanation"]["id"] == "no_answer.ring_limit"
     steps = " ".join(data["explanation"]["next_steps"])

@@ -61,6 +61,8 @@ class CallReport:
 
     def to_dict(self, lang: Lang | None = None) -> dict[str, Any]:
         return {
+            "ok": self.exit_code == 0,
+            "exit_code": self.exit_code,
             "number": self.number,
             "channel": self.channel,
             "trunk_registered": self.trunk_registered,

@@ -53,7 +53,18 @@ def history(
         o.emit_json({"call_log": path, "campaign": campaign, "calls": rows})
         return
     if not rows:
-        o.say(Text(f"No calls in {path} yet.", f"В {path} звонков пока нет."))
+        if campaign is not None or source is not None:
+            en = ", ".join(
+                x for x in (campaign and f"campaign {campaign}", source and f"source {source}") if x
+            )
+            ru = ", ".join(
+                x
+                for x in (campaign and f"кампания {campaign}", source and f"источник {source}")
+                if x
+            )
+            o.say(Text(f"No calls match ({en}) in {path}.", f"В {path} нет звонков ({ru})."))
+        else:
+            o.say(Text(f"No calls in {path} yet.", f"В {path} звонков пока нет."))
         return
     from rich.table import Table
 
