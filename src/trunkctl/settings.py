@@ -4,12 +4,17 @@ Read from a TOML file (``--settings``/``TRUNKCTL_SETTINGS``, else ``/etc/trunkct
 or ``~/.config/trunkctl/config.toml``), then ``TRUNKCTL_*`` environment variables; the CLI's
 flags override both. The sandbox writes one such file so that ``trunkctl --sandbox CMD`` talks
 to the sandbox pbx exactly as plain ``trunkctl CMD`` talks to a real server.
+
+The file may hold tables this module does not read (``[novofon]`` for trunkctl.novofon);
+:func:`update_settings_toml` changes only the keys listed here and keeps the rest verbatim.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +27,11 @@ __all__ = [
     "Settings",
     "default_settings_paths",
     "load_settings",
+    "read_settings_text",
     "sandbox_dir",
     "sandbox_settings_path",
     "settings_to_toml",
+    "update_settings_toml",
 ]
 
 DEFAULT_SANDBOX_DIR = Path("/var/cache/trunkctl/sandbox")
@@ -43,6 +50,12 @@ def sandbox_settings_path() -> Path:
 def default_settings_paths() -> list[Path]:
     """System-wide first, then the user's own."""
     return [Path("/etc/trunkctl/config.toml"), Path.home() / ".config/trunkctl/config.toml"]
+
+
+_READABLE = Text(
+    "Check the path and run trunkctl as a user who may read it (usually root).",
+    "Проверьте путь и запускайте trunkctl от пользователя, которому файл доступен (обычно root).",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,11 +83,7 @@ class AmiSettings:
             raise BadInput(
                 Text("cannot read the AMI secret file", "не удаётся прочитать файл с паролем AMI"),
                 evidence=f"{self.secret_file}: {exc.strerror}",
-                next_step=Text(
-                    "Check the path and run trunkctl as a user who may read it (usually root).",
-                    "Проверьте путь и запускайте trunkctl от пользователя, которому файл доступен "
-                    "(обычно root).",
-                ),
+                next_step=_READABLE,
             ) from exc
 
 
@@ -109,19 +118,178 @@ class Settings:
         }
 
 
-def _bad_settings(path: Path, problem: str) -> BadInput:
+# The keys trunkctl's own code reads and `init` owns: (table..., key), kind, environment variable.
+# Every other table or key in the file (e.g. [novofon], read by trunkctl.novofon) belongs to
+# someone else: init updates its keys in place and leaves the rest byte for byte.
+_KEYS: tuple[tuple[tuple[str, ...], str, str | None], ...] = (
+    (("config_dir",), "path", "TRUNKCTL_CONFIG_DIR"),
+    (("ami", "host"), "str", "TRUNKCTL_AMI_HOST"),
+    (("ami", "port"), "port", "TRUNKCTL_AMI_PORT"),
+    (("ami", "username"), "str", "TRUNKCTL_AMI_USERNAME"),
+    (("ami", "secret_file"), "path", "TRUNKCTL_AMI_SECRET_FILE"),
+    (("asterisk", "command"), "command", None),
+    (("asterisk", "log_file"), "path", "TRUNKCTL_ASTERISK_LOG"),
+    (("provider", "server"), "str", "TRUNKCTL_PROVIDER_SERVER"),
+)
+_KIND_PROBLEM = {
+    "str": Text("must be a string", "должно быть строкой"),
+    "path": Text("must be a path in quotes", "должно быть путём в кавычках"),
+    "port": Text("is not a port number (1-65535)", "не номер порта (1-65535)"),
+    "command": Text(
+        'must be a list of strings, e.g. ["asterisk"]',
+        'должно быть списком строк, например ["asterisk"]',
+    ),
+}
+
+_FIX_FILE = Text(
+    "Fix the file (TOML) or point --settings at another one.",
+    "Исправьте файл (формат TOML) или укажите другой через --settings.",
+)
+
+
+def _label(key: tuple[str, ...]) -> str:
+    return key[0] if len(key) == 1 else f"[{'.'.join(key[:-1])}] {key[-1]}"
+
+
+def _shown(raw: object) -> str:
+    return json.dumps(raw, ensure_ascii=False, default=str)
+
+
+def _bad_settings(path: Path, problem: Text | str) -> BadInput:
+    problem = problem if isinstance(problem, Text) else Text(problem, problem)
     return BadInput(
         Text("the trunkctl settings file is invalid", "файл настроек trunkctl некорректен"),
-        evidence=f"{path}: {problem}",
+        evidence=Text(f"{path}: ", f"{path}: ") + problem,
+        next_step=_FIX_FILE,
+    )
+
+
+def _missing_settings(path: Path) -> BadInput:
+    if path == sandbox_settings_path():
+        hint = Text(
+            "Start the sandbox: `trunkctl sandbox up` writes this file.",
+            "Запустите песочницу: `trunkctl sandbox up` создаёт этот файл.",
+        )
+    else:
+        hint = Text(
+            f"Check the path given with --settings or TRUNKCTL_SETTINGS, or create the file: "
+            f"`trunkctl --settings {path} init`.",
+            f"Проверьте путь в --settings или TRUNKCTL_SETTINGS либо создайте файл: "
+            f"`trunkctl --settings {path} init`.",
+        )
+    return BadInput(
+        Text("the trunkctl settings file does not exist", "файла настроек trunkctl нет"),
+        evidence=Text(f"{path}: no such file", f"{path}: нет такого файла"),
+        next_step=hint,
+    )
+
+
+def _bad_env(name: str, raw: str, problem: Text) -> BadInput:
+    return BadInput(
+        Text(
+            f"the environment variable {name} is invalid",
+            f"переменная окружения {name} некорректна",
+        ),
+        evidence=Text(f"{name}={raw} ", f"{name}={raw} ") + problem,
         next_step=Text(
-            "Fix the file (TOML) or point --settings at another one.",
-            "Исправьте файл (формат TOML) или укажите другой через --settings.",
+            f"Fix it or unset it (`unset {name}`): it overrides the settings file.",
+            f"Исправьте или уберите её (`unset {name}`): она важнее файла настроек.",
         ),
     )
 
 
-def load_settings(path: Path | None = None, environ: dict[str, str] | None = None) -> Settings:
-    """Settings from ``path`` (or the default locations), then ``TRUNKCTL_*`` variables."""
+def read_settings_text(path: Path, *, missing_ok: bool = False) -> str | None:
+    """The settings file's text (None if it is missing and ``missing_ok``); BadInput if it
+    cannot be read, is not UTF-8 or is not TOML."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError as exc:
+        if missing_ok:
+            return None
+        raise _missing_settings(path) from exc
+    except OSError as exc:
+        raise BadInput(
+            Text("cannot read the trunkctl settings file", "не удаётся прочитать файл настроек"),
+            evidence=f"{path}: {exc.strerror or exc}",
+            next_step=_READABLE,
+        ) from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _bad_settings(path, Text("not UTF-8 text", "не текст в UTF-8")) from exc
+    _parse(text, path)
+    return text
+
+
+def _parse(text: str, path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _bad_settings(path, str(exc)) from exc
+
+
+def _coerce(kind: str, raw: object) -> object:
+    """``raw`` as the kind wants it; None for "unset" (an empty string); ValueError if bad."""
+    if kind == "port":
+        if isinstance(raw, str) and raw.strip().isdigit():
+            raw = int(raw)
+        if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < 65536:
+            raise ValueError(kind)
+        return raw
+    if kind == "command":
+        if not isinstance(raw, list) or not raw or not all(isinstance(p, str) for p in raw):
+            raise ValueError(kind)
+        return tuple(raw)
+    if not isinstance(raw, str):
+        raise ValueError(kind)
+    return raw or None
+
+
+def _lookup(data: dict[str, Any], key: tuple[str, ...], source: Path) -> object:
+    table: object = data
+    for depth, name in enumerate(key[:-1]):
+        table = table.get(name) if isinstance(table, dict) else None
+        if table is None:
+            return None
+        if not isinstance(table, dict):
+            where = ".".join(key[: depth + 1])
+            raise _bad_settings(
+                source, Text(f"[{where}] must be a table", f"[{where}] должен быть таблицей")
+            )
+    return table.get(key[-1]) if isinstance(table, dict) else None
+
+
+def _values(data: dict[str, Any], source: Path | None, env: Mapping[str, str]) -> dict[str, Any]:
+    """Each owned key's value: its environment variable, else the file, else None."""
+    found: dict[str, Any] = {}
+    for key, kind, var in _KEYS:
+        raw_env = env.get(var) if var else None
+        if raw_env:
+            try:
+                found[".".join(key)] = _coerce(kind, raw_env)
+            except ValueError as exc:
+                raise _bad_env(var or "", raw_env, _KIND_PROBLEM[kind]) from exc
+            continue
+        raw = _lookup(data, key, source or Path("?"))
+        try:
+            found[".".join(key)] = None if raw is None else _coerce(kind, raw)
+        except ValueError as exc:
+            problem = Text(f"{_label(key)} = {_shown(raw)} ", f"{_label(key)} = {_shown(raw)} ")
+            raise _bad_settings(source or Path("?"), problem + _KIND_PROBLEM[kind]) from exc
+    return found
+
+
+def load_settings(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    missing_ok: bool = False,
+) -> Settings:
+    """Settings from ``path`` (or the default locations), then ``TRUNKCTL_*`` variables.
+
+    A missing ``path`` is BadInput unless ``missing_ok`` (then: defaults and variables).
+    Errors name the culprit: the file and key, or the environment variable.
+    """
     env = os.environ if environ is None else environ
     data: dict[str, Any] = {}
     source: Path | None = None
@@ -131,62 +299,302 @@ def load_settings(path: Path | None = None, environ: dict[str, str] | None = Non
                 path = candidate
                 break
     if path is not None:
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise _bad_settings(path, "no such file") from exc
-        except OSError as exc:
-            raise _bad_settings(path, exc.strerror or str(exc)) from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise _bad_settings(path, str(exc)) from exc
-        source = path
-    ami = data.get("ami", {})
-    if not isinstance(ami, dict):
-        raise _bad_settings(path or Path("?"), "[ami] must be a table")
-    try:
-        port = int(env.get("TRUNKCTL_AMI_PORT") or ami.get("port", 5038))
-    except ValueError as exc:
-        raise _bad_settings(path or Path("TRUNKCTL_AMI_PORT"), "AMI port is not a number") from exc
-    secret_file = env.get("TRUNKCTL_AMI_SECRET_FILE") or ami.get("secret_file")
-    asterisk = data.get("asterisk", {})
-    command = asterisk.get("command", ["asterisk"])
-    log_file = env.get("TRUNKCTL_ASTERISK_LOG") or asterisk.get("log_file")
+        text = read_settings_text(path, missing_ok=missing_ok)
+        if text is not None:
+            data, source = _parse(text, path), path
+    v = _values(data, source, env)
+    defaults = Settings()
     return Settings(
-        config_dir=Path(env.get("TRUNKCTL_CONFIG_DIR") or data.get("config_dir", "/etc/asterisk")),
+        config_dir=Path(v["config_dir"]) if v["config_dir"] else defaults.config_dir,
         ami=AmiSettings(
-            host=env.get("TRUNKCTL_AMI_HOST") or ami.get("host", "127.0.0.1"),
-            port=port,
-            username=env.get("TRUNKCTL_AMI_USERNAME") or ami.get("username", "trunkctl"),
-            secret_file=Path(secret_file) if secret_file else None,
+            host=v["ami.host"] or defaults.ami.host,
+            port=v["ami.port"] or defaults.ami.port,
+            username=v["ami.username"] or defaults.ami.username,
+            secret_file=Path(v["ami.secret_file"]) if v["ami.secret_file"] else None,
         ),
-        asterisk_command=tuple(str(part) for part in command),
-        log_file=Path(log_file) if log_file else None,
-        provider_server=env.get("TRUNKCTL_PROVIDER_SERVER")
-        or data.get("provider", {}).get("server"),
+        asterisk_command=v["asterisk.command"] or defaults.asterisk_command,
+        log_file=Path(v["asterisk.log_file"]) if v["asterisk.log_file"] else None,
+        provider_server=v["provider.server"],
         source=source,
     )
 
 
+def _owned(settings: Settings) -> dict[tuple[str, ...], str | int | list[str]]:
+    """The keys a settings file needs to say ``settings`` (optional ones only when set)."""
+    values: dict[tuple[str, ...], str | int | list[str] | None] = {
+        ("config_dir",): str(settings.config_dir),
+        ("ami", "host"): settings.ami.host,
+        ("ami", "port"): settings.ami.port,
+        ("ami", "username"): settings.ami.username,
+        ("ami", "secret_file"): str(settings.ami.secret_file) if settings.ami.secret_file else None,
+        ("asterisk", "command"): list(settings.asterisk_command),
+        ("asterisk", "log_file"): str(settings.log_file) if settings.log_file else None,
+        ("provider", "server"): settings.provider_server,
+    }
+    return {key: value for key, value in values.items() if value is not None}
+
+
 def _toml_str(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A TOML basic string: quote, backslash and control characters escaped (TOML 1.0 §String)."""
+    out = []
+    for char in value:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif (char < " " and char != "\t") or char == "\x7f":
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_value(value: str | int | list[str]) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_str(part) for part in value) + "]"
+    return str(value) if isinstance(value, int) else _toml_str(value)
+
+
+def _table_text(
+    table: tuple[str, ...], items: dict[str, str | int | list[str]], newline: str = "\n"
+) -> str:
+    head = [f"[{'.'.join(table)}]"] if table else []
+    return newline.join(head + [f"{k} = {_toml_value(v)}" for k, v in items.items()]) + newline
+
+
+def _by_table(
+    values: dict[tuple[str, ...], str | int | list[str]],
+) -> dict[tuple[str, ...], dict[str, str | int | list[str]]]:
+    tables: dict[tuple[str, ...], dict[str, str | int | list[str]]] = {}
+    for key, value in values.items():
+        tables.setdefault(key[:-1], {})[key[-1]] = value
+    return tables
 
 
 def settings_to_toml(settings: Settings, header: str = "") -> str:
-    """Render settings as TOML (only strings and ints: no writer library needed)."""
-    lines = [f"# {line}" for line in header.splitlines()]
-    lines.append(f"config_dir = {_toml_str(str(settings.config_dir))}")
-    lines.append("")
-    lines.append("[ami]")
-    lines.append(f"host = {_toml_str(settings.ami.host)}")
-    lines.append(f"port = {settings.ami.port}")
-    lines.append(f"username = {_toml_str(settings.ami.username)}")
-    if settings.ami.secret_file:
-        lines.append(f"secret_file = {_toml_str(str(settings.ami.secret_file))}")
-    lines.append("")
-    lines.append("[asterisk]")
-    lines.append("command = [" + ", ".join(_toml_str(p) for p in settings.asterisk_command) + "]")
-    if settings.log_file:
-        lines.append(f"log_file = {_toml_str(str(settings.log_file))}")
-    if settings.provider_server:
-        lines += ["", "[provider]", f"server = {_toml_str(settings.provider_server)}"]
-    return "\n".join(lines) + "\n"
+    """Render settings as a new TOML file (only strings, ints and lists of strings)."""
+    comments = "".join(f"# {line}\n" for line in header.splitlines())
+    return comments + "\n".join(
+        _table_text(table, items) for table, items in _by_table(_owned(settings)).items()
+    )
+
+
+# --- Updating a settings file in place --------------------------------------------------------
+# tomllib only reads, and a TOML writer library (tomlkit) would be a new dependency for five
+# keys. So: tomllib parses the whole file (it stays the judge of validity), the file is cut into
+# statements by parsing line spans until each parses on its own (a multi-line array or string
+# is one statement), and only the lines of the keys whose values change are rewritten.
+
+
+@dataclass(slots=True)
+class _Statement:
+    start: int  # first line
+    end: int  # one past the last line
+    table: tuple[str, ...]  # the table it belongs to (a header: the table it opens)
+    key: str | None  # None for a [table] / [[array]] header
+    value: object = None
+
+
+def _lines(text: str) -> list[str]:
+    """Lines with their endings (only "\\n" ends one: TOML strings may hold U+2028 etc.)."""
+    parts = text.split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def _header_path(parsed: dict[str, Any]) -> tuple[str, ...]:
+    path: list[str] = []
+    node: object = parsed
+    while isinstance(node, dict) and len(node) == 1:
+        name, node = next(iter(node.items()))
+        path.append(name)
+        if isinstance(node, list) and node:
+            node = node[-1]
+    return tuple(path)
+
+
+def _statements(lines: list[str]) -> list[_Statement] | None:
+    """The file's statements, or None if one does not parse alone (never for valid TOML)."""
+    found: list[_Statement] = []
+    table: tuple[str, ...] = ()
+    i = 0
+    while i < len(lines):
+        stripped = lines[i].strip()
+        if not stripped or stripped.startswith("#"):
+            i += 1
+            continue
+        for j in range(i + 1, len(lines) + 1):
+            try:
+                parsed = tomllib.loads("".join(lines[i:j]))
+            except tomllib.TOMLDecodeError:
+                continue
+            break
+        else:
+            return None
+        if stripped.startswith("["):
+            table = _header_path(parsed)
+            found.append(_Statement(i, j, table, None))
+        else:
+            ((key, value),) = parsed.items()
+            found.append(_Statement(i, j, table, key, value))
+        i = j
+    return found
+
+
+def _assignment_end(line: str) -> int:
+    """Index just past ``key =`` and the blanks after it (quoted keys may hold '=')."""
+    quote = ""
+    escaped = False
+    for index, char in enumerate(line):
+        if quote:
+            if escaped:
+                escaped = False
+            elif char == "\\" and quote == '"':
+                escaped = True
+            elif char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "=":
+            index += 1
+            while index < len(line) and line[index] in " \t":
+                index += 1
+            return index
+    return len(line)
+
+
+def _trailing_comment(lines: list[str]) -> str:
+    """The statement's end-of-line comment with the blanks before it ("" if none)."""
+    body, last = "".join(lines[:-1]), lines[-1].rstrip("\r\n")
+    for index, char in enumerate(last):
+        if char == "#":
+            try:
+                tomllib.loads(body + last[:index])
+            except tomllib.TOMLDecodeError:
+                continue  # a '#' inside a string
+            kept = last[:index].rstrip(" \t")
+            return last[len(kept) :]
+    return ""
+
+
+def _same(kind: str, old: object, new: str | int | list[str]) -> bool:
+    try:
+        value = _coerce(kind, old)
+    except ValueError:
+        return False
+    if kind == "path":
+        return isinstance(value, str) and isinstance(new, str) and Path(value) == Path(new)
+    if kind == "command":
+        return value == tuple(new) if isinstance(new, list) else False
+    return value == new
+
+
+def _cannot_update(source: Path, keys: list[tuple[str, ...]]) -> BadInput:
+    names = ", ".join(_label(key) for key in keys)
+    return BadInput(
+        Text(
+            f"cannot update {names} in the trunkctl settings file",
+            f"не удаётся обновить {names} в файле настроек trunkctl",
+        ),
+        evidence=Text(
+            f"{source}: written as a dotted key or an inline table",
+            f"{source}: записано через точку в ключе или встроенной таблицей",
+        ),
+        next_step=Text(
+            "Write each as `key = value` under its [table] header, then run init again.",
+            "Запишите каждый как `ключ = значение` под заголовком [таблицы] и повторите init.",
+        ),
+    )
+
+
+def update_settings_toml(
+    text: str | None, settings: Settings, *, source: Path, header: str = ""
+) -> str:
+    """``text`` with the keys trunkctl reads set to ``settings`` and everything else (other
+    tables such as [novofon], unknown keys, comments, line endings) kept byte for byte.
+
+    A missing or blank file becomes :func:`settings_to_toml` with ``header``. Unchanged
+    values keep their spelling; BadInput if ``text`` is not TOML or a key cannot be placed.
+    """
+    if text is None or not text.strip():
+        return settings_to_toml(settings, header)
+    data = _parse(text, source)
+    kinds = {key: kind for key, kind, _ in _KEYS}
+    changes = {
+        key: value
+        for key, value in _owned(settings).items()
+        if not _same(kinds[key], _lookup(data, key, source), value)
+    }
+    if not changes:
+        return text
+    newline = "\r\n" if "\r\n" in text else "\n"
+    lines = _lines(text)
+    if not lines[-1].endswith("\n"):
+        lines[-1] += newline
+    statements = _statements(lines)
+    if statements is None:
+        raise _cannot_update(source, list(changes))
+    # `ami.port = 1` or `ami = {port = 1}` own [ami]: a key added elsewhere would clash.
+    blocked = [
+        key
+        for key in changes
+        for s in statements
+        if s.key is not None
+        and isinstance(s.value, dict)
+        and key[: len(s.table) + 1] == (*s.table, s.key)
+    ]
+    if blocked:
+        raise _cannot_update(source, blocked)
+    replaced: dict[int, tuple[int, str]] = {}  # first line -> (end line, new text)
+    inserted: dict[int, list[str]] = {}  # before this line -> new lines
+    appended: dict[tuple[str, ...], dict[str, str | int | list[str]]] = {}
+    for key, value in changes.items():
+        table, name = key[:-1], key[-1]
+        own = [s for s in statements if s.table == table]
+        line = next((s for s in own if s.key == name and not isinstance(s.value, dict)), None)
+        if line is not None:
+            span = lines[line.start : line.end]
+            new = span[0][: _assignment_end(span[0])] + _toml_value(value)
+            replaced[line.start] = (line.end, new + _trailing_comment(span) + newline)
+            continue
+        row = f"{name} = {_toml_value(value)}{newline}"
+        keyed = [s for s in own if s.key is not None]
+        heads = [s for s in own if s.key is None]
+        if keyed:
+            inserted.setdefault(keyed[-1].end, []).append(row)
+        elif heads:
+            inserted.setdefault(heads[0].end, []).append(row)
+        elif not table and statements:
+            # Top-level keys must precede the first [table]: go above its own comments.
+            at = statements[0].start
+            while at > 0 and lines[at - 1].lstrip().startswith("#"):
+                at -= 1
+            inserted.setdefault(at, []).extend([row, newline])
+        else:
+            appended.setdefault(table, {})[name] = value
+    out: list[str] = []
+    i = 0
+    while i <= len(lines):
+        out += inserted.get(i, [])
+        if i == len(lines):
+            break
+        if i in replaced:
+            i, new_text = replaced[i]
+            out.append(new_text)
+            continue
+        out.append(lines[i])
+        i += 1
+    for table, items in appended.items():
+        if out and out[-1].strip():
+            out.append(newline)
+        out.append(_table_text(table, items, newline))
+    result = "".join(out)
+    expected = _parse(text, source)
+    for key, value in changes.items():
+        node = expected
+        for name in key[:-1]:
+            node = node.setdefault(name, {})
+        node[key[-1]] = value
+    try:
+        if tomllib.loads(result) == expected:
+            return result
+    except tomllib.TOMLDecodeError:
+        pass
+    raise _cannot_update(source, list(changes))
