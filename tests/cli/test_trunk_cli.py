@@ -46,6 +46,11 @@ def test_init_setup_apply_status(pbx: SandboxInfo) -> None:
     init = tk("init", "--json")
     assert init.returncode == 0, init.stderr
     assert js(init)["pjsip_loaded"] is True
+    # init keeps the [novofon] table `sandbox up` wrote: the API commands still reach the
+    # emulator (as after `trunkctl --sandbox demo`, whose init step writes the same file).
+    api = tk("api", "settings", "--json")
+    assert api.returncode == 0, api.stderr
+    assert js(api)["rest_url"] == pbx.status["emulator"]["url"]
     setup = tk(
         "setup",
         "--login",

@@ -1,29 +1,38 @@
 """init on a config dir without a trunkctl AMI user (no running Asterisk needed).
 
-init against the sandbox's running Asterisk is covered by tests/cli/test_trunk_cli.py.
+init against the sandbox's running Asterisk is covered by tests/cli/test_trunk_cli.py; the
+in-place update of the settings file by tests/test_settings.py.
 """
 
 from __future__ import annotations
 
+import os
 import stat
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from trunkctl.conf import resolve
 from trunkctl.errors import BadInput
+from trunkctl.novofon import load_novofon_config
 from trunkctl.provision import init
 from trunkctl.settings import Settings, load_settings
 
 MANAGER = "[general]\nenabled = yes\nport = 5038\nbindaddr = 127.0.0.1\n\n[admin]\nsecret = x\n"
 
 
-def test_creates_a_least_privilege_user_once(tmp_path: Path) -> None:
+def _asterisk_etc(tmp_path: Path) -> Path:
     etc = tmp_path / "asterisk"
     etc.mkdir()
     (etc / "asterisk.conf").write_text("[directories]\n")
     (etc / "manager.conf").write_text(MANAGER)
+    return etc
+
+
+def test_creates_a_least_privilege_user_once(tmp_path: Path) -> None:
+    etc = _asterisk_etc(tmp_path)
     settings_file = tmp_path / "trunkctl" / "config.toml"
     result = init(Settings(config_dir=etc), settings_file=settings_file, check_asterisk=False)
     assert result.ami_user_created and result.settings_written
@@ -52,3 +61,131 @@ def test_refuses_a_directory_that_is_not_asterisks(tmp_path: Path) -> None:
     with pytest.raises(BadInput) as exc:
         init(Settings(config_dir=tmp_path), settings_file=tmp_path / "c.toml", check_asterisk=False)
     assert "config dir" in exc.value.what.en and not (tmp_path / "c.toml").exists()
+
+
+# What `trunkctl sandbox up` writes, plus a user's own comments, keys and tables.
+SANDBOX_FILE = """\
+# trunkctl settings for the sandbox pbx, written by `trunkctl sandbox up`.
+config_dir = "{old_etc}"
+
+[ami]
+host = "127.0.0.2"
+port = 46645 # chosen by the sandbox
+username = "trunkctl"
+secret_file = "{old_secret}"
+connect_timeout = 3
+
+[asterisk]
+command = ["chroot", "/srv/root", "/usr/sbin/asterisk"]
+log_file = "/srv/root/messages.log"
+
+[provider]
+server = "127.0.0.1:46961"
+
+[novofon]
+# The sandbox's emulated NovoFon HTTP APIs (REST v1, Data API, Call API).
+api_url = "http://127.0.0.1:37019"
+key_file = "/srv/secrets/novofon-rest.key"
+login = "sandbox@trunkctl.test"
+trunk = "novofon"
+
+[[my.hooks]]
+run = "logger 'trunkctl'"
+"""
+
+
+def test_keeps_every_table_key_and_comment_it_does_not_own(tmp_path: Path) -> None:
+    etc = _asterisk_etc(tmp_path)
+    settings_file = tmp_path / "settings.toml"
+    original = SANDBOX_FILE.format(old_etc="/old/etc", old_secret="/old/ami.secret")
+    settings_file.write_text(original)
+    os.chmod(settings_file, 0o640)
+    loaded = replace(load_settings(settings_file, environ={}), config_dir=etc)
+    result = init(loaded, settings_file=settings_file, check_asterisk=False)
+    assert result.settings_written and result.ami_user_created
+    # Only the values init owns and found different changed: config dir, AMI address and
+    # port (manager.conf says 127.0.0.1:5038); every other byte stands.
+    assert settings_file.read_text() == (
+        original.replace('"/old/etc"', f'"{etc}"')
+        .replace('"127.0.0.2"', '"127.0.0.1"')
+        .replace("46645 #", "5038 #")
+    )
+    assert stat.S_IMODE(settings_file.stat().st_mode) == 0o640
+    # The API commands still find the sandbox's emulated NovoFon.
+    novofon = load_novofon_config(settings_file, environ={})
+    assert novofon.data_api_base() == "http://127.0.0.1:37019/v2.0"
+    assert novofon.login == "sandbox@trunkctl.test"
+    # Twice is the same as once.
+    before = settings_file.read_bytes()
+    again = init(
+        load_settings(settings_file, environ={}), settings_file=settings_file, check_asterisk=False
+    )
+    assert not again.settings_written and not again.ami_user_created
+    assert settings_file.read_bytes() == before
+
+
+def test_a_file_that_already_agrees_is_not_rewritten(tmp_path: Path) -> None:
+    etc = _asterisk_etc(tmp_path)
+    secret = tmp_path / "ami.secret"
+    settings_file = tmp_path / "settings.toml"
+    agreeing = (
+        SANDBOX_FILE.format(old_etc=etc, old_secret=secret)
+        .replace('"127.0.0.2"', '"127.0.0.1"')
+        .replace("46645 #", "5038 #")
+    )
+    settings_file.write_text(agreeing)
+    inode = settings_file.stat().st_ino
+    result = init(
+        load_settings(settings_file, environ={}), settings_file=settings_file, check_asterisk=False
+    )
+    assert result.ami_user_created and not result.settings_written
+    assert settings_file.read_text() == agreeing and settings_file.stat().st_ino == inode
+
+
+def test_a_settings_file_init_cannot_update_changes_nothing(tmp_path: Path) -> None:
+    etc = _asterisk_etc(tmp_path)
+    settings_file = tmp_path / "settings.toml"
+    inline = f'config_dir = "{etc}"\nami = {{ port = 46645, username = "trunkctl" }}\n'
+    settings_file.write_text(inline)
+    with pytest.raises(BadInput) as exc:
+        init(
+            load_settings(settings_file, environ={}),
+            settings_file=settings_file,
+            secret_file=tmp_path / "ami.secret",
+            check_asterisk=False,
+        )
+    assert "[ami] port" in exc.value.what.en
+    assert settings_file.read_text() == inline
+    assert (etc / "manager.conf").read_text() == MANAGER
+    assert not (tmp_path / "ami.secret").exists()
+
+
+def test_an_invalid_settings_file_is_refused_before_anything_changes(tmp_path: Path) -> None:
+    etc = _asterisk_etc(tmp_path)
+    settings_file = tmp_path / "settings.toml"
+    settings_file.write_text("[ami\n")
+    with pytest.raises(BadInput) as exc:
+        init(Settings(config_dir=etc), settings_file=settings_file, check_asterisk=False)
+    assert exc.value.what.en == "the trunkctl settings file is invalid"
+    assert (etc / "manager.conf").read_text() == MANAGER
+
+
+@pytest.mark.parametrize("port", ["abc", "0", "70000"])
+def test_a_bad_ami_port_in_manager_conf_is_named(tmp_path: Path, port: str) -> None:
+    etc = _asterisk_etc(tmp_path)
+    (etc / "manager.conf").write_text(MANAGER.replace("port = 5038", f"port = {port}"))
+    with pytest.raises(BadInput) as exc:
+        init(Settings(config_dir=etc), settings_file=tmp_path / "c.toml", check_asterisk=False)
+    assert exc.value.evidence is not None
+    assert exc.value.evidence.en == f"manager.conf [general] port = {port}"
+    assert not (tmp_path / "c.toml").exists()
+
+
+def test_a_config_dir_whose_name_is_not_utf8_is_refused_cleanly(tmp_path: Path) -> None:
+    etc = Path(os.fsdecode(os.fsencode(tmp_path) + b"/etc-\xff"))
+    etc.mkdir()
+    (etc / "asterisk.conf").write_text("[directories]\n")
+    with pytest.raises(BadInput) as exc:
+        init(Settings(config_dir=etc), settings_file=tmp_path / "c.toml", check_asterisk=False)
+    assert exc.value.what.en == "a path cannot be written to the settings file"
+    assert not (tmp_path / "c.toml").exists() and not (etc / "manager.conf").exists()

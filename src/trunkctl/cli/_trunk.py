@@ -376,9 +376,11 @@ def init(
     from dataclasses import replace
 
     from trunkctl.provision import init as do_init
+    from trunkctl.settings import load_settings
 
     o = out(json_)
-    base = settings()
+    # init creates the settings file: a missing one is where it starts, not an error.
+    base = load_settings(settings_path(), missing_ok=True)
     if config_dir is not None:
         base = replace(base, config_dir=config_dir)
     result = do_init(

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from trunkctl.conf import ConfigDir, atomic_write
-from trunkctl.errors import BadInput, EnvironmentProblem, TrunkctlError
+from trunkctl.errors import BadInput, ConfWriteError, EnvironmentProblem, TrunkctlError
 from trunkctl.i18n import Text
-from trunkctl.settings import AmiSettings, Settings, settings_to_toml
+from trunkctl.settings import AmiSettings, Settings, read_settings_text, update_settings_toml
 
 from ._plan import MARKER
 
@@ -24,6 +24,7 @@ __all__ = ["AMI_READ", "AMI_WRITE", "InitResult", "init"]
 AMI_READ = "call,user,system,reporting"
 AMI_WRITE = "originate,system,reporting,command"
 MANAGER = "manager.conf"
+HEADER = "trunkctl settings, written by `trunkctl init`."
 
 
 @dataclass(slots=True)
@@ -61,6 +62,40 @@ def _write_private(path: Path, text: str) -> None:
     atomic_write(path, text.encode(), mode=0o600, force_mode=True)
 
 
+def _encoded(path: Path, text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a path holding bytes that are not UTF-8
+        raise BadInput(
+            Text(
+                "a path cannot be written to the settings file",
+                "путь нельзя записать в файл настроек",
+            ),
+            evidence=Text(f"{path}: {exc.reason}", f"{path}: {exc.reason}"),
+            next_step=Text(
+                "Use paths whose names are UTF-8 text.", "Используйте пути с именами в UTF-8."
+            ),
+        ) from exc
+
+
+def _write_settings(path: Path, data: bytes) -> None:
+    """Replace the settings file at once, keeping its owner and mode (a new one: 0600)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, data, mode=0o600)
+    except OSError as exc:
+        raise ConfWriteError(
+            Text(f"cannot write {path}", f"не удаётся записать {path}"),
+            evidence=Text(f"{type(exc).__name__}: {exc}", f"{type(exc).__name__}: {exc}"),
+            next_step=Text(
+                "The old settings file stands; fix permissions or free space, then run init "
+                "again (it is idempotent).",
+                "Прежний файл настроек цел; исправьте права или освободите место и повторите "
+                "init (повтор безопасен).",
+            ),
+        ) from exc
+
+
 def _probe_asterisk(settings: Settings, result: InitResult) -> None:
     from trunkctl.asterisk import asterisk_rx
 
@@ -94,6 +129,40 @@ def _probe_asterisk(settings: Settings, result: InitResult) -> None:
         )
 
 
+def _manager_port(raw: str | None) -> int:
+    try:
+        port = int(raw or 5038)
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise BadInput(
+            Text("manager.conf has an invalid AMI port", "в manager.conf неверный порт AMI"),
+            evidence=f"{MANAGER} [general] port = {raw}",
+            next_step=Text(
+                "Set port to a number from 1 to 65535 (5038 is usual), then run init again.",
+                "Задайте port числом от 1 до 65535 (обычно 5038) и повторите init.",
+            ),
+        )
+    return port
+
+
+def _settings_after(
+    settings: Settings, settings_file: Path, host: str, port: int, secret_file: Path
+) -> Settings:
+    new = replace(
+        settings,
+        ami=AmiSettings(
+            host=host, port=port, username=settings.ami.username, secret_file=secret_file
+        ),
+        source=settings_file,
+    )
+    if new.log_file is None:
+        for candidate in ("/var/log/asterisk/messages", "/var/log/asterisk/messages.log"):
+            if Path(candidate).is_file():
+                return replace(new, log_file=Path(candidate))
+    return new
+
+
 def init(
     settings: Settings,
     *,
@@ -102,7 +171,11 @@ def init(
     ami_port: int | None = None,
     check_asterisk: bool = True,
 ) -> InitResult:
-    """Make ``settings.config_dir`` usable by trunkctl; write ``settings_file``. Idempotent."""
+    """Make ``settings.config_dir`` usable by trunkctl; update ``settings_file``. Idempotent.
+
+    Only the keys trunkctl's settings hold are set in ``settings_file``; its other tables
+    (e.g. [novofon]), keys, comments, owner and mode stay as they were.
+    """
     cfg = ConfigDir(settings.config_dir)
     if not (cfg.path / "asterisk.conf").is_file() and not (cfg.path / "pjsip.conf").is_file():
         raise BadInput(
@@ -124,6 +197,8 @@ def init(
     )
     if check_asterisk:
         _probe_asterisk(settings, result)
+    # Read (and so validate) the settings file before touching manager.conf.
+    old_text = read_settings_text(settings_file, missing_ok=True)
     user = settings.ami.username
     with cfg.transaction() as tx:
         doc = tx.read(MANAGER)
@@ -135,7 +210,7 @@ def init(
             )
         elif (general.get("enabled") or "no").lower() not in ("yes", "true", "1", "on"):
             general.set("enabled", "yes")
-        port = int(general.get("port") or 5038)
+        port = _manager_port(general.get("port"))
         host = general.get("bindaddr") or "127.0.0.1"
         if host in ("0.0.0.0", "::"):  # noqa: S104 - read from the file, not bound here
             host = "127.0.0.1"
@@ -147,6 +222,14 @@ def init(
                     "Лучше bindaddr = 127.0.0.1 (см. `trunkctl doctor`).",
                 )
             )
+        # Computed before any write, so a settings file init cannot update changes nothing.
+        text = update_settings_toml(
+            old_text,
+            _settings_after(settings, settings_file, host, port, secret_path),
+            source=settings_file,
+            header=HEADER,
+        )
+        data = _encoded(settings_file, text)
         account = doc.find(user)
         if account is None:
             secret = secrets.token_urlsafe(24)
@@ -169,19 +252,8 @@ def init(
                 _write_private(secret_path, known + "\n")
         tx.stage(MANAGER, doc)
         tx.commit()
-    new = replace(
-        settings,
-        ami=AmiSettings(host=host, port=port, username=user, secret_file=secret_path),
-        source=settings_file,
-    )
-    if new.log_file is None:
-        for candidate in ("/var/log/asterisk/messages", "/var/log/asterisk/messages.log"):
-            if Path(candidate).is_file():
-                new = replace(new, log_file=Path(candidate))
-                break
-    text = settings_to_toml(new, header="trunkctl settings, written by `trunkctl init`.")
-    if not settings_file.is_file() or settings_file.read_text() != text:
-        _write_private(settings_file, text)
+    if text != old_text:
+        _write_settings(settings_file, data)
         result.settings_written = True
     if result.ami_user_created and check_asterisk:
         from trunkctl.asterisk import asterisk_rx
