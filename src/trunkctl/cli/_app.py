@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+
+# typer vendors click (typer._click, pinned with typer); its usage errors are not re-exported.
+from typer._click.exceptions import ClickException, UsageError
 
 from trunkctl import __version__
 from trunkctl.errors import BadInput, TrunkctlError
@@ -81,10 +84,42 @@ def _global(
         state.settings_path = settings
 
 
+def _usage_error(exc: UsageError) -> NoReturn:
+    """A wrong option or argument: nothing ran. Under --json a script gets JSON too (the
+    global callback may not have run, so the raw argv decides), else click's own text."""
+    if "--json" not in sys.argv[1:]:
+        exc.show()
+        raise SystemExit(exc.exit_code)
+    if exc.exit_code != 2:
+        # A command that handles its own usage errors (probe: a Nagios UNKNOWN verdict,
+        # exit 3) has printed its JSON already.
+        raise SystemExit(exc.exit_code)
+    command = exc.ctx.command_path if exc.ctx is not None else "trunkctl"
+    state.out.json = True
+    state.out.fail(
+        BadInput(
+            Text(f"usage: {exc.format_message()}", f"неверный вызов: {exc.format_message()}"),
+            evidence=Text(f"command: {command}", f"команда: {command}"),
+            next_step=Text(f"See `{command} --help`.", f"Посмотрите `{command} --help`."),
+            usage=True,
+        )
+    )
+
+
 def run() -> None:
     """Run the CLI; the one place where exceptions become messages and exit codes."""
     try:
-        app(prog_name="trunkctl")
+        # Not standalone: usage errors come here (for --json) instead of being printed.
+        code = app(prog_name="trunkctl", standalone_mode=False)
+        raise SystemExit(code if isinstance(code, int) else 0)
+    except UsageError as exc:
+        _usage_error(exc)
+    except ClickException as exc:  # e.g. a file option that cannot be opened
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        state.out.err.print(Text("Interrupted.", "Прервано.").render(state.out.language))
+        raise SystemExit(130) from None
     except TrunkctlError as exc:
         state.out.fail(exc)
     except KeyboardInterrupt:

@@ -1,0 +1,50 @@
+"""Wrong options and arguments: nothing runs, exit 2, and under --json a JSON error too
+(scripts parse stdout). No Asterisk needed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TRUNKCTL = str(Path(sys.executable).with_name("trunkctl"))
+
+
+def tk(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [TRUNKCTL, *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "what", "command"),
+    [
+        (["--json", "call", "79990000200", "--bogus"], "No such option: --bogus", "trunkctl call"),
+        (["call", "79990000200", "--bogus", "--json"], "No such option: --bogus", "trunkctl call"),
+        (["--json", "config", "show"], "Missing argument", "trunkctl config show"),
+        (["--json", "nosuchcmd"], "No such command 'nosuchcmd'", "trunkctl"),
+    ],
+)
+def test_usage_errors_under_json_are_json(args: list[str], what: str, command: str) -> None:
+    proc = tk(*args)
+    assert proc.returncode == 2, proc.stderr
+    error = json.loads(proc.stdout)["error"]
+    assert error["code"] == "bad_input" and what in error["what"]
+    assert error["next"] == f"See `{command} --help`."
+    assert "Traceback" not in proc.stderr
+
+
+def test_usage_errors_in_text_are_clicks_own() -> None:
+    proc = tk("call", "79990000200", "--bogus")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert "No such option: --bogus" in proc.stderr and "trunkctl call --help" in proc.stderr
+
+
+def test_help_and_version_still_exit_0() -> None:
+    assert tk("--help").returncode == 0
+    version = tk("--version")
+    assert version.returncode == 0 and version.stdout.startswith("trunkctl ")
+    assert tk("call", "--help").returncode == 0
