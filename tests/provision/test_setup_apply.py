@@ -189,3 +189,30 @@ async def test_nat_options_are_applied_by_the_reload(pbx: SandboxInfo) -> None:
     # Asterisk 22 reloads a transport's external addresses (not its bind or protocol).
     out = pbx.sandbox.pbx.rx("pjsip show transport transport-udp")
     assert "109.73.192.126" in out
+
+
+async def test_apply_against_a_directory_asterisk_does_not_read_is_not_a_success(
+    pbx: SandboxInfo, tmp_path: Path
+) -> None:
+    """Settings pointing at a copy of the config (not what Asterisk reads): a password
+    changed only in the copy must not be reported as loaded."""
+    import dataclasses
+    import shutil
+
+    setup(pbx, spec_for(pbx))
+    assert (await apply(settings_of(pbx))).ok
+    copy = tmp_path / "etc"
+    shutil.copytree(pbx.pbx_config_dir, copy)
+    with ConfigDir(copy).transaction() as tx:
+        plan_setup(tx, render_trunk(spec_for(pbx, password=Secret("not-the-loaded-1"))))
+        tx.commit()
+    elsewhere = dataclasses.replace(settings_of(pbx), config_dir=copy)
+    with pytest.raises(ApplyError) as info:
+        await apply(elsewhere)
+    err = info.value
+    auth = next(p for p in err.details["result"]["proofs"] if p["kind"] == "auth")
+    assert not auth["ok"] and "password loaded differs" in auth["detail"]
+    assert err.next_step is not None and str(copy) in err.next_step.en
+    assert "core show settings" in err.next_step.en
+    shown = str(err.to_dict("en")) + str(err.to_dict("ru"))
+    assert "not-the-loaded-1" not in shown and pbx.line_password not in shown

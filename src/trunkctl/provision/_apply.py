@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,11 +131,12 @@ async def _prove(
         except AmiActionError:
             pass  # "No registrations found": every registration then fails its proof
     auths: dict[str, str] = {}
+    passwords: dict[str, str] = {}
     aors: dict[str, str] = {}
     if any(t in ("auth", "aor") for _, t in objects):
-        for action, into, key in (
-            ("PJSIPShowAuths", auths, "Username"),
-            ("PJSIPShowAors", aors, "Contacts"),
+        for action, fields in (
+            ("PJSIPShowAuths", ((auths, "Username"), (passwords, "Password"))),
+            ("PJSIPShowAors", ((aors, "Contacts"),)),
         ):
             try:
                 found = await ami.list_action(action)
@@ -142,7 +144,8 @@ async def _prove(
                 continue
             for ev in found.events:
                 if ev.get("ObjectName"):
-                    into[ev.get("ObjectName") or ""] = ev.get(key) or ""
+                    for into, key in fields:
+                        into[ev.get("ObjectName") or ""] = ev.get(key) or ""
     for name, type_ in objects:
         if type_ == "endpoint":
             proofs.append(await _prove_endpoint(ami, res, name, stale_transports))
@@ -166,16 +169,19 @@ async def _prove(
             want = _expect(res, name, type_, "username")
             got_user = auths.get(name)
             ok = got_user == want
-            proofs.append(
-                Proof(
-                    type_,
-                    name,
-                    ok,
-                    f"username {got_user!r}"
-                    if ok
-                    else f"username loaded {got_user!r}, file {want!r}",
-                )
+            detail = (
+                f"username {got_user!r}" if ok else f"username loaded {got_user!r}, file {want!r}"
             )
+            secret = _expect(res, name, type_, "password")
+            if (
+                ok
+                and secret
+                and not hmac.compare_digest(passwords.get(name, "").encode(), secret.encode())
+            ):
+                # Same login, another password: Asterisk did not load this file (another
+                # config directory?) or kept an old value. Neither password is shown.
+                ok, detail = False, "password loaded differs from the file's (neither shown)"
+            proofs.append(Proof(type_, name, ok, detail))
         elif type_ == "aor":
             want = _expect(res, name, type_, "contact")
             loaded = aors.get(name)
@@ -381,30 +387,41 @@ async def apply(settings: Settings, *, reload: bool = True, prove: bool = True) 
         _roll_back(cfg, result)
         if result.restored:
             await _reload(settings, ami, ApplyResult())
-        raise _refused(result)
+        raise _refused(result, settings.config_dir)
     finally:
         if ami is not None:
             with contextlib.suppress(AmiError):
                 await ami.close()
 
 
-def _refused(result: ApplyResult) -> ApplyError:
+def _refused(result: ApplyResult, config_dir: Path) -> ApplyError:
     bad = [f"{p.kind} {p.name}: {p.detail}" for p in result.proofs if not p.ok]
     evidence = "\n".join(bad + result.refused[-10:]) or "(no detail)"
     restored = ", ".join(result.restored) or "-"
+    next_step = Text(
+        f"Files restored: {restored}. Fix what the log lines above name (a duplicate "
+        "section, an unknown option), then run `trunkctl doctor --offline` and "
+        "`trunkctl apply` again.",
+        f"Восстановлены файлы: {restored}. Исправьте то, что названо в строках журнала "
+        "выше (повторяющаяся секция, неизвестный параметр), затем выполните "
+        "`trunkctl doctor --offline` и снова `trunkctl apply`.",
+    )
+    if not result.refused:
+        # Asterisk logged no complaint yet holds other values: it reads another directory.
+        next_step = next_step + Text(
+            " No log line names a problem: check that the settings' config_dir "
+            f"({config_dir}) is the directory Asterisk reads "
+            "(`asterisk -rx 'core show settings'`, Configuration directory).",
+            " В журнале нет жалоб: проверьте, что config_dir в настройках "
+            f"({config_dir}) — тот каталог, который читает Asterisk "
+            "(`asterisk -rx 'core show settings'`, Configuration directory).",
+        )
     return ApplyError(
         Text(
             "Asterisk did not load the configuration as written; rolled back",
             "Asterisk не загрузил конфигурацию в записанном виде; изменения откатаны",
         ),
         evidence=evidence,
-        next_step=Text(
-            f"Files restored: {restored}. Fix what the log lines above name (a duplicate "
-            "section, an unknown option), then run `trunkctl doctor --offline` and "
-            "`trunkctl apply` again.",
-            f"Восстановлены файлы: {restored}. Исправьте то, что названо в строках журнала "
-            "выше (повторяющаяся секция, неизвестный параметр), затем выполните "
-            "`trunkctl doctor --offline` и снова `trunkctl apply`.",
-        ),
+        next_step=next_step,
         result=result.to_dict(),
     )
