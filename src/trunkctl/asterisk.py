@@ -6,16 +6,81 @@ the secret is read from its file in exactly one place.
 
 from __future__ import annotations
 
+import hmac
 import os
 import subprocess
 from collections.abc import Iterable
+from typing import Self
 
 from .ami import AmiClient
-from .errors import AmiConnectionError, EnvironmentProblem
+from .errors import AmiAuthError, AmiConnectionError, EnvironmentProblem, TrunkctlError
 from .i18n import Text
 from .settings import Settings
 
 __all__ = ["ami_client", "asterisk_rx", "log_position", "log_since"]
+
+
+class _SettingsAmiClient(AmiClient):
+    """An AmiClient that, when its login is refused, says which of our files to fix: it
+    reads manager.conf in the settings' config dir and compares the user and the secret
+    (in constant time, neither shown) with the settings' secret file."""
+
+    settings: Settings
+
+    async def connect(self) -> Self:
+        try:
+            return await super().connect()
+        except AmiAuthError as exc:
+            raise _explain_refused_login(exc, self.settings) from exc.__cause__
+
+
+def _explain_refused_login(exc: AmiAuthError, settings: Settings) -> AmiAuthError:
+    ami = settings.ami
+    manager = settings.config_dir / "manager.conf"
+    where = f"settings {settings.source}" if settings.source else "settings"
+    evidence = [
+        exc.evidence.render("en") if exc.evidence else "",
+        f"secret file: {ami.secret_file} ({where})",
+    ]
+    from .conf import ConfigDir  # only here: most commands never need the conf layer
+
+    try:
+        section = ConfigDir(settings.config_dir).resolve("manager.conf").find(ami.username)
+        ours = ami.read_secret()
+    except (TrunkctlError, OSError):
+        return exc  # nothing better to say than the generic advice
+    if section is None:
+        finding = Text(
+            f"{manager} has no user [{ami.username}]: run `trunkctl init` (it creates the "
+            "user and the secret file), or fix [ami] username in the settings.",
+            f"в {manager} нет пользователя [{ami.username}]: выполните `trunkctl init` (он "
+            "создаст пользователя и файл с паролем) или исправьте [ami] username в настройках.",
+        )
+    elif not hmac.compare_digest((section.get("secret") or "").encode(), ours.encode()):
+        finding = Text(
+            f"the secret of [{ami.username}] in {manager} differs from the one in "
+            f"{ami.secret_file} (neither is shown): run `trunkctl init` to set both again, "
+            "then `asterisk -rx 'manager reload'`.",
+            f"пароль [{ami.username}] в {manager} не совпадает с паролем в {ami.secret_file} "
+            "(ни один не показан): выполните `trunkctl init`, чтобы задать оба заново, затем "
+            "`asterisk -rx 'manager reload'`.",
+        )
+    else:
+        finding = Text(
+            f"{manager} has the same secret as {ami.secret_file}: Asterisk has not reloaded "
+            "manager.conf since (`asterisk -rx 'manager reload'`), or its deny/permit "
+            f"lines refuse this machine's address, or it reads another directory than "
+            f"{settings.config_dir}.",
+            f"в {manager} тот же пароль, что в {ami.secret_file}: Asterisk ещё не перечитал "
+            "manager.conf (`asterisk -rx 'manager reload'`), или его строки deny/permit не "
+            f"пропускают адрес этой машины, или он читает не {settings.config_dir}.",
+        )
+    return AmiAuthError(
+        exc.what,
+        evidence="\n".join(e for e in evidence if e),
+        next_step=finding,
+        **exc.details,
+    )
 
 
 def ami_client(
@@ -28,7 +93,7 @@ def ami_client(
 ) -> AmiClient:
     """An (unconnected) AMI client for the configured user; use ``async with``."""
     ami = settings.ami
-    return AmiClient(
+    client = _SettingsAmiClient(
         ami.host,
         ami.port,
         ami.username,
@@ -38,6 +103,8 @@ def ami_client(
         reconnect=reconnect,
         keepalive=keepalive,
     )
+    client.settings = settings
+    return client
 
 
 def asterisk_rx(settings: Settings, command: str, *, timeout: float = 15.0) -> str:

@@ -306,15 +306,26 @@ def test_wrong_ami_secret_is_a_clear_error_naming_manager_conf(
     pbx: SandboxInfo, tmp_path: Path
 ) -> None:
     log = tmp_path / "calls.db"
-    settings = settings_file(pbx, tmp_path, secret_file=secret_file(tmp_path, "wrong"))
+    settings = settings_file(pbx, tmp_path, secret_file=secret_file(tmp_path, "Zq9-not-it"))
     numbers = write_list(tmp_path / "n.txt", ["79990000404"])
     for args in (("79990000404",), ("--numbers", str(numbers))):
         out = tk("call", *args, "--json", log=log, settings=settings)
         assert out.returncode == 6, out.stdout + out.stderr
         err = js(out)["error"]
         assert err["code"] == "ami_auth" and "manager.conf" in err["next"], err
-        assert "wrong" not in out.stdout
+        # It compared manager.conf with our secret file and says which one to fix.
+        assert f"differs from the one in {tmp_path / 'ami.secret'}" in err["next"], err
+        assert str(settings) in err["evidence"]
+        assert "Zq9-not-it" not in out.stdout and pbx.ami["secret"] not in out.stdout
     assert all(r["status"] != "dialing" for r in rows(log))
+
+
+def test_an_ami_user_missing_from_manager_conf_is_named(pbx: SandboxInfo, tmp_path: Path) -> None:
+    settings = settings_file(pbx, tmp_path, username="nobody-here")
+    out = tk("status", "--json", log=tmp_path / "calls.db", settings=settings)
+    assert out.returncode == 6, out.stdout + out.stderr
+    err = js(out)["error"]
+    assert "has no user [nobody-here]" in err["next"] and "trunkctl init" in err["next"], err
 
 
 def test_refused_connection_is_a_clear_error_naming_manager_conf(
