@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+TRUNKCTL = str(Path(sys.executable).with_name("trunkctl"))
+
 
 def history(log: Path, *args: str, lang: str = "en") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(Path(sys.executable).with_name("trunkctl")), "--lang", lang, "history", *args],
+        [TRUNKCTL, "--lang", lang, "history", *args],
         capture_output=True,
         text=True,
         timeout=60,
@@ -29,3 +32,30 @@ def test_an_empty_log_and_a_filter_that_matches_nothing_say_different_things(
     assert nope.returncode == 0 and "No calls match (campaign nope)" in nope.stdout
     ru = history(log, "--campaign", "nope", "--source", "api", lang="ru")
     assert "нет звонков (кампания nope, источник api)" in ru.stdout
+
+
+def test_sandbox_calls_have_their_own_log(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TRUNKCTL_CALL_LOG"}
+    env["TRUNKCTL_SANDBOX_DIR"] = str(tmp_path / "sandbox")
+    (tmp_path / "sandbox").mkdir()
+    proc = subprocess.run(
+        [TRUNKCTL, "--sandbox", "history", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["call_log"] == str(tmp_path / "sandbox" / "calls.db")
+    # A log named explicitly still wins.
+    env["TRUNKCTL_CALL_LOG"] = str(tmp_path / "mine.db")
+    proc = subprocess.run(
+        [TRUNKCTL, "--sandbox", "history", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert json.loads(proc.stdout)["call_log"] == str(tmp_path / "mine.db")

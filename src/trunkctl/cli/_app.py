@@ -77,9 +77,11 @@ def _global(
         set_lang(chosen)
         state.out.lang = chosen
     if sandbox:
-        from trunkctl.settings import sandbox_settings_path
+        from trunkctl.settings import sandbox_dir, sandbox_settings_path
 
         state.settings_path = sandbox_settings_path()
+        # The sandbox's calls are not the server's: their own log, unless one is named.
+        os.environ.setdefault("TRUNKCTL_CALL_LOG", str(sandbox_dir() / "calls.db"))
     else:
         state.settings_path = settings
 
