@@ -4,6 +4,7 @@
 free port, waits until its socket is bound, yields the run, then waits for SIPp to exit
 and checks its exit code (0: the scenario's call succeeded). Missing ``sipp`` fails loudly.
 ``udp_peer`` starts in-process UDP peers for timer and fault tests that SIPp cannot time.
+``line_contacts`` reads the sandbox provider's own registrar: who is bound to the line.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from trunkctl.ami import AmiClient
+from trunkctl.errors import AmiActionError
+
+from ..conftest import SandboxInfo
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 PROVIDER_IP = "127.0.0.1"
@@ -210,3 +216,60 @@ async def udp_peer() -> AsyncIterator[Callable[[Handler], Awaitable[UdpPeer]]]:
     for peer in peers:
         if peer.transport is not None:
             peer.transport.close()
+
+
+# --- the sandbox provider's registrar ---------------------------------------------------------
+
+
+async def line_contacts(sb: SandboxInfo) -> list[str]:
+    """The contact URIs the provider holds for the sandbox line, from its own AMI."""
+    a = sb.provider_ami
+    async with AmiClient(a["host"], a["port"], a["username"], a["secret"], events=False) as ami:
+        try:
+            listing = await ami.list_action("PJSIPShowContacts")
+        except AmiActionError:
+            return []  # Asterisk answers an empty list with an error
+    return sorted(
+        e.get("Uri") or ""
+        for e in listing.events
+        if e.get("Event") == "ContactList" and e.get("Endpoint") == sb.line_login
+    )
+
+
+def where(contacts: list[str]) -> list[str]:
+    """Contact URIs without parameters: Asterisk's ``line=`` token changes per REGISTER."""
+    return [c.split(";", 1)[0] for c in contacts]
+
+
+async def wait_line_contacts(sb: SandboxInfo, want: list[str], seconds: float) -> list[str]:
+    """Poll :func:`line_contacts` until it is ``want`` (parameters aside); the last seen."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = await line_contacts(sb)
+        if where(found) == where(want) or time.monotonic() > deadline:
+            return found
+        await asyncio.sleep(0.1)
+
+
+async def register_pbx(sb: SandboxInfo) -> list[str]:
+    """Set up and apply trunkctl's trunk on the pbx; the provider's contacts for the line
+    once registered (the pbx's one binding, with Asterisk's ``line=`` token)."""
+    from ..calling.conftest import install_trunk
+
+    await install_trunk(sb)
+    bound = await line_contacts(sb)
+    assert len(bound) == 1 and ";line=" in bound[0], bound
+    return bound
+
+
+async def assert_pbx_registered(sb: SandboxInfo, bound: list[str], seconds: float) -> None:
+    """Fail unless the provider holds the pbx's binding again within ``seconds``."""
+    left = await wait_line_contacts(sb, bound, seconds)
+    assert where(left) == where(bound), f"the pbx's binding is not back: {left}"
+
+
+async def leave_pbx_registered(sb: SandboxInfo, bound: list[str]) -> None:
+    """A test's end: nudge the pbx if its binding is gone, then insist it is back."""
+    if where(await line_contacts(sb)) != where(bound):
+        sb.sandbox.pbx.rx("pjsip send register *all")
+    await assert_pbx_registered(sb, bound, 10)

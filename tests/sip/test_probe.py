@@ -18,6 +18,7 @@ import pytest
 from trunkctl.errors import BadInput
 from trunkctl.sip import (
     Address,
+    Binding,
     SipAuthError,
     SipChallengeError,
     SipSocketError,
@@ -163,23 +164,137 @@ async def test_register_unsupported_challenge(udp_peer: StartPeer) -> None:
     assert result.steps[0].challenges[0].supported is False
 
 
-async def test_register_accepted_without_challenge_and_tcp_contact(udp_peer: StartPeer) -> None:
+def header(request: bytes, name: str) -> str | None:
+    """One header's value by plain text search (not trunkctl's parser)."""
+    for line in request.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")[1:]:
+        key, _, value = line.partition(":")
+        if key.strip().lower() == name.lower():
+            return value.strip()
+    return None
+
+
+async def test_register_query_sends_no_contact_and_reads_the_bindings(
+    udp_peer: StartPeer,
+) -> None:
     seen: list[bytes] = []
+    listing = (
+        'Contact: "PBX" <sip:100@203.0.113.9:5060;line=ab>;expires=120, '
+        "<sip:100@198.51.100.2;transport=tcp>;q=0.5"
+    )
 
     def handler(data: bytes, n: int) -> list[bytes]:
         seen.append(data)
-        return [reply_to(data, "200 OK")]
+        return [reply_to(data, "200 OK", listing)]
 
     peer = await udp_peer(handler)
     result = await register_check(
         PROVIDER_IP, peer.port, username="100", password="p", domain="pbx.example", expires=90
     )
     assert result.outcome == "registered" and result.challenge_code is None
-    assert result.unregistered
-    first = seen[0].decode()
+    assert result.mode == "query" and result.unregistered and result.displaced == []
+    (only,) = seen  # one REGISTER, nothing to undo
+    first = only.decode()
     assert first.startswith("REGISTER sip:pbx.example SIP/2.0\r\n")
-    assert "\r\nTo: <sip:100@pbx.example>\r\n" in first and "\r\nExpires: 90\r\n" in first
-    assert f"\r\nContact: <sip:100@{result.local_address}>\r\n" in first
+    assert "\r\nTo: <sip:100@pbx.example>\r\n" in first
+    # RFC 3261 §10.2.3: no Contact (and so no Expires) fetches bindings and changes none.
+    assert header(only, "Contact") is None and header(only, "m") is None
+    assert header(only, "Expires") is None
+    assert [(s.purpose, s.query, s.status_code) for s in result.steps] == [("register", True, 200)]
+    assert [b.to_dict() for b in result.bindings] == [
+        {"uri": "sip:100@203.0.113.9:5060;line=ab", "expires": 120},
+        {"uri": "sip:100@198.51.100.2;transport=tcp", "expires": None},
+    ]
+    data = result.to_dict()
+    assert (data["mode"], data["unregistered"], data["displaced"]) == ("query", True, [])
+    assert data["steps"][0]["query"] is True
+
+
+class OneContactRegistrar:
+    """A registrar that keeps one contact per line (Asterisk's max_contacts=1 and
+    remove_existing=yes) and lists the bindings in each 200, as RFC 3261 §10.3 asks."""
+
+    def __init__(self, existing: str, *, lists: bool = True) -> None:
+        self.contacts = [existing]
+        self.lists = lists
+        self.requests: list[bytes] = []
+
+    def __call__(self, data: bytes, n: int) -> list[bytes]:
+        self.requests.append(data)
+        contact, expires = header(data, "Contact"), header(data, "Expires")
+        if contact is not None:
+            uri = contact.strip("<>")
+            kept = [c for c in self.contacts if c != uri]
+            self.contacts = kept if expires == "0" else [uri]
+        extra = [f"Contact: {', '.join(f'<{c}>;expires=60' for c in self.contacts)}"]
+        return [reply_to(data, "200 OK", *(extra if self.contacts and self.lists else []))]
+
+
+PBX_CONTACT = "sip:100@203.0.113.9:5060;line=ab"
+
+
+async def test_register_bind_reports_what_it_displaced(udp_peer: StartPeer) -> None:
+    registrar = OneContactRegistrar(PBX_CONTACT)
+    peer = await udp_peer(registrar)
+    result = await register_check(
+        PROVIDER_IP, peer.port, username="100", password="p", expires=90, bind=True,
+        local_address=PBX_IP,
+    )  # fmt: skip
+    assert result.outcome == "registered" and result.mode == "bind"
+    query, bind, unbind = registrar.requests
+    assert header(query, "Contact") is None
+    ours = f"<sip:100@{result.local_address}>"
+    assert (header(bind, "Contact"), header(bind, "Expires")) == (ours, "90")
+    assert (header(unbind, "Contact"), header(unbind, "Expires")) == (ours, "0")
+    assert [(s.purpose, s.query, s.expires) for s in result.steps] == [
+        ("register", True, 0),
+        ("register", False, 90),
+        ("unregister", False, 0),
+    ]
+    # The PBX's binding was pushed out and nothing is left: the line is unregistered.
+    assert [b.uri for b in result.displaced or []] == [PBX_CONTACT]
+    assert result.bindings == [] and registrar.contacts == []
+    assert result.unregistered and result.unregister_code == 200
+
+
+async def test_register_bind_displacement_is_unknown_when_bindings_are_not_listed(
+    udp_peer: StartPeer,
+) -> None:
+    peer = await udp_peer(OneContactRegistrar(PBX_CONTACT, lists=False))
+    result = await register_check(PROVIDER_IP, peer.port, username="100", password="p", bind=True)
+    assert result.ok and result.displaced is None  # not [], which would mean "none"
+    assert result.to_dict()["displaced"] is None
+
+
+async def test_register_bind_that_displaces_nothing(udp_peer: StartPeer) -> None:
+    def handler(data: bytes, n: int) -> list[bytes]:
+        # Keeps every contact: lists ours next to the PBX's until we remove it.
+        contact, expires = header(data, "Contact"), header(data, "Expires")
+        listed = [f"<{PBX_CONTACT}>"] + ([contact] if contact and expires != "0" else [])
+        return [reply_to(data, "200 OK", f"Contact: {', '.join(listed)}")]
+
+    peer = await udp_peer(handler)
+    result = await register_check(PROVIDER_IP, peer.port, username="100", password="p", bind=True)
+    assert result.displaced == []
+    assert [b.uri for b in result.bindings] == [PBX_CONTACT]
+
+
+@pytest.mark.parametrize(
+    ("value", "uri", "expires"),
+    [
+        ("<sip:a@b:5060;line=x>;expires=30", "sip:a@b:5060;line=x", 30),
+        ('"Name, with comma" <sip:a@b>;q=1', "sip:a@b", None),
+        ("sip:a@b;expires=7", "sip:a@b", 7),  # no brackets: the params are the header's
+        ("<sip:a@b>;expires=soon", "sip:a@b", None),
+    ],
+)
+def test_binding_parse(value: str, uri: str, expires: int | None) -> None:
+    binding = Binding.parse(value)
+    assert binding is not None and (binding.uri, binding.expires) == (uri, expires)
+
+
+def test_binding_parse_wildcard_and_key() -> None:
+    assert Binding.parse("*") is None and Binding.parse("") is None
+    assert Binding("SIP:A@B:5060;line=x").key == "sip:a@b:5060"
 
 
 # --- JSON and secrets -------------------------------------------------------------------------

@@ -33,12 +33,12 @@ USER, PASSWORD = "0053248", "s3cret-Pa55"
 
 
 async def register(
-    run: SippRun, *, password: str = PASSWORD, transport: TransportName = "udp"
+    run: SippRun, *, password: str = PASSWORD, transport: TransportName = "udp", bind: bool = False
 ) -> RegisterResult:
     """register_check from the PBX's address to the SIPp run, as USER."""
     return await register_check(
         PROVIDER_IP, run.port, username=USER, password=password, transport=transport,
-        timeout=3, local_address=PBX_IP,
+        timeout=3, local_address=PBX_IP, bind=bind,
     )  # fmt: skip
 
 
@@ -122,20 +122,52 @@ async def test_register_md5_verified_by_sipp(sipp: Sipp, transport: TransportNam
     ) as run:
         result = await register(run, transport=transport)
     assert result.outcome == "registered" and result.ok, result.to_dict()
-    assert [s.status_code for s in result.steps] == [401, 200, 200]
-    assert [s.purpose for s in result.steps] == ["register", "register", "unregister"]
-    assert [s.expires for s in result.steps] == [60, 60, 0]
+    # The default query: one authenticated REGISTER without Contact, nothing to undo.
+    assert [s.status_code for s in result.steps] == [401, 200]
+    assert [(s.purpose, s.query) for s in result.steps] == [("register", True)] * 2
+    assert run.log_lines == ["query Contact: "]  # SIPp saw no Contact header
     assert (result.challenge_code, result.algorithm, result.realm) == (401, "MD5", "novofon")
     assert result.steps[0].credentials is None
-    creds = [s.credentials for s in result.steps[1:]]
-    assert [c and (c["header"], c["algorithm"], c["nc"]) for c in creds] == [
-        ("Authorization", "MD5", "00000001"),
-        ("Authorization", "MD5", "00000002"),
+    creds = result.steps[1].credentials
+    assert creds is not None and (creds["header"], creds["algorithm"], creds["nc"]) == (
+        "Authorization", "MD5", "00000001",
+    )  # fmt: skip
+    assert result.mode == "query" and result.unregistered and result.unregister_code is None
+    assert [b.to_dict() for b in result.bindings] == [
+        {"uri": f"sip:{USER}@203.0.113.9:5060;line=pbx", "expires": 240}
     ]
-    assert result.unregistered and result.unregister_code == 200
+    assert result.displaced == []
     dumped = json.dumps(result.to_dict()) + repr(result)
     assert PASSWORD not in dumped
     assert "response" not in json.dumps([s.credentials for s in result.steps])
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_register_bind_verified_by_sipp_reports_the_displaced_binding(
+    sipp: Sipp, transport: TransportName
+) -> None:
+    with sipp.serve(
+        "register_md5_bind.xml",
+        transport=transport,
+        variables={"user": USER, "password": PASSWORD},
+    ) as run:
+        result = await register(run, transport=transport, bind=True)
+    assert result.outcome == "registered" and result.mode == "bind", result.to_dict()
+    assert [s.status_code for s in result.steps] == [401, 200, 200, 200]
+    assert [(s.purpose, s.query, s.expires) for s in result.steps] == [
+        ("register", True, 0), ("register", True, 0),
+        ("register", False, 60), ("unregister", False, 0),
+    ]  # fmt: skip
+    logged = [" ".join(line.split()) for line in run.log_lines]  # SIPp keeps the header's space
+    assert logged == ["query Contact:", "bind Expires: 60", "unregister Expires: 0"]
+    # One nonce, counted on (SIPp verified each digest itself).
+    assert [s.credentials and s.credentials["nc"] for s in result.steps] == [
+        None, "00000001", "00000002", "00000003",
+    ]  # fmt: skip
+    assert result.unregistered and result.unregister_code == 200
+    pbx = f"sip:{USER}@203.0.113.9:5060;line=pbx"
+    assert [b.uri for b in result.displaced or []] == [pbx]
+    assert result.bindings == []  # the line is left with no registration at all
 
 
 async def test_register_wrong_password_gets_403_after_auth(sipp: Sipp) -> None:
@@ -165,12 +197,10 @@ async def test_register_answers_checked_by_recomputing(
         result = await register(run)
     assert result.outcome == "registered", result.to_dict()
     assert result.challenge_code == code
-    assert [s.credentials and s.credentials["header"] for s in result.steps] == [
-        None, header, header,
-    ]  # fmt: skip
+    assert [s.credentials and s.credentials["header"] for s in result.steps] == [None, header]
     logged = {line.split(" ", 1)[0]: line.split(" ", 1)[1] for line in run.log_lines}
-    assert set(logged) == {"register", "unregister"}
-    for purpose, nc in (("register", "00000001"), ("unregister", "00000002")):
+    assert set(logged) == {"register"}
+    for purpose, nc in (("register", "00000001"),):
         p = digest_params(logged[purpose])
         assert (p["username"], p["realm"], p["nonce"], p["nc"], p["qop"]) == (
             USER, "novofon", nonce, nc, "auth",
@@ -201,7 +231,12 @@ async def test_register_rejections(
 
 async def test_register_423_retries_with_min_expires(sipp: Sipp) -> None:
     with sipp.serve("register_423.xml") as run:
-        result = await register(run)
+        result = await register(run, bind=True)
     assert result.outcome == "registered"
-    assert [(s.status_code, s.expires) for s in result.steps] == [(423, 60), (200, 120), (200, 0)]
+    assert [(s.status_code, s.expires, s.query) for s in result.steps] == [
+        (200, 0, True), (423, 60, False), (200, 120, False), (200, 0, False),
+    ]  # fmt: skip
+    assert run.log_lines[0] == "query Expires: "  # a query asks for no expiry
     assert result.unregistered
+    # This registrar lists no bindings: whether anything was displaced is unknown.
+    assert result.displaced is None

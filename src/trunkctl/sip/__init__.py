@@ -1,5 +1,8 @@
 """SIP probes for a trunk: OPTIONS reachability and REGISTER credential checks, UDP and TCP.
 
+The REGISTER check asks for the line's bindings without a Contact (RFC 3261 §10.2.3), so it
+never displaces a live trunk's registration; ``bind=True`` adds and removes a test binding.
+
 Hand-written on stdlib asyncio because no kept Python library does a small async SIP UAC
 with RFC 7616 digest: pjsua2's bindings are heavy and not on PyPI as wheels, aiosip is
 unmaintained. Layers (asyncpg's split): ``_message`` (pure parser/builder), ``_digest``
@@ -19,6 +22,7 @@ from ._errors import (
 )
 from ._transport import Address, TransportName
 from .probe import (
+    Binding,
     NatDiagnosis,
     NatFinding,
     OptionsResult,
@@ -33,6 +37,7 @@ from .probe import (
 
 __all__ = [
     "Address",
+    "Binding",
     "NatDiagnosis",
     "NatFinding",
     "OptionsResult",

@@ -1,14 +1,14 @@
 """SIP probes a human can act on: is the provider reachable, do the credentials work, NAT.
 
 ``options`` sends one OPTIONS and reports latency, status, the peer's software and the
-address the peer sees us at. ``register_check`` registers with digest auth, reports each
-step, then removes its own binding (``Expires: 0``, our Contact only). Network outcomes
-(silence, garbage, refusal, rejection) are *results* carrying a typed error, not
-exceptions: a probe that finds a problem has succeeded. Bad arguments raise
-:class:`trunkctl.errors.BadInput`; a local socket problem raises :class:`SipSocketError`.
-
-Caution: on a live line, ``register_check`` competes with the PBX's own registration
-for up to ``expires`` seconds if the provider keeps one contact per line.
+address the peer sees us at. ``register_check`` proves the credentials with a REGISTER
+that carries no Contact (RFC 3261 §10.2.3: it only asks for the line's bindings and
+changes none), so probing a live line never displaces the PBX's own registration; with
+``bind=True`` it also adds a test binding and removes it again, reporting which of the
+line's bindings that displaced. Network outcomes (silence, garbage, refusal, rejection)
+are *results* carrying a typed error, not exceptions: a probe that finds a problem has
+succeeded. Bad arguments raise :class:`trunkctl.errors.BadInput`; a local socket problem
+raises :class:`SipSocketError`.
 """
 
 from __future__ import annotations
@@ -38,10 +38,18 @@ from ._errors import (
     SipTimeoutError,
     SipUnreachableError,
 )
-from ._message import SipRequest, SipResponse, new_branch, new_call_id, new_tag
+from ._message import (
+    SipRequest,
+    SipResponse,
+    new_branch,
+    new_call_id,
+    new_tag,
+    parse_params,
+)
 from ._transport import T1, Address, Exchange, SipConnection, TransportName, open_connection
 
 __all__ = [
+    "Binding",
     "NatDiagnosis",
     "NatFinding",
     "OptionsResult",
@@ -294,9 +302,51 @@ async def _run_probe(
 # --- REGISTER --------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class Binding:
+    """One contact the registrar holds for the line: a Contact of its 2xx (RFC 3261 §10.3
+    step 8 lists every current binding), ``expires`` in seconds if it said."""
+
+    uri: str
+    expires: int | None = None
+
+    @classmethod
+    def parse(cls, value: str) -> Binding | None:
+        """One Contact value (``<sip:u@h:p;x=y>;expires=60`` or bare); None for ``*``."""
+        value = value.strip()
+        if "<" in value and ">" in value:
+            uri = value[value.index("<") + 1 : value.index(">")]
+            params = parse_params(value[value.index(">") + 1 :])
+        else:
+            uri, _, rest = value.partition(";")
+            params = parse_params(rest)
+        uri = uri.strip()
+        if not uri or uri == "*":
+            return None
+        raw = dict(params).get("expires")
+        return cls(uri, int(raw) if raw and raw.isascii() and raw.isdigit() else None)
+
+    @property
+    def key(self) -> str:
+        """The URI without its parameters, lowercased: what tells two bindings apart."""
+        return self.uri.split(";", 1)[0].lower()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view."""
+        return {"uri": self.uri, "expires": self.expires}
+
+
+def _bindings(response: SipResponse) -> list[Binding]:
+    found = (Binding.parse(v) for v in response.values("Contact"))
+    return [b for b in found if b is not None]
+
+
 @dataclass(slots=True)
 class RegisterStep:
-    """One REGISTER transaction: what we sent (never the password or digest) and the answer."""
+    """One REGISTER transaction: what we sent (never the password or digest) and the answer.
+
+    ``query`` marks a REGISTER without Contact: it asked for the bindings, changed none.
+    """
 
     purpose: Literal["register", "unregister"]
     cseq: int
@@ -307,11 +357,13 @@ class RegisterStep:
     latency_ms: float
     transmissions: int
     challenges: list[Challenge] = field(default_factory=list)
+    query: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view."""
         return {
             "purpose": self.purpose,
+            "query": self.query,
             "cseq": self.cseq,
             "expires": self.expires,
             "credentials": self.credentials,
@@ -325,7 +377,14 @@ class RegisterStep:
 
 @dataclass(slots=True)
 class RegisterResult:
-    """What a REGISTER check found; the password is never stored here."""
+    """What a REGISTER check found; the password is never stored here.
+
+    ``mode`` is ``query`` (credentials only, nothing bound) or ``bind`` (a test binding
+    was added and removed). ``bindings`` are the line's bindings as the registrar last
+    listed them (after our unregister, in ``bind`` mode). ``displaced`` are the bindings
+    our test binding pushed out (a line that keeps one contact): ``[]`` for none, None
+    when unknown (the check stopped early, or the registrar does not list bindings).
+    """
 
     host: str
     port: int
@@ -346,6 +405,10 @@ class RegisterResult:
     seen_address: Address | None = None
     raw_response: str | None = None
     error: SipProbeError | None = None
+    # A result built by hand (tests of verdicts) describes the classic add-and-remove check.
+    mode: Literal["query", "bind"] = "bind"
+    bindings: list[Binding] = field(default_factory=list)
+    displaced: list[Binding] | None = None
 
     @property
     def ok(self) -> bool:
@@ -354,7 +417,10 @@ class RegisterResult:
 
     @property
     def unregistered(self) -> bool:
-        """True when our binding was removed again (the unregister got a 2xx)."""
+        """True when no test binding of ours is left at the registrar: none was added
+        (``query`` mode), or its removal got a 2xx."""
+        if self.mode == "query":
+            return True
         return self.unregister_code is not None and 200 <= self.unregister_code < 300
 
     def raise_for_outcome(self) -> None:
@@ -378,8 +444,11 @@ class RegisterResult:
             "realm": self.realm,
             "final_code": self.final_code,
             "final_reason": self.final_reason,
+            "mode": self.mode,
             "unregister_code": self.unregister_code,
             "unregistered": self.unregistered,
+            "bindings": [b.to_dict() for b in self.bindings],
+            "displaced": None if self.displaced is None else [b.to_dict() for b in self.displaced],
             "server": self.server,
             "seen_address": str(self.seen_address) if self.seen_address else None,
             "steps": [s.to_dict() for s in self.steps],
@@ -530,10 +599,17 @@ async def register_check(
     expires: int = 60,
     timeout: float = 5.0,
     local_address: str | None = None,
+    bind: bool = False,
     t1: float = T1,
 ) -> RegisterResult:
-    """REGISTER ``username`` at ``host:port`` with digest auth, then unregister our Contact.
+    """Check ``username``'s credentials at ``host:port`` with a digest-authenticated REGISTER.
 
+    By default the REGISTER carries no Contact: the registrar checks the credentials and
+    lists the line's bindings without changing any (RFC 3261 §10.2.3), so a live trunk
+    stays registered. ``bind=True`` also registers our own Contact for ``expires`` seconds
+    and unregisters it; on a line that keeps one contact (Asterisk's ``max_contacts=1`` +
+    ``remove_existing``) that replaces the PBX's binding, and the PBX stays unregistered
+    until it registers again (``result.displaced`` lists what was pushed out).
     ``domain`` goes into the Request-URI, From and To (default: ``host``). ``timeout``
     bounds each transaction. Every step is in ``result.steps``; the outcome tells a wrong
     password, an unknown user, silence and garbage apart.
@@ -546,7 +622,9 @@ async def register_check(
                 "Для SIP-проверки нужны имя пользователя и expires >= 0.",
             ),
         )
-    result = RegisterResult(host, port, transport, username, domain or host)
+    result = RegisterResult(
+        host, port, transport, username, domain or host, mode="bind" if bind else "query"
+    )
 
     async def probe(conn: SipConnection) -> None:
         try:
@@ -569,11 +647,9 @@ async def _register_steps(
     uri = f"sip:{_uri_host(result.domain)}"
     if result.domain == result.host and result.port != 5060:
         uri += f":{result.port}"
-    request = _base_request("REGISTER", uri, conn, aor, aor)
-    params = ";transport=tcp" if conn.kind == "tcp" else ""
-    contact = f"<sip:{result.username}@{conn.local}{params}>"
-    request.add("Contact", contact)
-    request.add("Expires", str(expires))
+    # RFC 3261 §10.2.3: without a Contact, a REGISTER only fetches the bindings; the
+    # registrar still authenticates it, which is all the credential check needs.
+    query = _base_request("REGISTER", uri, conn, aor, aor)
     auth = DigestAuth(result.username, password)
     purpose: Literal["register", "unregister"] = "register"
 
@@ -592,6 +668,7 @@ async def _register_steps(
                 latency_ms=exchange.latency_ms,
                 transmissions=exchange.transmissions,
                 challenges=challenges,
+                query=exchange.request.get("Contact") is None,
             )
         )
         if challenges and result.challenge_code is None:
@@ -604,7 +681,29 @@ async def _register_steps(
         result.server = response.get("Server") or response.get("User-Agent") or result.server
         result.seen_address = _seen_address(response) or result.seen_address
         result.raw_response = _raw_text(response.raw)
+        if 200 <= response.status_code < 300:
+            result.bindings = _bindings(response)
 
+    def accepted(response: SipResponse) -> bool:
+        result.final_code, result.final_reason = response.status_code, response.reason
+        result.outcome = _classify(response)
+        if result.outcome != "registered":
+            result.error = _register_error(result.outcome, response, result)
+            return False
+        return True
+
+    last = await _drive(conn, auth.auth_flow(query), timeout, record)
+    if not accepted(last.response):
+        return
+    if result.mode == "query":
+        result.displaced = []
+        return
+    before = result.bindings
+    request = last.request.next_in_sequence()
+    params = ";transport=tcp" if conn.kind == "tcp" else ""
+    ours = Binding(f"sip:{result.username}@{conn.local}{params}")
+    request.set("Contact", f"<{ours.uri}>")
+    request.set("Expires", str(expires))
     last = await _drive(conn, auth.auth_flow(request), timeout, record)
     min_expires = last.response.get("Min-Expires")
     if last.response.status_code == 423 and min_expires and min_expires.strip().isdigit():
@@ -612,12 +711,13 @@ async def _register_steps(
         retry = last.request.next_in_sequence()
         retry.set("Expires", min_expires.strip())
         last = await _drive(conn, auth.auth_flow(retry), timeout, record)
-    response = last.response
-    result.final_code, result.final_reason = response.status_code, response.reason
-    result.outcome = _classify(response)
-    if result.outcome != "registered":
-        result.error = _register_error(result.outcome, response, result)
+    if not accepted(last.response):
         return
+    # A registrar that lists bindings lists ours now; only then is "gone" a fact.
+    listed = any(b.key == ours.key for b in result.bindings)
+    kept = {b.key for b in result.bindings}
+    if listed:
+        result.displaced = [b for b in before if b.key not in kept]
     purpose = "unregister"
     unregister = last.request.next_in_sequence()
     unregister.set("Expires", "0")
