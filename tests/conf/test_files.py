@@ -126,7 +126,8 @@ def test_mask_and_diff_hide_every_secret() -> None:
     diff = masked_diff(old, new, name="pjsip.conf")
     assert diff == (
         "--- a/pjsip.conf\n+++ b/pjsip.conf\n@@ -1,6 +1,6 @@\n [a]\n"
-        "-password = ******** ; x\n+password = ******** ; x\n secret=********\n"
+        "-password = ******** ; x\n+password = ******** ; x  ; (changed, not shown)\n"
+        " secret=********\n"
         " md5_cred = ********\n ;password=********\n-user=bob\n+user=alice\n"
     )
     assert masked_diff(old, old) == ""

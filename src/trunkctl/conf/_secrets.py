@@ -88,11 +88,11 @@ def masked_diff(
     ]
     matcher = difflib.SequenceMatcher(None, raw[0], raw[1], autojunk=False)
 
-    def emit(mark: str, side: int, i: int) -> None:
+    def emit(mark: str, side: int, i: int, note: str = "") -> None:
         text = shown[side][i]
         body = text.rstrip("\n")
         body = body[:-1] if body.endswith("\r") else body
-        out.append(f"{mark}{_display(body)}\n")
+        out.append(f"{mark}{_display(body)}{note}\n")
         if not text.endswith("\n"):
             out.append("\\ No newline at end of file\n")
 
@@ -105,11 +105,18 @@ def masked_diff(
                 for i in range(a1, a2):
                     emit(" ", 0, i)
                 continue
+            removed = {shown[0][i] for i in range(a1, a2) if shown[0][i] != raw[0][i]}
             for i in range(a1, a2):
                 emit("-", 0, i)
             for j in range(b1, b2):
-                emit("+", 1, j)
+                # "-password = ********" then "+password = ********" reads as no change:
+                # say that the hidden value did change.
+                masked = shown[1][j] != raw[1][j]
+                emit("+", 1, j, _CHANGED if masked and shown[1][j] in removed else "")
     return "".join(out)
+
+
+_CHANGED = "  ; (changed, not shown)"
 
 
 def _range(start: int, stop: int) -> str:
