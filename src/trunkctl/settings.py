@@ -13,14 +13,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import BadInput
 from .i18n import Text
+
+if TYPE_CHECKING:
+    from tomlkit import TOMLDocument
 
 __all__ = [
     "AmiSettings",
@@ -334,144 +338,72 @@ def _owned(settings: Settings) -> dict[tuple[str, ...], str | int | list[str]]:
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _toml_str(value: str) -> str:
-    """A TOML basic string: quote, backslash and control characters escaped (TOML 1.0 §String)."""
-    out = []
-    for char in value:
-        if char in '"\\':
-            out.append("\\" + char)
-        elif (char < " " and char != "\t") or char == "\x7f":
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(char)
-    return '"' + "".join(out) + '"'
+# --- Writing and updating a settings file -----------------------------------------------------
+# tomlkit renders a document byte for byte as it was read, except what it is asked to change: a
+# replaced value keeps its line's indent and comment, a new key goes after its table's last key,
+# a new table at the end. It is imported where it is used: every command reads the settings,
+# only init and `sandbox up` write them. tomllib stays the judge (see update_settings_toml).
 
 
-def _toml_value(value: str | int | list[str]) -> str:
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_str(part) for part in value) + "]"
-    return str(value) if isinstance(value, int) else _toml_str(value)
+def _set(table: MutableMapping[str, Any], key: tuple[str, ...], value: object) -> None:
+    """Set ``key`` below ``table`` (a tomlkit container), adding missing tables."""
+    import tomlkit
 
-
-def _table_text(
-    table: tuple[str, ...], items: dict[str, str | int | list[str]], newline: str = "\n"
-) -> str:
-    head = [f"[{'.'.join(table)}]"] if table else []
-    return newline.join(head + [f"{k} = {_toml_value(v)}" for k, v in items.items()]) + newline
-
-
-def _by_table(
-    values: dict[tuple[str, ...], str | int | list[str]],
-) -> dict[tuple[str, ...], dict[str, str | int | list[str]]]:
-    tables: dict[tuple[str, ...], dict[str, str | int | list[str]]] = {}
-    for key, value in values.items():
-        tables.setdefault(key[:-1], {})[key[-1]] = value
-    return tables
+    for name in key[:-1]:
+        if name not in table:
+            table[name] = tomlkit.table()
+        table = table[name]
+    table[key[-1]] = value
 
 
 def settings_to_toml(settings: Settings, header: str = "") -> str:
     """Render settings as a new TOML file (only strings, ints and lists of strings)."""
-    comments = "".join(f"# {line}\n" for line in header.splitlines())
-    return comments + "\n".join(
-        _table_text(table, items) for table, items in _by_table(_owned(settings)).items()
+    import tomlkit
+
+    doc = tomlkit.document()
+    for line in header.splitlines():
+        doc.add(tomlkit.comment(line))
+    for key, value in _owned(settings).items():
+        _set(doc, key, value)
+    return doc.as_string()
+
+
+def _add_top_level(doc: TOMLDocument, name: str, value: object) -> None:
+    """Add a top-level key above the first [table] and above the comments written right over
+    that header: they describe the table (tomlkit itself would put the key below them)."""
+    import tomlkit
+    from tomlkit.items import AoT, Comment, Table
+
+    body = doc.body
+    first = next(
+        (
+            i
+            for i, (k, v) in enumerate(body)
+            if isinstance(v, Table | AoT) and k and not k.is_dotted()
+        ),
+        None,
     )
+    at = first
+    while at and isinstance(body[at - 1][1], Comment):
+        at -= 1
+    if at is None or at == first:
+        doc[name] = value
+        return
+    line = tomlkit.item(value)
+    line.trivia.trail = "\n\n"  # a blank line between the key and the comments
+    doc._insert_at(at, name, line)  # no public tomlkit call inserts at a position
 
 
-# --- Updating a settings file in place --------------------------------------------------------
-# tomllib only reads, and a TOML writer library (tomlkit) would be a new dependency for five
-# keys. So: tomllib parses the whole file (it stays the judge of validity), the file is cut into
-# statements by parsing line spans until each parses on its own (a multi-line array or string
-# is one statement), and only the lines of the keys whose values change are rewritten.
+def _dotted_or_inline(doc: TOMLDocument, name: str) -> bool:
+    """True if table ``name`` is written ``name.key = …`` or ``name = {…}``. tomlkit can edit
+    both, but moves a replaced dotted line below its siblings and packs new inline keys without
+    spaces: asking for `key = value` under [name] serves the user better."""
+    from tomlkit.items import InlineTable
 
-
-@dataclass(slots=True)
-class _Statement:
-    start: int  # first line
-    end: int  # one past the last line
-    table: tuple[str, ...]  # the table it belongs to (a header: the table it opens)
-    key: str | None  # None for a [table] / [[array]] header
-    value: object = None
-
-
-def _lines(text: str) -> list[str]:
-    """Lines with their endings (only "\\n" ends one: TOML strings may hold U+2028 etc.)."""
-    parts = text.split("\n")
-    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
-
-
-def _header_path(parsed: dict[str, Any]) -> tuple[str, ...]:
-    path: list[str] = []
-    node: object = parsed
-    while isinstance(node, dict) and len(node) == 1:
-        name, node = next(iter(node.items()))
-        path.append(name)
-        if isinstance(node, list) and node:
-            node = node[-1]
-    return tuple(path)
-
-
-def _statements(lines: list[str]) -> list[_Statement] | None:
-    """The file's statements, or None if one does not parse alone (never for valid TOML)."""
-    found: list[_Statement] = []
-    table: tuple[str, ...] = ()
-    i = 0
-    while i < len(lines):
-        stripped = lines[i].strip()
-        if not stripped or stripped.startswith("#"):
-            i += 1
-            continue
-        for j in range(i + 1, len(lines) + 1):
-            try:
-                parsed = tomllib.loads("".join(lines[i:j]))
-            except tomllib.TOMLDecodeError:
-                continue
-            break
-        else:
-            return None
-        if stripped.startswith("["):
-            table = _header_path(parsed)
-            found.append(_Statement(i, j, table, None))
-        else:
-            ((key, value),) = parsed.items()
-            found.append(_Statement(i, j, table, key, value))
-        i = j
-    return found
-
-
-def _assignment_end(line: str) -> int:
-    """Index just past ``key =`` and the blanks after it (quoted keys may hold '=')."""
-    quote = ""
-    escaped = False
-    for index, char in enumerate(line):
-        if quote:
-            if escaped:
-                escaped = False
-            elif char == "\\" and quote == '"':
-                escaped = True
-            elif char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char == "=":
-            index += 1
-            while index < len(line) and line[index] in " \t":
-                index += 1
-            return index
-    return len(line)
-
-
-def _trailing_comment(lines: list[str]) -> str:
-    """The statement's end-of-line comment with the blanks before it ("" if none)."""
-    body, last = "".join(lines[:-1]), lines[-1].rstrip("\r\n")
-    for index, char in enumerate(last):
-        if char == "#":
-            try:
-                tomllib.loads(body + last[:index])
-            except tomllib.TOMLDecodeError:
-                continue  # a '#' inside a string
-            kept = last[:index].rstrip(" \t")
-            return last[len(kept) :]
-    return ""
+    return any(
+        k is not None and k.key == name and (k.is_dotted() or isinstance(v, InlineTable))
+        for k, v in doc.body
+    )
 
 
 def _same(kind: str, old: object, new: str | int | list[str]) -> bool:
@@ -524,76 +456,38 @@ def update_settings_toml(
     }
     if not changes:
         return text
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
     newline = "\r\n" if "\r\n" in text else "\n"
-    lines = _lines(text)
-    if not lines[-1].endswith("\n"):
-        lines[-1] += newline
-    statements = _statements(lines)
-    if statements is None:
-        raise _cannot_update(source, list(changes))
-    # `ami.port = 1` or `ami = {port = 1}` own [ami]: a key added elsewhere would clash.
-    blocked = [
-        key
-        for key in changes
-        for s in statements
-        if s.key is not None
-        and isinstance(s.value, dict)
-        and key[: len(s.table) + 1] == (*s.table, s.key)
-    ]
-    if blocked:
-        raise _cannot_update(source, blocked)
-    replaced: dict[int, tuple[int, str]] = {}  # first line -> (end line, new text)
-    inserted: dict[int, list[str]] = {}  # before this line -> new lines
-    appended: dict[tuple[str, ...], dict[str, str | int | list[str]]] = {}
+    try:
+        doc = tomlkit.parse(text if text.endswith("\n") else text + newline)
+        blocked = [key for key in changes if _dotted_or_inline(doc, key[0])]
+        if blocked:
+            raise _cannot_update(source, blocked)
+        for key, value in changes.items():
+            if len(key) == 1 and key[0] not in doc:
+                _add_top_level(doc, key[0], value)
+            else:
+                _set(doc, key, value)
+        result = doc.as_string()
+    except TOMLKitError as exc:
+        raise _cannot_update(source, list(changes)) from exc
+    if newline == "\r\n" and text.count("\r\n") == text.count("\n"):
+        # tomlkit ends new lines with "\n"; a file whose every line ends in CRLF gets CRLF on
+        # them too, as tomlkit/toml_file.py does. A mixed file keeps "\n" there: converting
+        # could change a multi-line string.
+        result = re.sub(r"(?<!\r)\n", "\r\n", result)
+    # The judge: tomllib must read the old content plus exactly the intended changes, so
+    # whatever tomlkit got wrong (a key under the wrong header, a badly escaped value) is
+    # refused before anything is written.
     for key, value in changes.items():
-        table, name = key[:-1], key[-1]
-        own = [s for s in statements if s.table == table]
-        line = next((s for s in own if s.key == name and not isinstance(s.value, dict)), None)
-        if line is not None:
-            span = lines[line.start : line.end]
-            new = span[0][: _assignment_end(span[0])] + _toml_value(value)
-            replaced[line.start] = (line.end, new + _trailing_comment(span) + newline)
-            continue
-        row = f"{name} = {_toml_value(value)}{newline}"
-        keyed = [s for s in own if s.key is not None]
-        heads = [s for s in own if s.key is None]
-        if keyed:
-            inserted.setdefault(keyed[-1].end, []).append(row)
-        elif heads:
-            inserted.setdefault(heads[0].end, []).append(row)
-        elif not table and statements:
-            # Top-level keys must precede the first [table]: go above its own comments.
-            at = statements[0].start
-            while at > 0 and lines[at - 1].lstrip().startswith("#"):
-                at -= 1
-            inserted.setdefault(at, []).extend([row, newline])
-        else:
-            appended.setdefault(table, {})[name] = value
-    out: list[str] = []
-    i = 0
-    while i <= len(lines):
-        out += inserted.get(i, [])
-        if i == len(lines):
-            break
-        if i in replaced:
-            i, new_text = replaced[i]
-            out.append(new_text)
-            continue
-        out.append(lines[i])
-        i += 1
-    for table, items in appended.items():
-        if out and out[-1].strip():
-            out.append(newline)
-        out.append(_table_text(table, items, newline))
-    result = "".join(out)
-    expected = _parse(text, source)
-    for key, value in changes.items():
-        node = expected
+        node = data
         for name in key[:-1]:
             node = node.setdefault(name, {})
         node[key[-1]] = value
     try:
-        if tomllib.loads(result) == expected:
+        if tomllib.loads(result) == data:
             return result
     except tomllib.TOMLDecodeError:
         pass
