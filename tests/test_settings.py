@@ -222,6 +222,28 @@ def test_missing_keys_and_tables_are_added_next_to_their_kin(tmp_path: Path) -> 
     )
 
 
+def test_a_header_set_off_by_a_blank_line_stays_on_top(tmp_path: Path) -> None:
+    # Only comments right above the first [table] describe it (see the test above).
+    text = "# my settings\n\n# the API\n[novofon]\nx = 1\n"
+    assert update_settings_toml(text, Settings(), source=tmp_path / "c.toml") == (
+        "# my settings\n"
+        "\n"
+        'config_dir = "/etc/asterisk"\n'
+        "\n"
+        "# the API\n"
+        "[novofon]\n"
+        "x = 1\n"
+        "\n"
+        "[ami]\n"
+        'host = "127.0.0.1"\n'
+        "port = 5038\n"
+        'username = "trunkctl"\n'
+        "\n"
+        "[asterisk]\n"
+        'command = ["asterisk"]\n'
+    )
+
+
 def test_an_empty_table_gets_its_keys_under_its_header(tmp_path: Path) -> None:
     text = 'config_dir = "/etc/asterisk"\n[asterisk] # how to run it\n[novofon]\ntrunk = "x"\n'
     new = Settings(asterisk_command=("sudo", "asterisk"))
@@ -281,6 +303,26 @@ def test_crlf_line_endings_quoted_keys_and_hashes_in_strings(tmp_path: Path) -> 
         "[asterisk]\r\n"
         'command = ["asterisk"]\r\n'
     )
+
+
+def test_a_line_without_an_ending_or_a_mixed_file_gets_lf_lines(tmp_path: Path) -> None:
+    new = Settings(ami=AmiSettings(port=6038))
+    assert update_settings_toml('config_dir = "/srv"', new, source=tmp_path) == (
+        'config_dir = "/etc/asterisk"\n'
+        "\n"
+        "[ami]\n"
+        'host = "127.0.0.1"\n'
+        "port = 6038\n"
+        'username = "trunkctl"\n'
+        "\n"
+        "[asterisk]\n"
+        'command = ["asterisk"]\n'
+    )
+    # A string's own "\n" in a CRLF file stays as it is (converting it would change the value).
+    text = '[novofon]\r\nnote = """a\nb""" # two lines\r\n'
+    result = update_settings_toml(text, new, source=tmp_path / "c.toml")
+    assert text in result and tomllib.loads(result)["novofon"]["note"] == "a\nb"
+    assert tomllib.loads(result)["ami"]["port"] == 6038
 
 
 @pytest.mark.parametrize("text", ['ami = { host = "127.0.0.1", port = 5038 }\n', "ami.port = 1\n"])
