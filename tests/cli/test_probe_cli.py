@@ -10,14 +10,22 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ..conftest import SandboxInfo
-from ..sip.conftest import PBX_IP, PROVIDER_IP, Sipp
+from ..sip.conftest import (
+    PBX_IP,
+    PROVIDER_IP,
+    Sipp,
+    assert_pbx_registered,
+    leave_pbx_registered,
+    line_contacts,
+    register_pbx,
+)
 
 TRUNKCTL = str(Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl")
 USER, PASSWORD = "0053248", "s3cret-Pa55"
@@ -91,10 +99,10 @@ def test_register_md5_verified_by_sipp(sipp: Sipp) -> None:
     lines = out.stdout.splitlines()
     assert lines[0].startswith(f"SIP REGISTER OK - {USER} registered at {PROVIDER_IP}:{run.port}")
     assert "(401 MD5 realm novofon)" in lines[0]
-    assert [ln.split(" (")[0] for ln in lines[1:4]] == [
-        "REGISTER → 401 Unauthorized",
-        "REGISTER",
-        "UNREGISTER",
+    assert [ln.split(" (")[0] for ln in lines[1:3]] == ["REGISTER → 401 Unauthorized", "REGISTER"]
+    assert lines[3:] == [
+        "nothing was bound: a REGISTER without Contact only asks for the bindings",
+        f"bindings of {USER}: sip:{USER}@203.0.113.9:5060;line=pbx (expires 240 s)",
     ]
     assert PASSWORD not in out.stdout + out.stderr
 
@@ -128,23 +136,86 @@ def provider_log(sb: SandboxInfo) -> str:
     return Path(sb.status["provider"]["log_file"]).read_text(errors="replace")
 
 
-def test_register_at_the_provider_matches_its_log(provider: SandboxInfo) -> None:
-    host, port = provider.provider_sip
-    out = probe("register", f"{host}:{port}", "-u", provider.line_login, "--password-file",
-                provider.status["provider"]["line"]["password_file"],
-                "--local-address", PBX_IP, "--json")  # fmt: skip
+@pytest.fixture
+async def trunk(pbx: SandboxInfo) -> AsyncIterator[list[str]]:
+    """The pbx registered over trunkctl's trunk (the provider's contacts for the line);
+    each test must leave it registered (the register probes' reason to exist)."""
+    bound = await register_pbx(pbx)
+    yield bound
+    await leave_pbx_registered(pbx, bound)
+
+
+def register_at_provider(
+    sb: SandboxInfo, *settings: str, bind: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`trunkctl [SETTINGS] probe register` at the provider as the line, from the pbx's
+    address, JSON."""
+    host, port = sb.provider_sip
+    return subprocess.run(
+        [TRUNKCTL, *settings, "--lang", "en", "probe", "register", f"{host}:{port}", "-u",
+         sb.line_login, "--password-file", sb.status["provider"]["line"]["password_file"],
+         "--local-address", PBX_IP, "--json", *(["--bind"] if bind else [])],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+async def test_register_at_the_provider_keeps_the_pbx_registered(
+    pbx: SandboxInfo, trunk: list[str]
+) -> None:
+    size = len(provider_log(pbx))
+    out = register_at_provider(pbx)
     assert out.returncode == 0, out.stdout + out.stderr
     data = js(out)
-    assert data["status"] == "OK" and data["probe"]["unregistered"] is True
-    assert [s["status_code"] for s in data["probe"]["steps"]] == [401, 200, 200]
-    assert data["probe"]["realm"] == provider.status["provider"]["realm"]
+    assert data["status"] == "OK" and data["probe"]["mode"] == "query"
+    assert [s["status_code"] for s in data["probe"]["steps"]] == [401, 200]
+    assert data["probe"]["realm"] == pbx.status["provider"]["realm"]
+    assert [b["uri"] for b in data["probe"]["bindings"]] == trunk
+    assert f"bindings of {pbx.line_login}: {trunk[0]} (expires " in data["details"][-1]
+    assert "pbx" not in data  # nothing displaced, nothing to re-register
+    # The provider added no contact and removed none: the pbx's binding is untouched.
+    log = provider_log(pbx)[size:]
+    assert "Added contact" not in log and "Removed contact" not in log
+    assert await line_contacts(pbx) == trunk
+    assert pbx.line_password not in out.stdout
+
+
+async def test_register_bind_re_registers_the_displaced_trunk(
+    pbx: SandboxInfo, trunk: list[str]
+) -> None:
+    size = len(provider_log(pbx))
+    out = register_at_provider(pbx, "--sandbox", bind=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+    data = js(out)
+    assert data["status"] == "OK" and data["probe"]["mode"] == "bind"
+    assert [s["status_code"] for s in data["probe"]["steps"]] == [401, 200, 200, 200]
+    assert [b["uri"] for b in data["probe"]["displaced"]] == trunk
+    assert data["probe"]["bindings"] == []
+    assert data["pbx"]["status"] == "reregistered"
+    assert data["pbx"]["registrations"] == {"novofon": "Registered"}
+    assert "re-registered trunk novofon (AMI PJSIPRegister)" in data["details"][-1]
+    # The provider added our binding and removed it on our request (its log says so) ...
     local = data["probe"]["local_address"]
-    # The provider Asterisk added exactly our binding, then removed it on our request.
-    log = provider_log(provider)
-    contact = f"sip:{provider.line_login}@{local}"
-    assert f"Added contact '{contact}' to AOR '{provider.line_login}'" in log
-    assert f"Removed contact '{contact}' from AOR '{provider.line_login}' due to request" in log
-    assert provider.line_password not in out.stdout
+    contact = f"sip:{pbx.line_login}@{local}"
+    log = provider_log(pbx)[size:]
+    assert f"Added contact '{contact}' to AOR '{pbx.line_login}'" in log
+    assert f"Removed contact '{contact}' from AOR '{pbx.line_login}' due to request" in log
+    # ... and holds the pbx's binding again, without anyone nudging the pbx.
+    await assert_pbx_registered(pbx, trunk, 3)
+
+
+async def test_register_bind_without_ami_warns_how_to_fix(
+    pbx: SandboxInfo, trunk: list[str], tmp_path: Path
+) -> None:
+    out = register_at_provider(pbx, "--settings", str(tmp_path / "none.toml"), bind=True)
+    # Without trunkctl settings the line stays displaced: WARNING, and how to fix it.
+    assert out.returncode == 1, out.stdout + out.stderr
+    data = js(out)
+    assert data["status"] == "WARNING" and data["pbx"]["status"] == "unavailable"
+    assert data["pbx"]["reason"] == "the trunkctl settings file does not exist"
+    advice = data["details"][-1]
+    assert "may stay displaced until its next refresh" in advice
+    assert "`trunkctl apply`" in advice and "asterisk -rx 'pjsip send register" in advice
+    assert await line_contacts(pbx) == []  # the damage the warning is about
 
 
 def test_wrong_password_at_the_provider(provider: SandboxInfo) -> None:

@@ -8,6 +8,7 @@ host, ``-w abc``): click's exit 2 would read as CRITICAL to a monitoring system.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -19,11 +20,15 @@ from trunkctl.errors import BadInput, TrunkctlError
 from trunkctl.i18n import Text
 
 from ._app_state import JsonOpt, out
-from ._common import PasswordArgv, PasswordFile, PasswordStdin, read_password, run
+from ._common import PasswordArgv, PasswordFile, PasswordStdin, read_password, run, settings
 
 if TYPE_CHECKING:
     from trunkctl.doctor import NagiosVerdict
-    from trunkctl.sip import TransportName
+    from trunkctl.i18n import Lang
+    from trunkctl.settings import Settings
+    from trunkctl.sip import Binding, RegisterResult, TransportName
+
+    from ._probe_pbx import PbxRestore
 
 UNKNOWN = 3  # Nagios: the plugin could not judge (also for its own usage errors)
 
@@ -190,12 +195,33 @@ def register(
     local_address: LocalAddress = None,
     warning: Warning_ = None,
     critical: Critical = None,
+    bind: Annotated[
+        bool,
+        typer.Option(
+            "--bind",
+            help="Also add a test binding and remove it. On a line that keeps one contact "
+            "this knocks the PBX's registration off; trunkctl then re-registers the local "
+            "trunk over AMI, or says how to.",
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """REGISTER with digest auth, then remove the test binding: do these credentials work?
+    """Do these credentials work? A digest-authenticated REGISTER that changes nothing.
+
+    The REGISTER carries no Contact (RFC 3261 10.2.3): the registrar checks the password
+    and lists the line's bindings, so a live trunk stays registered, and the output shows
+    who is registered on the line.
+
+    --bind also registers a test binding and removes it. Careful on a live line: a
+    provider that keeps one contact per line (NovoFon may) then drops the PBX's binding,
+    and calls fail until the PBX registers again (up to its expiration, 300 s by default)
+    while Asterisk still says Registered. So after --bind trunkctl sends a fresh REGISTER
+    for each local outbound registration with the same login and server (AMI
+    PJSIPRegister; settings from --settings/--sandbox); without AMI it says to run
+    `trunkctl apply` or `asterisk -rx 'pjsip send register NAME'`.
 
     The password never goes on the command line: --password-stdin, --password-file, or
-    a prompt on a terminal.
+    a prompt on a terminal. A usage error exits 3 (UNKNOWN), like any probe error.
     """
     from trunkctl.doctor import nagios_register
     from trunkctl.sip import register_check
@@ -225,9 +251,107 @@ def register(
                 transport=kind,
                 timeout=timeout,
                 local_address=local_address,
+                bind=bind,
             )
         )
     except TrunkctlError as exc:
         _unknown("SIP REGISTER", exc, json_)
         return
-    _finish(nagios_register(result, warning=warning, critical=critical, lang=o.language), json_)
+    verdict = nagios_register(result, warning=warning, critical=critical, lang=o.language)
+    restore = None
+    if result.ok and result.displaced != []:  # displaced, or unknown: put the PBX back
+        restore = _restore(result, timeout)
+    _finish(_with_bindings(verdict, result, restore, o.language), json_)
+
+
+def _restore(result: RegisterResult, timeout: float) -> PbxRestore:
+    from ._probe_pbx import restore_registrations
+
+    try:
+        conf: Settings | None = settings()
+        reason = None
+    except TrunkctlError as exc:
+        conf, reason = None, exc.what
+    return run(
+        restore_registrations(
+            conf,
+            username=result.username,
+            host=result.host,
+            port=result.port,
+            remote=result.remote_address,
+            timeout=timeout,
+            reason=reason,
+        )
+    )
+
+
+def _binding_list(bindings: list[Binding]) -> str:
+    return ", ".join(
+        b.uri if b.expires is None else f"{b.uri} (expires {b.expires} s)" for b in bindings
+    )
+
+
+def _with_bindings(
+    verdict: NagiosVerdict, result: RegisterResult, restore: PbxRestore | None, lang: Lang
+) -> NagiosVerdict:
+    """The register verdict plus what the registrar said about the line's bindings and,
+    after a displacing ``--bind``, what became of the PBX's registration."""
+    if not result.ok:
+        return verdict
+    login, listed = result.username, _binding_list(result.bindings)
+    lines: list[Text] = []
+    if result.mode == "query":
+        lines.append(
+            Text(
+                "nothing was bound: a REGISTER without Contact only asks for the bindings",
+                "ничего не привязано: REGISTER без Contact только запрашивает привязки",
+            )
+        )
+    if result.displaced:
+        gone = _binding_list(result.displaced)
+        lines.append(
+            Text(
+                f"our test binding displaced {gone} (the line keeps one contact)",
+                f"тестовая привязка вытеснила {gone} (линия держит один контакт)",
+            )
+        )
+    if result.mode == "bind" and result.displaced is None:
+        lines.append(
+            Text(
+                "the registrar does not list the line's bindings: whether the PBX's "
+                "registration was displaced is unknown",
+                "регистратор не сообщает привязки линии: вытеснена ли регистрация АТС, неизвестно",
+            )
+        )
+    elif result.bindings:
+        when_en, when_ru = ("", "") if result.mode == "query" else (" left", " после проверки")
+        lines.append(
+            Text(f"bindings of {login}{when_en}: {listed}", f"привязки {login}{when_ru}: {listed}")
+        )
+    elif result.mode == "query":
+        lines.append(
+            Text(
+                f"the registrar lists no binding of {login}: nothing is registered on this "
+                "line now",
+                f"регистратор не знает привязок {login}: сейчас на линии никто не зарегистрирован",
+            )
+        )
+    else:
+        lines.append(
+            Text(
+                f"after our unregister the registrar listed no binding of {login}: the line "
+                "was left unregistered",
+                f"после нашей отмены регистрации у {login} не осталось привязок: линия "
+                "осталась без регистрации",
+            )
+        )
+    status = verdict.status
+    data = dict(verdict.data)
+    if restore is not None:
+        lines += restore.lines()
+        data["pbx"] = restore.to_dict(lang)
+        if restore.problem and status == "OK":
+            status = "WARNING"
+    return dataclasses.replace(
+        verdict, status=status, details=(*verdict.details, *lines), data=data
+    )
