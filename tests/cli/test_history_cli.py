@@ -38,24 +38,19 @@ def test_sandbox_calls_have_their_own_log(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TRUNKCTL_CALL_LOG"}
     env["TRUNKCTL_SANDBOX_DIR"] = str(tmp_path / "sandbox")
     (tmp_path / "sandbox").mkdir()
-    proc = subprocess.run(
-        [TRUNKCTL, "--sandbox", "history", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["call_log"] == str(tmp_path / "sandbox" / "calls.db")
-    # A log named explicitly still wins.
-    env["TRUNKCTL_CALL_LOG"] = str(tmp_path / "mine.db")
-    proc = subprocess.run(
-        [TRUNKCTL, "--sandbox", "history", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
-    assert json.loads(proc.stdout)["call_log"] == str(tmp_path / "mine.db")
+
+    def log_used() -> str:
+        proc = subprocess.run(
+            [TRUNKCTL, "--sandbox", "history", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env=env,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return str(json.loads(proc.stdout)["call_log"])
+
+    assert log_used() == str(tmp_path / "sandbox" / "calls.db")
+    env["TRUNKCTL_CALL_LOG"] = str(tmp_path / "mine.db")  # a log named explicitly still wins
+    assert log_used() == str(tmp_path / "mine.db")

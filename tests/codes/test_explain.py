@@ -111,7 +111,8 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
 
 IDS = {
     "answered", "answered.verification", "busy", "busy.verification", "no_answer",
-    "no_answer.verification", "no_answer.ring_limit", "auth_rejected", "auth_rejected.registered", "auth_rejected.ip",
+    "no_answer.verification", "no_answer.ring_limit", "auth_rejected",
+    "auth_rejected.registered", "auth_rejected.ip",
     "auth_rejected.verification", "forbidden", "forbidden.ip", "forbidden.verification",
     "rejected", "rejected.verification", "payment_required", "number_not_found",
     "number_incomplete", "request_timeout", "no_response", "temporarily_unavailable",
