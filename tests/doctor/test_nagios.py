@@ -118,6 +118,17 @@ def registered(unregister: int | None = 200) -> RegisterResult:
     )
 
 
+def test_a_register_without_contact_says_credentials_accepted_not_registered() -> None:
+    from dataclasses import replace
+
+    v = nagios_register(replace(registered(unregister=None), mode="query"))
+    assert v.exit_code == 0
+    assert v.lines("en")[0].startswith(
+        "SIP REGISTER OK - 0053248's credentials accepted at sip.novofon.ru:5060/udp"
+    )
+    assert "учётные данные 0053248 приняты" in v.lines("ru")[0]
+
+
 def test_register_ok_and_a_binding_left_behind() -> None:
     v = nagios_register(registered())
     assert v.exit_code == 0

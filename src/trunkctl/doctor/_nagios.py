@@ -195,10 +195,18 @@ def nagios_register(
     how = f"{result.challenge_code} {result.algorithm} realm {result.realm}"
     if result.challenge_code is None:
         how = "no challenge"
-    summary = Text(
-        f"{result.username} registered at {where} ({how}) in {total * 1000:.1f} ms",
-        f"{result.username} зарегистрирован на {where} ({how}) за {total * 1000:.1f} мс",
-    )
+    if result.mode == "bind":
+        summary = Text(
+            f"{result.username} registered at {where} ({how}) in {total * 1000:.1f} ms",
+            f"{result.username} зарегистрирован на {where} ({how}) за {total * 1000:.1f} мс",
+        )
+    else:  # a REGISTER without Contact: the password was checked, no binding was made
+        summary = Text(
+            f"{result.username}'s credentials accepted at {where} ({how}) "
+            f"in {total * 1000:.1f} ms",
+            f"учётные данные {result.username} приняты на {where} ({how}) "
+            f"за {total * 1000:.1f} мс",
+        )
     status = _latency_status(total, warning, critical)
     details = list(steps)
     if not result.unregistered:
