@@ -129,7 +129,10 @@ async def _registration(ami: AmiClient, st: TrunkStatus) -> None:
             next_reg = ev.get("NextReg") or ""
             st.registration = {
                 "status": ev.get("Status"),
-                "next_refresh_s": int(next_reg) if next_reg.isdigit() else None,
+                # Asterisk 22 reports NextReg 0 for a registration refreshed on schedule
+                # (seen on the sandbox): 0 means "not known", not "now".
+                "next_refresh_s": int(next_reg) if next_reg.isdigit() and next_reg != "0" else None,
+                "expiration_s": int(exp) if (exp := ev.get("Expiration") or "").isdigit() else None,
                 "server_uri": ev.get("ServerUri"),
                 "client_uri": ev.get("ClientUri"),
             }
