@@ -68,6 +68,10 @@ def test_init_setup_apply_status(pbx: SandboxInfo) -> None:
     assert all(p["ok"] for p in js(applied)["proofs"])
     assert js(applied)["registrations"] == {"novofon": "Registered"}
     assert registered_within(pbx, 20)
+    reg = js(tk("status", "--json"))["registration"]
+    assert reg["status"] == "Registered" and reg["expiration_s"] == 300
+    # Asterisk 22 says NextReg 0 for a scheduled refresh: unknown, never "0 s".
+    assert reg["next_refresh_s"] is None or reg["next_refresh_s"] > 0
 
 
 def test_wrong_password_shows_the_rejection_and_the_fix(pbx: SandboxInfo) -> None:
