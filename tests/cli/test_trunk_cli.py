@@ -106,6 +106,14 @@ def test_wrong_password_shows_the_rejection_and_the_fix(pbx: SandboxInfo) -> Non
     human = tk("status")
     assert "401" in human.stdout and "credentials set" in human.stdout
     assert "not-the-password" not in human.stdout + st.stdout
+    # A call says the credentials are wrong, not "maybe auth = instead of outbound_auth =":
+    # the loaded endpoint has outbound_auth.
+    assert js(st)["outbound_auth"] == "novofon"
+    call = tk("call", "79990000200", "--json")
+    assert call.returncode == 12, call.stdout + call.stderr  # rejected
+    explanation = js(call)["explanation"]
+    assert explanation["id"] == "auth_rejected.credentials"
+    assert "outbound_auth =" not in " ".join(explanation["next_steps"])
 
 
 def test_password_with_semicolon_is_escaped_and_works(pbx: SandboxInfo) -> None:

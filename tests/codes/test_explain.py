@@ -67,6 +67,20 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
     ({"status": "no_answer", "q850": 19}, "no_answer", "ok"),
     ({"status": "no_answer", "dial_status": "NOANSWER", "q850": 16}, "no_answer", "ok"),
     ({"status": "no_answer", "is_verification_call": True}, "no_answer.verification", "warn"),
+    # The endpoint answers the challenge (outbound_auth loaded): the credentials are wrong.
+    (
+        {
+            "status": "rejected",
+            "sip_code": 401,
+            "mode": "registration",
+            "trunk_registered": False,
+            "has_outbound_auth": True,
+        },
+        "auth_rejected.credentials",
+        "fail",
+    ),
+    # Without outbound_auth (or unknown) the classic auth= mistake stays the first suspect.
+    ({"status": "rejected", "sip_code": 401, "has_outbound_auth": False}, "auth_rejected", "fail"),
     # trunkctl's own ring limit ended it: the advice is --timeout, not Dial()'s argument.
     ({"status": "no_answer", "ring_limited": True}, "no_answer.ring_limit", "ok"),
     (
@@ -112,7 +126,7 @@ CASES: list[tuple[dict[str, Any], str, str]] = [
 IDS = {
     "answered", "answered.verification", "busy", "busy.verification", "no_answer",
     "no_answer.verification", "no_answer.ring_limit", "auth_rejected",
-    "auth_rejected.registered", "auth_rejected.ip",
+    "auth_rejected.registered", "auth_rejected.ip", "auth_rejected.credentials",
     "auth_rejected.verification", "forbidden", "forbidden.ip", "forbidden.verification",
     "rejected", "rejected.verification", "payment_required", "number_not_found",
     "number_incomplete", "request_timeout", "no_response", "temporarily_unavailable",
@@ -185,9 +199,19 @@ def test_every_entry_is_reachable() -> None:
     codes += [{"q850": c} for c in Q850_CAUSES]
     codes += [{"dial_status": d} for d in DIAL_STATUSES]
     contexts = [
-        {"is_verification_call": v, "mode": m, "trunk_registered": r, "ring_limited": g}
-        for v, m, r, g in itertools.product(
-            (False, True), (None, "ip", "registration"), (None, True, False), (False, True)
+        {
+            "is_verification_call": v,
+            "mode": m,
+            "trunk_registered": r,
+            "ring_limited": g,
+            "has_outbound_auth": a,
+        }
+        for v, m, r, g, a in itertools.product(
+            (False, True),
+            (None, "ip", "registration"),
+            (None, True, False),
+            (False, True),
+            (None, True, False),
         )
     ]
     seen = {

@@ -45,7 +45,7 @@ from trunkctl.settings import Settings
 
 from ._numberlist import BadLine, NumberEntry, NumberList
 from ._pacing import TokenBucket
-from ._test_call import _trunk_context
+from ._test_call import _trunk_context, _TrunkContext
 
 __all__ = [
     "CALL_EVENTS",
@@ -441,7 +441,7 @@ class CampaignRunner:
         self._to_call = 0
         self._done = 0
         self._counts: Counter[str] = Counter()
-        self._trunk_state: tuple[bool | None, str | None] = (None, None)
+        self._trunk_state = _TrunkContext()
         self._sem = asyncio.Semaphore(concurrency)
         self._narrow = False
         self._narrowed_at = 0
@@ -819,8 +819,7 @@ class CampaignRunner:
         try:
             with _log_errors(self.log):
                 if result is not None:
-                    registered, mode = self._trunk_state
-                    explanation = explain(result.outcome(trunk_registered=registered, mode=mode))
+                    explanation = explain(result.outcome(**self._trunk_state.outcome()))
                     record_call_result(self.log, row, result, explanation, detail)
                 else:
                     detail["error"] = (

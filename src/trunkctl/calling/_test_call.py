@@ -74,18 +74,35 @@ class CallReport:
         }
 
 
-async def _trunk_context(settings: Settings, trunk: str) -> tuple[bool | None, str | None]:
+@dataclass(frozen=True, slots=True)
+class _TrunkContext:
+    """What the trunk's live state adds to an explanation (None: unknown)."""
+
+    registered: bool | None = None
+    mode: str | None = None
+    has_outbound_auth: bool | None = None
+
+    def outcome(self) -> dict[str, Any]:
+        return {
+            "trunk_registered": self.registered,
+            "mode": self.mode,
+            "has_outbound_auth": self.has_outbound_auth,
+        }
+
+
+async def _trunk_context(settings: Settings, trunk: str) -> _TrunkContext:
     from trunkctl.provision import trunk_status
 
     try:
         st = await trunk_status(settings, trunk, probe=False)
     except AmiError:
-        return None, None
+        return _TrunkContext()
     if not st.loaded:
-        return None, None
+        return _TrunkContext()
+    auth = None if st.outbound_auth is None else bool(st.outbound_auth)
     if st.registration is None:
-        return None, "ip"
-    return st.registration.get("status") == "Registered", "registration"
+        return _TrunkContext(None, "ip", auth)
+    return _TrunkContext(st.registration.get("status") == "Registered", "registration", auth)
 
 
 async def place_test_call(
@@ -111,7 +128,7 @@ async def place_test_call(
     parsed = parse_number(number, strict=False)
     digits = parsed.digits
     channel = local_channel(parsed, context)
-    registered, mode = await _trunk_context(settings, trunk)
+    trunk_ctx = await _trunk_context(settings, trunk)
     position = log_position(settings)
     async with ami_client(settings, events=("call", "user"), timeout=10.0) as ami:
         progress = None
@@ -128,9 +145,7 @@ async def place_test_call(
                 progress.cancel()
                 with contextlib.suppress(asyncio.CancelledError, AmiError):
                     await progress
-    explanation = explain(
-        result.outcome(trunk_registered=registered, mode=mode, is_verification_call=verification)
-    )
+    explanation = explain(result.outcome(**trunk_ctx.outcome(), is_verification_call=verification))
     lines: tuple[str, ...] = ()
     if result.status != "answered":
         # The last lines only: a busy server logs other calls' trouble too.
@@ -138,7 +153,16 @@ async def place_test_call(
         found = log_since(settings, position, levels=("ERROR", "WARNING", "NOTICE"))
         lines = tuple(found[-_LOG_LINES:])
     log_file = str(settings.log_file) if settings.log_file else None
-    return CallReport(digits, channel, result, explanation, registered, mode, lines, log_file)
+    return CallReport(
+        digits,
+        channel,
+        result,
+        explanation,
+        trunk_ctx.registered,
+        trunk_ctx.mode,
+        lines,
+        log_file,
+    )
 
 
 def _progress_filter(msg: Message) -> bool:

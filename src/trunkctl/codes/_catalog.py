@@ -264,6 +264,24 @@ CATALOG: Mapping[str, Entry] = MappingProxyType(
             CREDENTIALS,
             DOCTOR,
         ),
+        "auth_rejected.credentials": _e(
+            "fail",
+            T(
+                "NovoFon refused the trunk's login or password.",
+                "NovoFon отклонил логин или пароль транка.",
+            ),
+            T(
+                "The endpoint has `outbound_auth`, so Asterisk answered NovoFon's 401/407 with "
+                "the trunk's credentials, and NovoFon refused them: the login or the password "
+                "is wrong (or the line is blocked in the cabinet).",
+                "У эндпоинта есть `outbound_auth`, значит Asterisk ответил на 401/407 от "
+                "NovoFon логином и паролем транка, и NovoFon их отклонил: неверен логин или "
+                "пароль (или линия заблокирована в кабинете).",
+            ),
+            CREDENTIALS,
+            STATUS,
+            DOCTOR,
+        ),
         "auth_rejected.registered": _e(
             "fail",
             T(

@@ -152,6 +152,9 @@ def _variant(base: str, outcome: CallOutcome) -> str:
     if base == "auth_rejected" and outcome.trunk_registered and outcome.mode == "registration":
         # The registration authenticates with the same login: the endpoint is what lacks it.
         candidates.append(f"{base}.registered")
+    elif base == "auth_rejected" and outcome.has_outbound_auth and outcome.mode != "ip":
+        # The endpoint does answer the challenge: what it answers with is refused.
+        candidates.append(f"{base}.credentials")
     if base == "no_answer" and outcome.ring_limited:
         candidates.append(f"{base}.ring_limit")
     if outcome.mode == "ip":

@@ -58,6 +58,8 @@ class CallOutcome:
     mode: TrunkMode | None = None
     is_verification_call: bool = False
     provider: Literal["novofon"] = "novofon"
+    has_outbound_auth: bool | None = None
+    """Whether the trunk's loaded endpoint has ``outbound_auth`` (None: unknown)."""
     ring_limited: bool = False
     """The ringing was ended by trunkctl's own limit (Originate's ring timeout, i.e.
     ``--timeout``/``--ring-timeout``), not by the far end or the dialplan's Dial timeout."""

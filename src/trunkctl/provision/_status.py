@@ -39,6 +39,8 @@ class TrunkStatus:
     registration: dict[str, Any] | None = None
     contacts: list[dict[str, Any]] = field(default_factory=list)
     device_state: str | None = None
+    outbound_auth: str | None = None
+    """The loaded endpoint's ``outbound_auth`` ("" when it has none)."""
     active_channels: int = 0
     probe: dict[str, Any] | None = None
     problems: list[Text] = field(default_factory=list)
@@ -57,6 +59,7 @@ class TrunkStatus:
             "registration": self.registration,
             "contacts": self.contacts,
             "device_state": self.device_state,
+            "outbound_auth": self.outbound_auth,
             "active_channels": self.active_channels,
             "probe": self.probe,
             "problems": [p.render(lang) for p in self.problems],
@@ -93,6 +96,7 @@ async def _endpoint(ami: AmiClient, st: TrunkStatus) -> None:
         kind = ev.get("Event")
         if kind == "EndpointDetail":
             st.device_state = ev.get("DeviceState")
+            st.outbound_auth = ev.get("OutboundAuth") or ""
             st.active_channels = int(ev.get("ActiveChannels") or 0)
         elif kind == "ContactStatusDetail":
             contact = {
