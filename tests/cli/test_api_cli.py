@@ -239,6 +239,11 @@ def test_api_call_via_v1_callback(pbx: SandboxInfo, tk: Cli, emulator: EmulatorI
             break
         time.sleep(0.3)
     assert [(c["contact"], c["status"]) for c in mine] == [("79990000201", "answered")]
+    # --limit keeps the newest; the total says how many there were.
+    one = js(tk("api", "calls", "--json", "--limit", "1"))
+    everything = js(tk("api", "calls", "--json", "--limit", "100000"))
+    assert len(one["calls"]) == 1 and one["total"] == everything["total"] >= 1
+    assert one["calls"][0]["start_time"] == max(c["start_time"] for c in everything["calls"])
 
 
 def test_api_call_refuses_a_bad_number_as_trunkctl_call_does(tk: Cli, call_log: Path) -> None:

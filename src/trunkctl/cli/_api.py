@@ -462,6 +462,9 @@ def calls(
         str | None, typer.Option("--external-id", help="Only the call started with this id.")
     ] = None,
     via: Annotated[str, typer.Option(help="data (calls report), v1 (statistics), auto.")] = "auto",
+    limit: Annotated[
+        int, typer.Option(help="Show at most this many calls, the newest.", min=1, max=100_000)
+    ] = 50,
     api_url: ApiUrlOpt = None,
     timeout_s: TimeoutOpt = None,
     credentials_stdin: CredentialsStdinOpt = False,
@@ -505,12 +508,22 @@ def calls(
                     "talk_duration": row.billseconds,
                 }
             )
+    total = len(items)
+    # Newest first; a busy account has hundreds of calls a day.
+    items = sorted(items, key=lambda i: str(i["start_time"] or ""), reverse=True)[:limit]
     if o.json:
-        o.emit_json({"via": how, "calls": items})
+        o.emit_json({"via": how, "total": total, "calls": items})
         return
     if not items:
         o.say(Text("No calls in that period.", "Звонков за этот период нет."))
         return
+    if total > len(items):
+        o.say(
+            Text(
+                f"The newest {len(items)} of {total} calls (--limit to see more):",
+                f"Последние {len(items)} из {total} звонков (больше — с --limit):",
+            )
+        )
     _table(
         (
             Text("start", "начало"),
