@@ -25,10 +25,9 @@ from ._common import PasswordArgv, PasswordFile, PasswordStdin, read_password, r
 if TYPE_CHECKING:
     from trunkctl.doctor import NagiosVerdict
     from trunkctl.i18n import Lang
+    from trunkctl.provision import PbxRestore
     from trunkctl.settings import Settings
     from trunkctl.sip import Binding, RegisterResult, TransportName
-
-    from ._probe_pbx import PbxRestore
 
 UNKNOWN = 3  # Nagios: the plugin could not judge (also for its own usage errors)
 
@@ -265,7 +264,7 @@ def register(
 
 
 def _restore(result: RegisterResult, timeout: float) -> PbxRestore:
-    from ._probe_pbx import restore_registrations
+    from trunkctl.provision import restore_registrations
 
     try:
         conf: Settings | None = settings()

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from ._init import InitResult, init
     from ._novofon_line import PasswordReset, list_sip_lines, read_via, reset_sip_password
     from ._plan import MARKER, Conflict, SetupPlan, owner_of, plan_setup
+    from ._reregister import PbxRestore, restore_registrations
     from ._status import TrunkStatus, trunk_status
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "CredentialsChange",
     "InitResult",
     "PasswordReset",
+    "PbxRestore",
     "Proof",
     "SetupPlan",
     "TrunkStatus",
@@ -33,6 +35,7 @@ __all__ = [
     "plan_setup",
     "read_via",
     "reset_sip_password",
+    "restore_registrations",
     "trunk_status",
 ]
 
@@ -58,6 +61,8 @@ __getattr__ = _lazy_exports(
         "SetupPlan": "_plan",
         "owner_of": "_plan",
         "plan_setup": "_plan",
+        "PbxRestore": "_reregister",
+        "restore_registrations": "_reregister",
         "TrunkStatus": "_status",
         "trunk_status": "_status",
     },

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from trunkctl.settings import Settings
     from trunkctl.sip import Address
 
+__all__ = ["PbxRestore", "restore_registrations"]
+
 RestoreStatus = Literal["reregistered", "not_confirmed", "no_match", "unavailable"]
 
 
