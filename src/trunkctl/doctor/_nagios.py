@@ -202,10 +202,8 @@ def nagios_register(
         )
     else:  # a REGISTER without Contact: the password was checked, no binding was made
         summary = Text(
-            f"{result.username}'s credentials accepted at {where} ({how}) "
-            f"in {total * 1000:.1f} ms",
-            f"учётные данные {result.username} приняты на {where} ({how}) "
-            f"за {total * 1000:.1f} мс",
+            f"{result.username}'s credentials accepted at {where} ({how}) in {total * 1000:.1f} ms",
+            f"учётные данные {result.username} приняты на {where} ({how}) за {total * 1000:.1f} мс",
         )
     status = _latency_status(total, warning, critical)
     details = list(steps)
