@@ -189,3 +189,24 @@ def test_a_config_dir_whose_name_is_not_utf8_is_refused_cleanly(tmp_path: Path) 
         init(Settings(config_dir=etc), settings_file=tmp_path / "c.toml", check_asterisk=False)
     assert exc.value.what.en == "a path cannot be written to the settings file"
     assert not (tmp_path / "c.toml").exists() and not (etc / "manager.conf").exists()
+
+
+def test_an_unwritable_secret_file_is_a_clear_error_and_manager_conf_stays(
+    tmp_path: Path,
+) -> None:
+    from trunkctl.errors import ConfWriteError
+
+    etc = _asterisk_etc(tmp_path)
+    (tmp_path / "a-file").write_text("not a folder\n")
+    with pytest.raises(ConfWriteError) as info:
+        init(
+            Settings(config_dir=etc),
+            settings_file=tmp_path / "config.toml",
+            secret_file=tmp_path / "a-file" / "ami.secret",
+            check_asterisk=False,
+        )
+    err = info.value
+    assert err.exit_code == 4 and "AMI secret file" in err.what.en
+    assert err.next_step is not None and "manager.conf was not changed" in err.next_step.en
+    assert (etc / "manager.conf").read_text() == MANAGER
+    assert not (tmp_path / "config.toml").exists()

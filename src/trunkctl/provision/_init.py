@@ -58,8 +58,24 @@ class InitResult:
 
 
 def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, text.encode(), mode=0o600, force_mode=True)
+    """The AMI secret file (0600); written before manager.conf, which a failure here spares."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, text.encode(), mode=0o600, force_mode=True)
+    except OSError as exc:
+        raise ConfWriteError(
+            Text(
+                f"cannot write the AMI secret file {path}",
+                f"не удаётся записать файл с паролем AMI {path}",
+            ),
+            evidence=Text(f"{type(exc).__name__}: {exc}", f"{type(exc).__name__}: {exc}"),
+            next_step=Text(
+                "manager.conf was not changed; fix the folder's permissions or free space (or "
+                "choose another file with --secret-file), then run init again.",
+                "manager.conf не изменён; исправьте права на каталог или освободите место (или "
+                "укажите другой файл через --secret-file) и повторите init.",
+            ),
+        ) from exc
 
 
 def _encoded(path: Path, text: str) -> bytes:
