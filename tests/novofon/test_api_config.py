@@ -170,3 +170,17 @@ async def test_emulator_answers_503_when_the_telephony_is_down() -> None:
             await calls.start_simple_call(
                 virtual_phone_number="74951112233", contact="79990000200", operator="0053248"
             )
+
+
+def test_a_missing_or_broken_settings_file_is_reported_as_everywhere_else(tmp_path: Path) -> None:
+    from trunkctl.errors import BadInput
+
+    with pytest.raises(BadInput) as missing:
+        load_novofon_config(tmp_path / "none.toml", environ={})
+    assert missing.value.what.en == "the trunkctl settings file does not exist"
+    assert missing.value.next_step is not None and "init" in missing.value.next_step.en
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[novofon\n")
+    with pytest.raises(BadInput) as bad:
+        load_novofon_config(broken, environ={})
+    assert str(broken) in str(bad.value.to_dict("en"))

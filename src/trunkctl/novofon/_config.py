@@ -29,7 +29,7 @@ from typing import Any
 from trunkctl.errors import BadInput
 from trunkctl.i18n import Text
 from trunkctl.secret import Secret
-from trunkctl.settings import default_settings_paths
+from trunkctl.settings import default_settings_paths, read_settings_text
 
 from ._jsonrpc import CALL_API_URL, DATA_API_URL, CallApiClient, DataApiClient
 from ._rest import DEFAULT_REST_URL, RestV1Client
@@ -254,17 +254,9 @@ def _settings_file(path: Path | None) -> Path | None:
 def _table(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise NovofonConfigError(
-            Text("the trunkctl settings file is unreadable", "файл настроек trunkctl не читается"),
-            evidence=f"{path}: {exc}",
-            next_step=Text(
-                "Fix the file (TOML) or point --settings at another one.",
-                "Исправьте файл (формат TOML) или укажите другой через --settings.",
-            ),
-        ) from exc
+    # The settings layer's own reading: a missing file says so (and how to create it), a
+    # broken one names the problem, exactly as every other command reports it.
+    data = tomllib.loads(read_settings_text(path) or "")
     table = data.get("novofon", {})
     if not isinstance(table, dict):
         raise NovofonConfigError(
