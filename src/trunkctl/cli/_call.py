@@ -418,15 +418,29 @@ def _campaign(
     raise typer.Exit(report.exit_code)
 
 
+async def _with_signals(on_signal: Callable[[], None], work: Awaitable[T]) -> T:
+    """Await ``work`` with Ctrl-C and SIGTERM calling ``on_signal`` instead of killing it."""
+    import asyncio
+    import signal
+
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
+        loop.add_signal_handler(sig, on_signal)
+    try:
+        return await work
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+
+
 async def _until_signalled(
     start: Callable[[asyncio.Event], Awaitable[T]], on_stop: Callable[[], None]
 ) -> T:
     """Run ``start(stop)`` with Ctrl-C / SIGTERM setting ``stop`` instead of killing it, so
     the library can hang its call up and still report (exit 18, JSON included)."""
     import asyncio
-    import signal
 
-    loop = asyncio.get_running_loop()
     stop = asyncio.Event()
 
     def on_signal() -> None:
@@ -434,22 +448,11 @@ async def _until_signalled(
             stop.set()
             on_stop()
 
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for sig in signals:
-        loop.add_signal_handler(sig, on_signal)
-    try:
-        return await start(stop)
-    finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)
+    return await _with_signals(on_signal, start(stop))
 
 
 async def _run_with_signals(o: Output, runner: CampaignRunner) -> CampaignReport:
     """Ctrl-C (or SIGTERM) once: no new calls, wait for those in progress; twice: hang up."""
-    import asyncio
-    import signal
-
-    loop = asyncio.get_running_loop()
 
     def on_signal() -> None:
         again = runner.stopping
@@ -466,14 +469,7 @@ async def _run_with_signals(o: Output, runner: CampaignRunner) -> CampaignReport
                 )
             )
 
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for sig in signals:
-        loop.add_signal_handler(sig, on_signal)
-    try:
-        return await runner.run(settings())
-    finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)
+    return await _with_signals(on_signal, runner.run(settings()))
 
 
 def _print_summary(o: Output, report: CampaignReport) -> None:
