@@ -202,12 +202,77 @@ async def test_originate_failing_before_any_channel() -> None:
                 ("ActionID", a["ActionID"]),
                 ("Response", "Failure"),
                 ("Reason", "0"),
-                ("Uniqueid", "<null>"),
+                ("Uniqueid", a["ChannelId"]),  # Asterisk 22 sends our id even here
             )
 
         server.handlers["originate"] = originate
+        started = time.monotonic()
         result = await originate_and_track(ami, "Foo/bar", app="Wait", data="1", timeout=5)
     assert (result.status, result.channels, result.originate_reason) == ("failed", (), 0)
+    # It waited the grace for a late Newchannel, and not the whole timeout.
+    assert 0.5 <= time.monotonic() - started < 2
+
+
+def _trunk_call(a: Action) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    uid = a["ChannelId"]
+    return chan("", "Local/79990000200@outgoing-0001;1", uid), [
+        ("Channel", "PJSIP/novofon-00000001"),
+        ("ChannelStateDesc", "Up"),
+        ("Uniqueid", "pbx-1.5"),
+        ("Linkedid", uid),
+    ]
+
+
+async def test_a_success_overtaking_the_newchannel_still_follows_the_call() -> None:
+    # Asterisk writes OriginateResponse to AMI at once, channel events go through Stasis:
+    # under load the response can come first (seen in CI with an instant answer).
+    async with FakeAmi() as server, ami_for(server) as ami:
+
+        async def originate(conn: Conn, a: Action) -> None:
+            local, trunk = _trunk_call(a)
+            conn.reply(a, "Success", ("Message", "Originate successfully queued"))
+            conn.send(
+                ("Event", "OriginateResponse"),
+                ("ActionID", a["ActionID"]),
+                ("Response", "Success"),
+                ("Reason", "4"),
+                ("Uniqueid", a["ChannelId"]),
+            )
+            await asyncio.sleep(0.05)
+            conn.send(("Event", "Newchannel"), *local)
+            conn.send(("Event", "Newchannel"), *trunk)
+            conn.send(("Event", "Newstate"), *trunk)
+            await asyncio.sleep(0.2)
+            conn.send(("Event", "Hangup"), *trunk, ("Cause", "16"))
+            conn.send(("Event", "Hangup"), *local, ("Cause", "16"))
+
+        server.handlers["originate"] = originate
+        result = await track(ami, "79990000200")
+    assert result.status == "answered" and len(result.channels) == 2
+    assert result.q850 == 16 and result.talk_duration is not None
+    assert result.talk_duration >= 0.15
+
+
+async def test_a_failure_overtaking_its_channel_waits_for_the_channel() -> None:
+    async with FakeAmi() as server, ami_for(server) as ami:
+
+        async def originate(conn: Conn, a: Action) -> None:
+            local, _ = _trunk_call(a)
+            conn.reply(a, "Success", ("Message", "Originate successfully queued"))
+            conn.send(
+                ("Event", "OriginateResponse"),
+                ("ActionID", a["ActionID"]),
+                ("Response", "Failure"),
+                ("Reason", "0"),
+                ("Uniqueid", a["ChannelId"]),
+            )
+            await asyncio.sleep(0.1)
+            conn.send(("Event", "Newchannel"), *local)
+            conn.send(("Event", "Hangup"), *local, ("Cause", "1"), ("Cause-txt", "Unallocated"))
+
+        server.handlers["originate"] = originate
+        result = await track(ami, "79990000200")
+    assert (result.status, result.q850, len(result.channels)) == ("not_found", 1, 1)
 
 
 @pytest.mark.parametrize(("ringing", "status"), [(False, "timeout"), (True, "no_answer")])

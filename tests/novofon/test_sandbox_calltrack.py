@@ -53,6 +53,10 @@ def second_leg(status: str, cause: str) -> list[Message]:
     ]
 
 
+def response(outcome: str, reason: str) -> Message:
+    return ev(Event="OriginateResponse", Response=outcome, Reason=reason, Uniqueid=ID)
+
+
 def run(t: CallTrack, events: list[Message]) -> bool:
     done = False
     for i, msg in enumerate(events):
@@ -115,8 +119,10 @@ def test_first_leg_hung_up_before_the_second_answered_is_cancel() -> None:
 
 def test_offline_line_is_sip_offline() -> None:
     t = track(first_is_line=True, line_registered=False)
-    # PJSIP/<line> with no contact: no channel at all, only the OriginateResponse.
-    assert t.feed(ev(Event="OriginateResponse", Response="Failure", Reason="0", Uniqueid=ID), T0)
+    # PJSIP/<line> with no contact: no channel at all, only the OriginateResponse. The
+    # backend waits a grace for a channel whose Newchannel is late, then settles.
+    assert not t.feed(response("Failure", "0"), T0)
+    assert t.settling and t.settle()
     done = t.finish(T0)
     assert (done.disposition, done.finish_reason) == ("failed", "sip_offline")
 
@@ -149,3 +155,30 @@ def test_snapshot_shows_the_answer_before_the_end() -> None:
     run(t, [*first_leg_answers(), *second_leg("ANSWER", "16")[:3]])
     assert t.snapshot().answered is not None and t.snapshot().finished is None
     assert t.first_channel == "PJSIP/0053248-00000001"
+
+
+def test_a_response_overtaking_the_first_newchannel_does_not_end_the_call() -> None:
+    # Seen in CI: a first leg that answers within a millisecond; OriginateResponse (written
+    # to AMI directly) came before the Stasis-delivered Newchannel of that leg.
+    t = track()
+    assert not t.feed(response("Success", "4"), T0)
+    assert not t.settling
+    events = [
+        ev(Event="Newchannel", Channel="Local/79990000200@e-1;1", Uniqueid=ID, Linkedid=ID),
+        ev(Event="Newstate", ChannelStateDesc="Up", Uniqueid=ID, Linkedid=ID),
+        *second_leg("ANSWER", "16"),
+    ]
+    assert not run(t, events)
+    assert t.feed(ev(Event="Hangup", Uniqueid=ID, Linkedid=ID, Cause="16"), T0 + 9)
+    assert t.finish(T0 + 9).disposition == "answered"
+
+
+def test_a_failure_overtaking_its_channel_waits_for_the_channel() -> None:
+    t = track()
+    assert not t.feed(response("Failure", "5"), T0)
+    assert t.settling
+    # The late Newchannel arrives within the grace: now its Hangup decides.
+    assert not t.feed(ev(Event="Newchannel", Channel="PJSIP/a-1", Uniqueid=ID, Linkedid=ID), T0)
+    assert not t.settling and not t.settle()
+    assert t.feed(ev(Event="Hangup", Uniqueid=ID, Linkedid=ID, Cause="17"), T0 + 1)
+    assert t.finish(T0 + 1).disposition == "busy"

@@ -5,7 +5,16 @@ with ``ChannelId``/``OtherChannelId`` makes our ids the Uniqueid of the first ch
 of a Local channel's ``;2`` half), and every channel of the call — the Local halves and the
 ``PJSIP/<endpoint>-xxxxxxxx`` leg Dial creates — carries the first one as ``Linkedid``.
 Events without channel fields of their own (the originate's DialBegin/DialEnd) carry it as
-``DestLinkedid``; ``OriginateResponse`` carries our ActionID and the id as ``Uniqueid``.
+``DestLinkedid``; ``OriginateResponse`` carries our ActionID and the id as ``Uniqueid``
+(even when no channel was made: Asterisk 22 sends our id, never ``<null>``).
+
+Asterisk writes ``OriginateResponse`` straight to the AMI sessions but publishes channel
+events through Stasis, so on a busy machine the response can overtake the ``Newchannel`` of
+a call that answered in under a millisecond. A call is over when the response has come and
+every channel seen has hung up, and at least one channel has been seen. After a Failure
+with no channel seen yet, the router waits half a second for one before it calls the
+call over: a channel request that failed outright (``Foo/bar``, an unknown endpoint) never
+makes one.
 
 Where the outcome comes from: OriginateResponse's ``Reason`` is 0 for every SIP rejection,
 so the verdict is taken from, in order: the trunk leg answering; Asterisk cancelling the
@@ -48,6 +57,9 @@ from ._parser import Message
 from .client import AmiClient
 
 __all__ = ["USER_EVENT", "CallResult", "ChannelInfo", "originate_and_track"]
+
+_CHANNEL_GRACE = 0.5
+"""Seconds to wait for a channel after an OriginateResponse Failure that came first."""
 
 USER_EVENT = "TrunkctlDial"
 """The UserEvent name our generated dialplan emits after Dial (others are read too)."""
@@ -237,6 +249,7 @@ class _Call:
         self.cancelled = False
         self.interrupted: AmiError | None = None
         self.finished = False
+        self.grace_armed = False
 
     def _channel(self, msg: Message, prefix: str, now: float) -> ChannelInfo | None:
         uniqueid = msg.get(prefix + "Uniqueid")
@@ -315,8 +328,24 @@ class _Call:
         return [c for c in self.channels.values() if not c.is_local]
 
     def _check_done(self) -> bool:
-        if not self.finished and self.originate is not None:
+        if not self.finished and self.originate is not None and self.channels:
             self.finished = all(c.hangup_at is not None for c in self.channels.values())
+        return self.finished
+
+    @property
+    def settling(self) -> bool:
+        """Originate failed and none of its channels has shown up (yet): see the module doc."""
+        return (
+            not self.finished
+            and not self.channels
+            and self.originate is not None
+            and self.originate.get("Response") != "Success"
+        )
+
+    def settle(self) -> bool:
+        """The grace after a channel-less failure is over: over unless a channel came."""
+        if not self.finished and not self.channels:
+            self.finished = True
         return self.finished
 
     def interrupt(self, error: AmiError) -> None:
@@ -448,7 +477,15 @@ class _Router:
                         by_key.setdefault(key, (call, done))
                 if finished and not done.done():
                     done.set_result(None)
+                elif call.settling and not call.grace_armed:
+                    call.grace_armed = True
+                    self.loop.call_later(_CHANNEL_GRACE, self._settle, call, done)
                 return
+
+    @staticmethod
+    def _settle(call: _Call, done: asyncio.Future[None]) -> None:
+        if call.settle() and not done.done():
+            done.set_result(None)
 
     def on_connection_lost(self, error: AmiError) -> None:
         for call, done in list(self.by_key.values()):

@@ -146,6 +146,10 @@ def _cause(text: str | None) -> int | None:
 _REASON_RING_TIMEOUT, _REASON_BUSY = 3, 5
 
 
+# How long a failed Originate with no channel seen waits for one (see CallTrack.feed).
+_CHANNEL_GRACE = 0.5
+
+
 def _disposition(cause: int | None, dial_status: str | None, reason: int | None) -> str:
     """A REST v1 disposition for a leg that was not answered (Q.850 cause first)."""
     if cause == 17 or reason == _REASON_BUSY or dial_status == "BUSY":
@@ -213,7 +217,20 @@ class CallTrack:
         elif event == "OriginateResponse":
             self.originated = msg.get("Response") == "Success"
             self.reason = _cause(msg.get("Reason"))
-        return self.originated is not None and all(leg.hung_up for leg in self.legs.values())
+        # Asterisk writes OriginateResponse to AMI at once but channel events go through
+        # Stasis: on a busy machine the response can overtake the first leg's Newchannel
+        # (a number that answers at once). No leg seen yet is never "all legs hung up".
+        legs = self.legs.values()
+        return self.originated is not None and bool(legs) and all(leg.hung_up for leg in legs)
+
+    @property
+    def settling(self) -> bool:
+        """Originate failed and no leg has shown up (yet): the backend gives it a grace."""
+        return self.originated is False and not self.legs
+
+    def settle(self) -> bool:
+        """The grace is over: True when still no leg came (the call made no channel)."""
+        return self.originated is not None and not self.legs
 
     @property
     def cause(self) -> int:
@@ -472,7 +489,15 @@ class SandboxBackend:
             return
         key = msg.get("Uniqueid") if event == "OriginateResponse" else msg.get("Linkedid")
         track = self._active.get(key or "")
-        if track is not None and track.feed(msg, self.clock()):
+        if track is None:
+            return
+        if track.feed(msg, self.clock()):
+            self._finished(track)
+        elif event == "OriginateResponse" and track.settling:
+            asyncio.get_running_loop().call_later(_CHANNEL_GRACE, self._settle, track)
+
+    def _settle(self, track: CallTrack) -> None:
+        if self._active.get(track.call_id) is track and track.settle():
             self._finished(track)
 
     def on_connection_lost(self, error: AmiError) -> None:
