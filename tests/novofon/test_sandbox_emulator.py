@@ -197,6 +197,21 @@ async def test_release_ends_a_ringing_call(emulator: EmulatorInfo) -> None:
     assert row.total_duration is not None and row.total_duration < 10
 
 
+async def test_release_right_after_the_start_ends_the_call(emulator: EmulatorInfo) -> None:
+    # No wait for the call to show: its first leg may not have reached AMI yet (under load
+    # a CI run found release refusing such a call as "not in progress").
+    conf = emulator.conf()
+    async with conf.call_client() as calls, conf.data_client() as data:
+        started = await calls.start_simple_call(
+            virtual_phone_number=SANDBOX_VIRTUAL_NUMBER,
+            contact="79990000480",
+            operator="79990000480",
+        )
+        await calls.release_call(started.call_session_id)
+        row = await finished_call(data, started.external_id)
+    assert row.is_lost is True and row.total_duration is not None and row.total_duration < 10
+
+
 async def test_signatures_tokens_and_whitelist_over_real_http(emulator: EmulatorInfo) -> None:
     url = emulator.url
     wrong = RestV1Client(emulator.secret("key_file"), "x" * 20, url)

@@ -148,6 +148,8 @@ _REASON_RING_TIMEOUT, _REASON_BUSY = 3, 5
 
 # How long a failed Originate with no channel seen waits for one (see CallTrack.feed).
 _CHANNEL_GRACE = 0.5
+# How long a release retries a Hangup that finds no channel yet while the call is on.
+_RELEASE_WAIT = 2.0
 
 
 def _disposition(cause: int | None, dial_status: str | None, reason: int | None) -> str:
@@ -643,18 +645,29 @@ class SandboxBackend:
         return _utc(self.clock())
 
     async def release(self, call_id: str) -> bool:
-        """Hang up the call's first leg (the rest follows it)."""
+        """Hang up the call's first leg (the rest follows it).
+
+        By its Uniqueid (the call's id), not its name: the leg's Newchannel may not have
+        reached AMI yet (Stasis lags behind under load), and for a few milliseconds after
+        the Originate the channel may not exist at all, so a refused Hangup is retried while
+        the call is still in progress.
+        """
         track = self._active.get(call_id)
-        if track is None or track.first_channel is None:
+        if track is None:
             return False
         ami = await self._client()
-        try:
-            await ami.action("Hangup", Channel=track.first_channel, Cause=16)
-        except AmiActionError:
-            return False  # already gone
-        except AmiError as exc:
-            raise BackendUnavailable(f"Hangup failed: {exc.what.en}") from exc
-        return True
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _RELEASE_WAIT
+        while True:
+            try:
+                await ami.action("Hangup", Channel=call_id, Cause=16)
+                return True
+            except AmiActionError:
+                if self._active.get(call_id) is not track or loop.time() >= deadline:
+                    return False  # already gone
+            except AmiError as exc:
+                raise BackendUnavailable(f"Hangup failed: {exc.what.en}") from exc
+            await asyncio.sleep(0.05)
 
     async def active_calls(self) -> Sequence[CallRecord]:
         """Calls still in progress, as seen so far."""
