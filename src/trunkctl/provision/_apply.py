@@ -283,6 +283,12 @@ async def _register(
 
     A reload that changes only the password keeps the old binding until it expires, so
     without this a wrong password would look "Registered" for minutes.
+
+    A ``Registry`` event does not name its registration object, and a registration the
+    reload removed or replaced (same URIs, older password) may still report its own last
+    REGISTER: each event's status is therefore checked against the named registration's
+    own ``Status`` before it counts (a stale "Rejected" seen under load, then "Registered"
+    a second later).
     """
     loop = asyncio.get_running_loop()
     for name in names:
@@ -299,12 +305,32 @@ async def _register(
                 except AmiError:
                     break
                 status = ev.get("Status") or ""
-                if status and status != "Unregistered":
+                if not status or status == "Unregistered":
+                    continue
+                own = await _registration_status(ami, name)
+                if own in (None, status):
                     outcome = status
                     break
+            if outcome == "NoAnswer":
+                # No event we could trust in time: the registration's own word, if final.
+                own = await _registration_status(ami, name)
+                if own in ("Registered", "Rejected"):
+                    outcome = own
             result.registrations[name] = outcome
         finally:
             sub.close()
+
+
+async def _registration_status(ami: AmiClient, name: str) -> str | None:
+    """The named outbound registration's ``Status`` now (None when it cannot be read)."""
+    try:
+        listing = await ami.list_action("PJSIPShowRegistrationsOutbound")
+    except AmiError:
+        return None
+    for ev in listing.events:
+        if ev.get("Event") == "OutboundRegistrationDetail" and ev.get("ObjectName") == name:
+            return ev.get("Status")
+    return None
 
 
 def _snapshot_dir(cfg: ConfigDir) -> Path:
