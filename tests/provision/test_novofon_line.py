@@ -20,10 +20,18 @@ from trunkctl.novofon import NovofonConfig
 from trunkctl.novofon.emulator import InMemoryBackend, SipLineInfo, VirtualNumberInfo
 from trunkctl.pjsip import TrunkSpec, render_trunk
 from trunkctl.providers import PROFILES
-from trunkctl.provision import list_sip_lines, plan_setup, read_via, reset_sip_password
+from trunkctl.provision import (
+    account_balance,
+    list_sip_lines,
+    plan_setup,
+    read_via,
+    reset_sip_password,
+    sip_line_rows,
+)
 from trunkctl.secret import Secret
 from trunkctl.settings import Settings
 
+from ..novofon.conftest import account
 from ..novofon.served import Served, serve
 
 LINE, OTHER = "0053248", "123456-100"
@@ -80,6 +88,34 @@ async def test_list_sip_lines_gives_logins_ids_and_registration(two_lines: Serve
         (12, OTHER, True),
     ]
     assert [a.ip for a in lines[1].ip_addresses] == ["127.0.0.2"]
+
+
+async def test_sip_line_rows_read_the_same_lines_through_either_api() -> None:
+    second = "0053249"  # REST v1 takes digit-only SIP ids
+    async with serve(_backend(SipLineInfo(11, LINE), SipLineInfo(12, second))) as served:
+        served.backend.register(second, "127.0.0.2")
+        data = await sip_line_rows(served.conf(), "data")
+        v1 = await sip_line_rows(served.conf(jsonrpc=False), "v1")
+    assert [(r.login, r.registered) for r in data] == [(LINE, False), (second, True)]
+    assert [(r.login, r.registered) for r in v1] == [(LINE, False), (second, True)]
+    # Each API's JSON names what that API knows, and never a password.
+    assert data[1].to_dict()["ip_addresses"][0]["ip"] == "127.0.0.2"
+    assert set(data[0].to_dict()) == {
+        "id",
+        "login",
+        "registered",
+        "physical_state",
+        "ip_addresses",
+        "channels",
+        "virtual_phone_number",
+    }
+    assert set(v1[0].to_dict()) == {"id", "login", "registered", "display_name", "channels"}
+
+
+async def test_account_balance_reads_rest_v1() -> None:
+    async with serve(_backend(), account(balance=12.5, currency="RUB")) as served:
+        balance = await account_balance(served.conf(jsonrpc=False))
+    assert (balance.balance, balance.currency) == (12.5, "RUB")
 
 
 def test_read_via_prefers_the_data_api_unless_only_rest_credentials_exist() -> None:

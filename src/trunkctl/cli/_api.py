@@ -143,14 +143,11 @@ def balance(
     json_: JsonOpt = False,
 ) -> None:
     """The account balance (REST v1 info/balance; the JSON-RPC APIs have none)."""
+    from trunkctl.provision import account_balance
+
     o = out(json_)
     conf = api_config(api_url, timeout_s, credentials_stdin, argv_secret)
-
-    async def fetch() -> Any:
-        async with conf.rest_client() as rest:
-            return await rest.balance()
-
-    result = run(fetch())
+    result = run(account_balance(conf))
     if o.json:
         o.emit_json({"balance": result.balance, "currency": result.currency})
     else:
@@ -172,44 +169,12 @@ def sip_lines(
     json_: JsonOpt = False,
 ) -> None:
     """The account's SIP lines: login, registration state, addresses (never passwords)."""
-    from trunkctl.provision import list_sip_lines
+    from trunkctl.provision import sip_line_rows
 
     o = out(json_)
     conf = api_config(api_url, timeout_s, credentials_stdin, argv_secret)
     how = _via(conf, via)
-    rows: list[dict[str, Any]]
-    if how == "data":
-        rows = [
-            {
-                "id": line.id,
-                "login": line.phone_number,
-                "registered": line.registered,
-                "physical_state": line.physical_state,
-                "ip_addresses": [{"ip": a.ip, "date_time": a.date_time} for a in line.ip_addresses],
-                "channels": line.channels_count,
-                "virtual_phone_number": line.virtual_phone_number,
-            }
-            for line in run(list_sip_lines(conf))
-        ]
-    else:
-
-        async def fetch() -> list[dict[str, Any]]:
-            async with conf.rest_client() as rest:
-                found = []
-                for sip in (await rest.sip_numbers()).sips:
-                    online = (await rest.sip_status(sip.id)).is_online
-                    found.append(
-                        {
-                            "id": sip.id,
-                            "login": sip.id,
-                            "registered": online,
-                            "display_name": sip.display_name,
-                            "channels": sip.lines,
-                        }
-                    )
-                return found
-
-        rows = run(fetch())
+    rows = [row.to_dict() for row in run(sip_line_rows(conf, how))]
     if o.json:
         o.emit_json({"via": how, "lines": rows})
         return

@@ -9,7 +9,15 @@ if TYPE_CHECKING:
     from ._apply import ApplyError, ApplyResult, Proof, apply, managed_objects
     from ._credentials import CredentialsChange, plan_credentials
     from ._init import InitResult, init
-    from ._novofon_line import PasswordReset, list_sip_lines, read_via, reset_sip_password
+    from ._novofon_line import (
+        PasswordReset,
+        SipLineRow,
+        account_balance,
+        list_sip_lines,
+        read_via,
+        reset_sip_password,
+        sip_line_rows,
+    )
     from ._plan import MARKER, Conflict, SetupPlan, owner_of, plan_setup
     from ._reregister import PbxRestore, restore_registrations
     from ._status import TrunkStatus, trunk_status
@@ -25,7 +33,9 @@ __all__ = [
     "PbxRestore",
     "Proof",
     "SetupPlan",
+    "SipLineRow",
     "TrunkStatus",
+    "account_balance",
     "apply",
     "init",
     "list_sip_lines",
@@ -36,6 +46,7 @@ __all__ = [
     "read_via",
     "reset_sip_password",
     "restore_registrations",
+    "sip_line_rows",
     "trunk_status",
 ]
 
@@ -53,6 +64,9 @@ __getattr__ = _lazy_exports(
         "InitResult": "_init",
         "init": "_init",
         "PasswordReset": "_novofon_line",
+        "SipLineRow": "_novofon_line",
+        "account_balance": "_novofon_line",
+        "sip_line_rows": "_novofon_line",
         "list_sip_lines": "_novofon_line",
         "read_via": "_novofon_line",
         "reset_sip_password": "_novofon_line",

@@ -20,11 +20,19 @@ from trunkctl.i18n import Text
 from ._credentials import plan_credentials
 
 if TYPE_CHECKING:
-    from trunkctl.novofon import NovofonConfig, SipLine
+    from trunkctl.novofon import Balance, NovofonConfig, SipLine
     from trunkctl.secret import Secret
     from trunkctl.settings import Settings
 
-__all__ = ["PasswordReset", "list_sip_lines", "read_via", "reset_sip_password"]
+__all__ = [
+    "PasswordReset",
+    "SipLineRow",
+    "account_balance",
+    "list_sip_lines",
+    "read_via",
+    "reset_sip_password",
+    "sip_line_rows",
+]
 
 
 def read_via(conf: NovofonConfig, via: Literal["auto", "data", "v1"]) -> Literal["data", "v1"]:
@@ -39,6 +47,71 @@ async def list_sip_lines(conf: NovofonConfig) -> list[SipLine]:
     """``get.sip_lines``: the account's SIP lines, their logins and registration state."""
     async with conf.data_client() as data:
         return await data.sip_lines()
+
+
+async def account_balance(conf: NovofonConfig) -> Balance:
+    """REST v1 ``info/balance``: the only API of the three that tells the balance."""
+    async with conf.rest_client() as rest:
+        return await rest.balance()
+
+
+@dataclass(frozen=True, slots=True)
+class SipLineRow:
+    """One SIP line as either API sees it (``via``): what ``api sip-lines`` lists.
+
+    The Data API knows the addresses a line registered from and its virtual number; REST v1
+    knows the display name and asks ``sip/<id>/status`` for each line's registration.
+    """
+
+    via: Literal["data", "v1"]
+    id: int | str
+    login: str
+    registered: bool
+    channels: int | None
+    physical_state: str | None = None
+    ip_addresses: tuple[tuple[str, str | None], ...] = ()
+    virtual_phone_number: str | None = None
+    display_name: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the fields the line's API gives (never a password)."""
+        data: dict[str, Any] = {"id": self.id, "login": self.login, "registered": self.registered}
+        if self.via == "data":
+            data["physical_state"] = self.physical_state
+            data["ip_addresses"] = [{"ip": ip, "date_time": at} for ip, at in self.ip_addresses]
+            data["channels"] = self.channels
+            data["virtual_phone_number"] = self.virtual_phone_number
+        else:
+            data["display_name"] = self.display_name
+            data["channels"] = self.channels
+        return data
+
+
+async def sip_line_rows(conf: NovofonConfig, via: Literal["data", "v1"]) -> list[SipLineRow]:
+    """The account's SIP lines through the Data API (``get.sip_lines``) or REST v1
+    (``sip`` plus ``sip/<id>/status`` per line)."""
+    if via == "data":
+        return [
+            SipLineRow(
+                "data",
+                line.id,
+                line.phone_number,
+                line.registered,
+                line.channels_count,
+                physical_state=line.physical_state,
+                ip_addresses=tuple((a.ip, a.date_time) for a in line.ip_addresses),
+                virtual_phone_number=line.virtual_phone_number,
+            )
+            for line in await list_sip_lines(conf)
+        ]
+    rows = []
+    async with conf.rest_client() as rest:
+        for sip in (await rest.sip_numbers()).sips:
+            online = (await rest.sip_status(sip.id)).is_online
+            rows.append(
+                SipLineRow("v1", sip.id, sip.id, online, sip.lines, display_name=sip.display_name)
+            )
+    return rows
 
 
 def _pick_line(lines: list[SipLine], wanted: str | None) -> SipLine:
