@@ -161,6 +161,18 @@ def chan(prefix: str, name: str, uid: str, state: str = "Down") -> list[tuple[st
     ]
 
 
+def send_originate_response(conn: Conn, a: Action, response: str, reason: str) -> None:
+    """OriginateResponse for action ``a``; Asterisk 22 names our ChannelId as Uniqueid even
+    when no channel was made."""
+    conn.send(
+        ("Event", "OriginateResponse"),
+        ("ActionID", a["ActionID"]),
+        ("Response", response),
+        ("Reason", reason),
+        ("Uniqueid", a["ChannelId"]),
+    )
+
+
 async def test_direct_pjsip_originate_busy_from_reason_and_hangup() -> None:
     async with FakeAmi() as server, ami_for(server) as ami:
 
@@ -175,13 +187,7 @@ async def test_direct_pjsip_originate_busy_from_reason_and_hangup() -> None:
                 ("Cause", "17"),
                 ("Cause-txt", "User busy"),
             )
-            conn.send(
-                ("Event", "OriginateResponse"),
-                ("ActionID", a["ActionID"]),
-                ("Response", "Failure"),
-                ("Reason", "5"),
-                ("Uniqueid", uid),
-            )
+            send_originate_response(conn, a, "Failure", "5")
 
         server.handlers["originate"] = originate
         result = await originate_and_track(
@@ -197,13 +203,7 @@ async def test_originate_failing_before_any_channel() -> None:
 
         def originate(conn: Conn, a: Action) -> None:
             conn.reply(a, "Success", ("Message", "Originate successfully queued"))
-            conn.send(
-                ("Event", "OriginateResponse"),
-                ("ActionID", a["ActionID"]),
-                ("Response", "Failure"),
-                ("Reason", "0"),
-                ("Uniqueid", a["ChannelId"]),  # Asterisk 22 sends our id even here
-            )
+            send_originate_response(conn, a, "Failure", "0")
 
         server.handlers["originate"] = originate
         started = time.monotonic()
@@ -231,13 +231,7 @@ async def test_a_success_overtaking_the_newchannel_still_follows_the_call() -> N
         async def originate(conn: Conn, a: Action) -> None:
             local, trunk = _trunk_call(a)
             conn.reply(a, "Success", ("Message", "Originate successfully queued"))
-            conn.send(
-                ("Event", "OriginateResponse"),
-                ("ActionID", a["ActionID"]),
-                ("Response", "Success"),
-                ("Reason", "4"),
-                ("Uniqueid", a["ChannelId"]),
-            )
+            send_originate_response(conn, a, "Success", "4")
             await asyncio.sleep(0.05)
             conn.send(("Event", "Newchannel"), *local)
             conn.send(("Event", "Newchannel"), *trunk)
@@ -259,13 +253,7 @@ async def test_a_failure_overtaking_its_channel_waits_for_the_channel() -> None:
         async def originate(conn: Conn, a: Action) -> None:
             local, _ = _trunk_call(a)
             conn.reply(a, "Success", ("Message", "Originate successfully queued"))
-            conn.send(
-                ("Event", "OriginateResponse"),
-                ("ActionID", a["ActionID"]),
-                ("Response", "Failure"),
-                ("Reason", "0"),
-                ("Uniqueid", a["ChannelId"]),
-            )
+            send_originate_response(conn, a, "Failure", "0")
             await asyncio.sleep(0.1)
             conn.send(("Event", "Newchannel"), *local)
             conn.send(("Event", "Hangup"), *local, ("Cause", "1"), ("Cause-txt", "Unallocated"))

@@ -199,7 +199,7 @@ async def test_release_ends_a_ringing_call(emulator: EmulatorInfo) -> None:
 
 async def test_release_right_after_the_start_ends_the_call(emulator: EmulatorInfo) -> None:
     # No wait for the call to show: its first leg may not have reached AMI yet (under load
-    # a CI run found release refusing such a call as "not in progress").
+    # a loaded test run found release refusing such a call as "not in progress").
     conf = emulator.conf()
     async with conf.call_client() as calls, conf.data_client() as data:
         started = await calls.start_simple_call(
