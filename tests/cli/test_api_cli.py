@@ -8,7 +8,6 @@ Library level: tests/novofon/test_sandbox_emulator.py, tests/novofon/test_api_co
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import socket
 import sqlite3
@@ -43,11 +42,9 @@ from ..novofon.sandbox_api import (
     line_password_kept,
     settings_uses_sandbox_file,
 )
+from ._run import TRUNKCTL, js, run  # the real console script (api/webhook: cli._lazy)
 
 pytestmark = pytest.mark.sandbox
-
-# The real console script: `api` and `webhook` come from cli._lazy.REGISTRY.
-TRUNKCTL = str(Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl")
 
 
 # The caller's own NovoFon credentials, settings or call log never leak into these runs
@@ -92,19 +89,9 @@ class Cli:
             where = ["--settings", str(self.info.settings_file)]
         environ = {k: v for k, v in os.environ.items() if k not in _OURS and not k.startswith(_API)}
         environ.update({"TRUNKCTL_CALL_LOG": str(self.call_log), **(env or {})})
-        return subprocess.run(
-            [TRUNKCTL, *where, "--lang", lang, *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-            env=environ,
+        return run(
+            [TRUNKCTL, *where, "--lang", lang, *args], stdin=stdin, timeout=timeout, env=environ
         )
-
-
-def js(proc: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(proc.stdout)
 
 
 @pytest.fixture

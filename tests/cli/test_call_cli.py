@@ -18,7 +18,6 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -35,6 +34,7 @@ from ..calling.conftest import (
 )
 from ..conftest import SandboxInfo
 from ..provision.test_setup_apply import settings_of
+from ._run import js, run
 
 pytestmark = pytest.mark.sandbox
 
@@ -69,19 +69,7 @@ def tk(
     settings: Path | None = None,
     lang: str = "en",
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        argv(*args, settings=settings, lang=lang),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env_for(log),
-    )
-
-
-def js(proc: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(proc.stdout)
+    return run(argv(*args, settings=settings, lang=lang), stdin=stdin, env=env_for(log))
 
 
 def rows(log: Path) -> list[sqlite3.Row]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from trunkctl.conf import ConfigDir
 
-TRUNKCTL = str(Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl")
+from ._run import TRUNKCTL, run
 
 PJSIP = """; a user's pjsip.conf
 [base](!)
@@ -28,13 +28,7 @@ EXTRA = "[bob]\ntype = aor\ncontact = sip:bob@example.com\n"
 
 
 def tk(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TRUNKCTL, *args, "--config-dir", str(cwd)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
+    return run([TRUNKCTL, *args, "--config-dir", str(cwd)], timeout=60)
 
 
 def test_show_json_reads_as_asterisk_does(tmp_path: Path) -> None:

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 from ..conftest import SandboxInfo
-
-TRUNKCTL = str(Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl")
+from ._run import TRUNKCTL, js, run
 
 
 def test_demo_json_tells_the_whole_flow(pbx: SandboxInfo) -> None:
-    out = subprocess.run(
-        [TRUNKCTL, "demo", "--json"], capture_output=True, text=True, timeout=300, check=False
-    )
+    out = run([TRUNKCTL, "demo", "--json"], timeout=300)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
-    data = json.loads(out.stdout)
+    data = js(out)
     assert data["ok"] is True
     steps = {s["step"]: s for s in data["steps"]}
     assert list(steps) == [

@@ -5,33 +5,19 @@ The checks themselves: tests/doctor/test_live.py (sandbox) and tests/doctor/test
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 from ..conftest import SandboxInfo
 from ..doctor.conftest import set_up
-
-TRUNKCTL = str(Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl")
+from ._run import TRUNKCTL, js, run
 
 
 def tk(*args: str, lang: str = "en") -> subprocess.CompletedProcess[str]:
     """``trunkctl --sandbox --lang LANG ARGS`` with empty stdin (shared with the support tests)."""
-    return subprocess.run(
-        [TRUNKCTL, "--sandbox", "--lang", lang, *args],
-        input="",
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def js(proc: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(proc.stdout)
+    return run([TRUNKCTL, "--sandbox", "--lang", lang, *args], stdin="")
 
 
 async def test_healthy_trunk_exit_0_within_two_seconds(pbx: SandboxInfo) -> None:

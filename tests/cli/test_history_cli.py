@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
-TRUNKCTL = str(Path(sys.executable).with_name("trunkctl"))
+from ._run import TRUNKCTL, js, run
 
 
 def history(log: Path, *args: str, lang: str = "en") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    return run(
         [TRUNKCTL, "--lang", lang, "history", *args],
-        capture_output=True,
-        text=True,
         timeout=60,
-        check=False,
         env={**os.environ, "TRUNKCTL_CALL_LOG": str(log), "COLUMNS": "300"},
     )
 
@@ -40,16 +35,9 @@ def test_sandbox_calls_have_their_own_log(tmp_path: Path) -> None:
     (tmp_path / "sandbox").mkdir()
 
     def log_used() -> str:
-        proc = subprocess.run(
-            [TRUNKCTL, "--sandbox", "history", "--json"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env=env,
-        )
+        proc = run([TRUNKCTL, "--sandbox", "history", "--json"], timeout=60, env=env)
         assert proc.returncode == 0, proc.stderr
-        return str(json.loads(proc.stdout)["call_log"])
+        return str(js(proc)["call_log"])
 
     assert log_used() == str(tmp_path / "sandbox" / "calls.db")
     env["TRUNKCTL_CALL_LOG"] = str(tmp_path / "mine.db")  # a log named explicitly still wins

@@ -7,12 +7,10 @@ REGISTER added and removed. Verdict rules without a network: tests/doctor/test_n
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -26,24 +24,13 @@ from ..sip.conftest import (
     line_contacts,
     register_pbx,
 )
+from ._run import TRUNKCTL, js, run
 
-TRUNKCTL = str(Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl")
 USER, PASSWORD = "0053248", "s3cret-Pa55"
 
 
 def probe(*args: str, stdin: str = "", lang: str = "en") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TRUNKCTL, "--lang", lang, "probe", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def js(proc: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(proc.stdout)
+    return run([TRUNKCTL, "--lang", lang, "probe", *args], stdin=stdin, timeout=60)
 
 
 @pytest.fixture

@@ -12,19 +12,12 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-TRUNKCTL = str(Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl")
+from ._run import TRUNKCTL, run
 
 
 def tk(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("TRUNKCTL_")}
-    return subprocess.run(
-        [TRUNKCTL, *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**environ, "COLUMNS": "250", **env},
-    )
+    return run([TRUNKCTL, *args], timeout=60, env={**environ, "COLUMNS": "250", **env})
 
 
 def error(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:

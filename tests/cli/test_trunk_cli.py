@@ -6,30 +6,15 @@ messages, and that secrets never reach argv, stdout or JSON.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
-from pathlib import Path
-from typing import Any
 
 from ..conftest import SandboxInfo
-
-TRUNKCTL = str(Path(__file__).resolve().parents[2] / ".venv/bin/trunkctl")
+from ._run import TRUNKCTL, js, run
 
 
 def tk(*args: str, stdin: str | None = None, lang: str = "en") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TRUNKCTL, "--sandbox", "--lang", lang, *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def js(proc: subprocess.CompletedProcess[str]) -> Any:
-    return json.loads(proc.stdout)
+    return run([TRUNKCTL, "--sandbox", "--lang", lang, *args], stdin=stdin)
 
 
 def registered_within(pbx: SandboxInfo, seconds: float) -> bool:

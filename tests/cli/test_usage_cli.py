@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-TRUNKCTL = str(Path(sys.executable).with_name("trunkctl"))
+from ._run import TRUNKCTL, run
 
 
 def tk(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [TRUNKCTL, *args], capture_output=True, text=True, timeout=60, check=False
-    )
+    return run([TRUNKCTL, *args], timeout=60)
 
 
 @pytest.mark.parametrize(
