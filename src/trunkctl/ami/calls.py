@@ -12,7 +12,7 @@ Asterisk writes ``OriginateResponse`` straight to the AMI sessions but publishes
 events through Stasis, so on a busy machine the response can overtake the ``Newchannel`` of
 a call that answered in under a millisecond. A call is over when the response has come and
 every channel seen has hung up, and at least one channel has been seen. After a Failure
-with no channel seen yet, the router waits half a second for one before it calls the
+with no channel seen yet, the router waits ``CHANNEL_GRACE`` (0.5 s) for one before it calls the
 call over: a channel request that failed outright (``Foo/bar``, an unknown endpoint) never
 makes one.
 
@@ -56,9 +56,9 @@ from trunkctl.i18n import Text
 from ._parser import Message
 from .client import AmiClient
 
-__all__ = ["USER_EVENT", "CallResult", "ChannelInfo", "originate_and_track"]
+__all__ = ["CHANNEL_GRACE", "USER_EVENT", "CallResult", "ChannelInfo", "originate_and_track"]
 
-_CHANNEL_GRACE = 0.5
+CHANNEL_GRACE = 0.5
 """Seconds to wait for a channel after an OriginateResponse Failure that came first."""
 
 USER_EVENT = "TrunkctlDial"
@@ -249,7 +249,6 @@ class _Call:
         self.cancelled = False
         self.interrupted: AmiError | None = None
         self.finished = False
-        self.grace_armed = False
 
     def _channel(self, msg: Message, prefix: str, now: float) -> ChannelInfo | None:
         uniqueid = msg.get(prefix + "Uniqueid")
@@ -477,22 +476,21 @@ class _Router:
                         by_key.setdefault(key, (call, done))
                 if finished and not done.done():
                     done.set_result(None)
-                elif call.settling and not call.grace_armed:
-                    call.grace_armed = True
-                    self.loop.call_later(_CHANNEL_GRACE, self._settle, call, done)
+                elif call.originate is msg and call.settling:
+                    # Only the OriginateResponse can start the grace, and it comes once.
+                    self.loop.call_later(CHANNEL_GRACE, self._settle, call, done)
                 return
 
     @staticmethod
     def _settle(call: _Call, done: asyncio.Future[None]) -> None:
-        if call.settle() and not done.done():
-            done.set_result(None)
+        if call.settle():
+            _resolve(done)
 
     def on_connection_lost(self, error: AmiError) -> None:
         for call, done in list(self.by_key.values()):
             if not call.finished:
                 call.interrupt(error)
-            if not done.done():
-                done.set_result(None)
+            _resolve(done)
 
 
 _routers: weakref.WeakKeyDictionary[AmiClient, _Router] = weakref.WeakKeyDictionary()
@@ -518,7 +516,7 @@ _STOPPED = AmiError(
 )
 
 
-def _time_up(done: asyncio.Future[None]) -> None:
+def _resolve(done: asyncio.Future[None]) -> None:
     if not done.done():
         done.set_result(None)
 
@@ -600,11 +598,11 @@ async def originate_and_track(
         if not call.finished:
             # One timer that resolves ``done`` itself: cheaper than timeout() + shield(),
             # and this runs for every call of a volume run.
-            timer = loop.call_at(started + timeout, _time_up, done)
+            timer = loop.call_at(started + timeout, _resolve, done)
             stopper = None
             if stop is not None:
                 stopper = asyncio.ensure_future(stop.wait())
-                stopper.add_done_callback(lambda _: _time_up(done))
+                stopper.add_done_callback(lambda _: _resolve(done))
             try:
                 await done
             finally:
@@ -612,22 +610,21 @@ async def originate_and_track(
                 if stopper is not None:
                     stopper.cancel()
             expired = not call.finished
-        if stop is not None and stop.is_set() and not call.finished:
-            # Asked to stop: never leave the call ringing behind us. Hang up, let its
-            # Hangup events arrive (bounded), and say it was interrupted.
-            if client.connected:
-                with contextlib.suppress(AmiError):
-                    await client.action("Hangup", {"Channel": channel_id}, timeout=1.0, check=False)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(2.0):
-                        await router.add(call)  # a fresh future for its end
-            call.interrupt(_STOPPED)
-            return call.result(loop.time() - started)
-        if expired and hangup_on_timeout and client.connected:
+        # Asked to stop: never leave the call ringing behind us. Hang up, let its Hangup
+        # events arrive (bounded), and say it was interrupted.
+        stopped = stop is not None and stop.is_set() and not call.finished
+        if (stopped or (expired and hangup_on_timeout)) and client.connected:
             # Asterisk finds a channel by name or Uniqueid: hanging up the first channel
             # takes the Local chain and the trunk leg with it.
             with contextlib.suppress(AmiError):
                 await client.action("Hangup", {"Channel": channel_id}, timeout=1.0, check=False)
+            if stopped:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(2.0):
+                        await router.add(call)  # a fresh future for its end
+        if stopped:
+            call.interrupt(_STOPPED)
+            return call.result(loop.time() - started)
         return call.result(loop.time() - started, expired=expired)
     finally:
         router.remove(call)

@@ -625,8 +625,7 @@ class CampaignRunner:
 
     def _wake(self) -> None:
         for waiter in self._pauses:
-            if not waiter.done():
-                waiter.set_result(None)
+            _resolve(waiter)
 
     async def _pause(self, delay: float) -> bool:
         """Sleep ``delay`` s unless the run is halted first; True when not halted.

@@ -46,6 +46,7 @@ from typing import Any, Literal
 import httpx
 
 from trunkctl.ami import AmiClient, Message
+from trunkctl.ami.calls import CHANNEL_GRACE
 from trunkctl.codes import sip_to_q850
 from trunkctl.errors import AmiActionError, AmiError, SandboxError, TrunkctlError
 from trunkctl.i18n import Text
@@ -146,8 +147,6 @@ def _cause(text: str | None) -> int | None:
 _REASON_RING_TIMEOUT, _REASON_BUSY = 3, 5
 
 
-# How long a failed Originate with no channel seen waits for one (see CallTrack.feed).
-_CHANNEL_GRACE = 0.5
 # How long a release retries a Hangup that finds no channel yet while the call is on.
 _RELEASE_WAIT = 2.0
 
@@ -219,9 +218,8 @@ class CallTrack:
         elif event == "OriginateResponse":
             self.originated = msg.get("Response") == "Success"
             self.reason = _cause(msg.get("Reason"))
-        # Asterisk writes OriginateResponse to AMI at once but channel events go through
-        # Stasis: on a busy machine the response can overtake the first leg's Newchannel
-        # (a number that answers at once). No leg seen yet is never "all legs hung up".
+        # OriginateResponse can overtake the first leg's Newchannel (trunkctl.ami.calls says
+        # why): no leg seen yet is never "all legs hung up".
         legs = self.legs.values()
         return self.originated is not None and bool(legs) and all(leg.hung_up for leg in legs)
 
@@ -232,7 +230,7 @@ class CallTrack:
 
     def settle(self) -> bool:
         """The grace is over: True when still no leg came (the call made no channel)."""
-        return self.originated is not None and not self.legs
+        return not self.legs
 
     @property
     def cause(self) -> int:
@@ -496,7 +494,7 @@ class SandboxBackend:
         if track.feed(msg, self.clock()):
             self._finished(track)
         elif event == "OriginateResponse" and track.settling:
-            asyncio.get_running_loop().call_later(_CHANNEL_GRACE, self._settle, track)
+            asyncio.get_running_loop().call_later(CHANNEL_GRACE, self._settle, track)
 
     def _settle(self, track: CallTrack) -> None:
         if self._active.get(track.call_id) is track and track.settle():
