@@ -30,6 +30,7 @@ from trunkctl.i18n import Text
 from trunkctl.settings import Settings
 
 from ._plan import EXTENSIONS, PJSIP, owner_at
+from ._status import outbound_registrations
 
 __all__ = ["ApplyError", "ApplyResult", "Proof", "apply", "managed_objects"]
 
@@ -123,13 +124,11 @@ async def _prove(
     proofs: list[Proof] = []
     registrations: dict[str, dict[str, Any]] = {}
     if any(t == "registration" for _, t in objects):
-        try:
-            regs = await ami.list_action("PJSIPShowRegistrationsOutbound")
-            for ev in regs.events:
-                if ev.get("Event") == "OutboundRegistrationDetail":
-                    registrations[ev.get("ObjectName") or ""] = ev.redacted().to_dict()
-        except AmiActionError:
-            pass  # "No registrations found": every registration then fails its proof
+        # None loaded ("No registrations found"): every registration then fails its proof.
+        registrations = {
+            name: ev.redacted().to_dict()
+            for name, ev in (await outbound_registrations(ami)).items()
+        }
     auths: dict[str, str] = {}
     passwords: dict[str, str] = {}
     aors: dict[str, str] = {}
@@ -324,13 +323,10 @@ async def _register(
 async def _registration_status(ami: AmiClient, name: str) -> str | None:
     """The named outbound registration's ``Status`` now (None when it cannot be read)."""
     try:
-        listing = await ami.list_action("PJSIPShowRegistrationsOutbound")
+        ev = (await outbound_registrations(ami)).get(name)
     except AmiError:
         return None
-    for ev in listing.events:
-        if ev.get("Event") == "OutboundRegistrationDetail" and ev.get("ObjectName") == name:
-            return ev.get("Status")
-    return None
+    return ev.get("Status") if ev is not None else None
 
 
 def _snapshot_dir(cfg: ConfigDir) -> Path:

@@ -57,25 +57,37 @@ class InitResult:
         }
 
 
-def _write_private(path: Path, text: str) -> None:
-    """The AMI secret file (0600); written before manager.conf, which a failure here spares."""
+def _write_0600(path: Path, data: bytes, *, force_mode: bool, what: Text, next_step: Text) -> None:
+    """Write ``path`` at once (mode 0600 when new, or always with ``force_mode``); an OSError
+    becomes a ConfWriteError saying ``what`` failed and ``next_step``."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, text.encode(), mode=0o600, force_mode=True)
+        atomic_write(path, data, mode=0o600, force_mode=force_mode)
     except OSError as exc:
         raise ConfWriteError(
-            Text(
-                f"cannot write the AMI secret file {path}",
-                f"не удаётся записать файл с паролем AMI {path}",
-            ),
+            what,
             evidence=Text(f"{type(exc).__name__}: {exc}", f"{type(exc).__name__}: {exc}"),
-            next_step=Text(
-                "manager.conf was not changed; fix the folder's permissions or free space (or "
-                "choose another file with --secret-file), then run init again.",
-                "manager.conf не изменён; исправьте права на каталог или освободите место (или "
-                "укажите другой файл через --secret-file) и повторите init.",
-            ),
+            next_step=next_step,
         ) from exc
+
+
+def _write_private(path: Path, text: str) -> None:
+    """The AMI secret file (0600); written before manager.conf, which a failure here spares."""
+    _write_0600(
+        path,
+        text.encode(),
+        force_mode=True,
+        what=Text(
+            f"cannot write the AMI secret file {path}",
+            f"не удаётся записать файл с паролем AMI {path}",
+        ),
+        next_step=Text(
+            "manager.conf was not changed; fix the folder's permissions or free space (or "
+            "choose another file with --secret-file), then run init again.",
+            "manager.conf не изменён; исправьте права на каталог или освободите место (или "
+            "укажите другой файл через --secret-file) и повторите init.",
+        ),
+    )
 
 
 def _encoded(path: Path, text: str) -> bytes:
@@ -96,20 +108,18 @@ def _encoded(path: Path, text: str) -> bytes:
 
 def _write_settings(path: Path, data: bytes) -> None:
     """Replace the settings file at once, keeping its owner and mode (a new one: 0600)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, data, mode=0o600)
-    except OSError as exc:
-        raise ConfWriteError(
-            Text(f"cannot write {path}", f"не удаётся записать {path}"),
-            evidence=Text(f"{type(exc).__name__}: {exc}", f"{type(exc).__name__}: {exc}"),
-            next_step=Text(
-                "The old settings file stands; fix permissions or free space, then run init "
-                "again (it is idempotent).",
-                "Прежний файл настроек цел; исправьте права или освободите место и повторите "
-                "init (повтор безопасен).",
-            ),
-        ) from exc
+    _write_0600(
+        path,
+        data,
+        force_mode=False,
+        what=Text(f"cannot write {path}", f"не удаётся записать {path}"),
+        next_step=Text(
+            "The old settings file stands; fix permissions or free space, then run init "
+            "again (it is idempotent).",
+            "Прежний файл настроек цел; исправьте права или освободите место и повторите "
+            "init (повтор безопасен).",
+        ),
+    )
 
 
 def _probe_asterisk(settings: Settings, result: InitResult) -> None:

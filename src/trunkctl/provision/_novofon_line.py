@@ -14,14 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from trunkctl.conf import ConfigDir
 from trunkctl.errors import BadInput, EnvironmentProblem, TrunkctlError
 from trunkctl.i18n import Text
+from trunkctl.providers import get_profile
+from trunkctl.secret import Secret
 
 from ._credentials import plan_credentials
 
 if TYPE_CHECKING:
     from trunkctl.novofon import Balance, NovofonConfig, SipLine
-    from trunkctl.secret import Secret
     from trunkctl.settings import Settings
 
 __all__ = [
@@ -210,10 +212,6 @@ async def reset_sip_password(
     write is rehearsed first, so a config that cannot take it fails before NovoFon
     changes anything. Never retried (each call makes a new password).
     """
-    from trunkctl.conf import ConfigDir
-    from trunkctl.providers import get_profile
-    from trunkctl.secret import Secret
-
     profile_obj = None if profile == "generic" else get_profile(profile)
     trunk_name = (trunk or conf.trunk) if settings is not None else None
     cfg = ConfigDir(settings.config_dir) if settings is not None else None

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from trunkctl.ami import AmiClient
+from trunkctl.ami import AmiClient, Message
 from trunkctl.asterisk import ami_client
 from trunkctl.conf import ConfigDir
 from trunkctl.errors import AmiActionError, AmiError
@@ -122,31 +122,40 @@ async def _endpoint(ami: AmiClient, st: TrunkStatus) -> None:
                 )
 
 
-async def _registration(ami: AmiClient, st: TrunkStatus) -> None:
+async def outbound_registrations(ami: AmiClient) -> dict[str, Message]:
+    """Asterisk's outbound registrations by name, with their ``Status`` (none: ``{}``)."""
     try:
         regs = await ami.list_action("PJSIPShowRegistrationsOutbound")
     except AmiActionError:
-        return  # "No registrations found": an IP-mode trunk
-    for ev in regs.events:
-        if ev.get("Event") == "OutboundRegistrationDetail" and ev.get("ObjectName") == st.trunk:
-            st.mode = "registration"
-            next_reg = ev.get("NextReg") or ""
-            st.registration = {
-                "status": ev.get("Status"),
-                # Asterisk 22 reports NextReg 0 for a registration refreshed on schedule
-                # (seen on the sandbox): 0 means "not known", not "now".
-                "next_refresh_s": int(next_reg) if next_reg.isdigit() and next_reg != "0" else None,
-                "expiration_s": int(exp) if (exp := ev.get("Expiration") or "").isdigit() else None,
-                "server_uri": ev.get("ServerUri"),
-                "client_uri": ev.get("ClientUri"),
-            }
-            if ev.get("Status") != "Registered":
-                st.problems.append(
-                    Text(
-                        f"registration {st.trunk} is {ev.get('Status')}",
-                        f"регистрация {st.trunk}: {ev.get('Status')}",
-                    )
+        return {}  # Asterisk answers an empty list with "No registrations found"
+    return {
+        ev.get("ObjectName") or "": ev
+        for ev in regs.events
+        if ev.get("Event") == "OutboundRegistrationDetail"
+    }
+
+
+async def _registration(ami: AmiClient, st: TrunkStatus) -> None:
+    ev = (await outbound_registrations(ami)).get(st.trunk)
+    if ev is not None:  # none: an IP-mode trunk
+        st.mode = "registration"
+        next_reg = ev.get("NextReg") or ""
+        st.registration = {
+            "status": ev.get("Status"),
+            # Asterisk 22 reports NextReg 0 for a registration refreshed on schedule
+            # (seen on the sandbox): 0 means "not known", not "now".
+            "next_refresh_s": int(next_reg) if next_reg.isdigit() and next_reg != "0" else None,
+            "expiration_s": int(exp) if (exp := ev.get("Expiration") or "").isdigit() else None,
+            "server_uri": ev.get("ServerUri"),
+            "client_uri": ev.get("ClientUri"),
+        }
+        if ev.get("Status") != "Registered":
+            st.problems.append(
+                Text(
+                    f"registration {st.trunk} is {ev.get('Status')}",
+                    f"регистрация {st.trunk}: {ev.get('Status')}",
                 )
+            )
 
 
 async def _probe(settings: Settings, st: TrunkStatus) -> None:
