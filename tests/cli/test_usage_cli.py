@@ -44,3 +44,11 @@ def test_help_and_version_still_exit_0() -> None:
     version = tk("--version")
     assert version.returncode == 0 and version.stdout.startswith("trunkctl ")
     assert tk("call", "--help").returncode == 0
+
+
+def test_an_unknown_via_is_refused_before_any_credential_is_read() -> None:
+    proc = tk("--json", "api", "call", "79990000200", "--via", "fax")
+    assert proc.returncode == 2, proc.stderr
+    error = json.loads(proc.stdout)["error"]
+    assert error["what"] == "unknown --via 'fax'"
+    assert error["next"] == "Use --via callapi, callback or auto."

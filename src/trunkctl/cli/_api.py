@@ -12,7 +12,7 @@ reset in :mod:`trunkctl.provision`, calls and the calls report in :mod:`trunkctl
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import typer
 
@@ -105,18 +105,22 @@ def api_config(
     )
 
 
+def _via_choice(via: str, allowed: tuple[str, ...], hint: Text) -> str:
+    """``via`` when it is one of ``allowed``; otherwise the usage error with ``hint``."""
+    if via not in allowed:
+        raise BadInput(Text(f"unknown --via {via!r}", f"неизвестный --via {via!r}"), next_step=hint)
+    return via
+
+
 def _via(conf: NovofonConfig, via: str) -> Literal["data", "v1"]:
-    if via not in ("auto", "data", "v1"):
-        raise BadInput(
-            Text(f"unknown --via {via!r}", f"неизвестный --via {via!r}"),
-            next_step=Text(
-                "Use --via data (Data API), v1 (REST v1) or auto.",
-                "Укажите --via data (Data API), v1 (REST v1) или auto.",
-            ),
-        )
     from trunkctl.provision import read_via
 
-    return read_via(conf, "auto" if via == "auto" else "data" if via == "data" else "v1")
+    hint = Text(
+        "Use --via data (Data API), v1 (REST v1) or auto.",
+        "Укажите --via data (Data API), v1 (REST v1) или auto.",
+    )
+    checked = _via_choice(via, ("auto", "data", "v1"), hint)
+    return read_via(conf, cast(Literal["auto", "data", "v1"], checked))
 
 
 # --- commands -----------------------------------------------------------------------------
@@ -310,17 +314,10 @@ def call(
     # Refused before credentials are read or an external_id is shown; place_call checks
     # again (and reads the raw text itself: digits alone could be re-read as Russian).
     parse_number(number, strict=False)
-    if via not in ("auto", "callapi", "callback"):
-        raise BadInput(
-            Text(f"unknown --via {via!r}", f"неизвестный --via {via!r}"),
-            next_step=Text(
-                "Use --via callapi, callback or auto.", "Укажите --via callapi, callback или auto."
-            ),
-        )
+    hint = Text("Use --via callapi, callback or auto.", "Укажите --via callapi, callback или auto.")
+    checked = _via_choice(via, ("auto", "callapi", "callback"), hint)
     conf = api_config(api_url, timeout_s, credentials_stdin, argv_secret)
-    how = call_via(
-        conf, "callapi" if via == "callapi" else "callback" if via == "callback" else "auto"
-    )
+    how = call_via(conf, cast(Literal["auto", "callapi", "callback"], checked))
     if external_id is not None and how == "callback":
         raise BadInput(
             Text(
