@@ -144,6 +144,20 @@ def test_register_ok_and_a_binding_left_behind() -> None:
     assert left.lines("en")[-1] == "our test binding was not removed: it expires by itself in 60 s"
 
 
+def test_a_binding_left_behind_by_bind_mode_names_the_binding_registers_expires() -> None:
+    # --bind: the Contact-less query (no Expires) comes first, then the binding REGISTER.
+    from dataclasses import replace
+
+    query = [
+        replace(step("register", 401, "Unauthorized", False), expires=0, query=True),
+        replace(step("register", 200, "OK", True), expires=0, query=True),
+    ]
+    bound = registered(unregister=None)
+    v = nagios_register(replace(bound, steps=[*query, step("register", 200, "OK", True)]))
+    assert v.status == "WARNING"
+    assert v.lines("en")[-1] == "our test binding was not removed: it expires by itself in 60 s"
+
+
 def test_register_refused_is_critical_and_odd_challenge_unknown() -> None:
     err = SipAuthError(
         Text("The registrar refused the password for 0053248.", "Регистратор не принял пароль"),

@@ -210,7 +210,10 @@ def nagios_register(
     if not result.unregistered:
         if status == "OK":
             status = "WARNING"
-        expires = result.steps[0].expires if result.steps else 0
+        # The binding REGISTER's Expires (with --bind the Contact-less query comes first).
+        expires = next(
+            (s.expires for s in result.steps if s.purpose == "register" and not s.query), 0
+        )
         details.append(
             Text(
                 f"our test binding was not removed: it expires by itself in {expires} s",
