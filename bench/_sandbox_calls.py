@@ -8,8 +8,11 @@ through trunkctl's own generated `outgoing` context and the real trunk.
 
 from __future__ import annotations
 
+import json
 import os
+import platform
 import resource
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,11 +39,18 @@ BEHAVIOURS: dict[str, tuple[str, int | None]] = {
 }
 
 BENCH_CONTEXT = "bench-out"
+
+
+def provider_number(code: str) -> str:
+    """The provider's own test number for behaviour ``code`` (7999000 0CCC)."""
+    return f"7999000{code.zfill(4)}"
+
+
 _DIALPLAN = (
     "\n[bench-out]\n; benchmark aliases: 79980CCCNNN dials the provider's 7999000 0CCC\n"
     + (
         "".join(
-            f"exten => _79980{code}XXX,1,Goto(outgoing,7999000{code.zfill(4)},1)\n"
+            f"exten => _79980{code}XXX,1,Goto(outgoing,{provider_number(code)},1)\n"
             for code in BEHAVIOURS
         )
     )
@@ -50,6 +60,24 @@ _DIALPLAN = (
 def alias(code: str, index: int) -> str:
     """The index-th distinct number that behaves like the provider's ``code`` number."""
     return f"79980{code}{index:03d}"
+
+
+def numbers_for(calls: int) -> dict[str, tuple[str, int | None]]:
+    """``calls`` distinct numbers, behaviours in turn, each with its expected outcome."""
+    codes = list(BEHAVIOURS)
+    return {
+        alias(codes[i % len(codes)], i // len(codes)): BEHAVIOURS[codes[i % len(codes)]]
+        for i in range(calls)
+    }
+
+
+def save(name: str, data: dict[str, object]) -> None:
+    """Write a bench's result under bench/results/ with the Python version and the time."""
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / name).write_text(
+        json.dumps({**data, "python": platform.python_version(), "at": time.time()}, indent=2)
+        + "\n"
+    )
 
 
 async def prepare(sandbox: Sandbox) -> Settings:

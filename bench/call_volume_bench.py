@@ -16,28 +16,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import platform
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from _sandbox_calls import BEHAVIOURS, BENCH_CONTEXT, RESULTS, alias, cpu, prepare
+from _sandbox_calls import BENCH_CONTEXT, cpu, numbers_for, prepare, save
 from trunkctl.calling import CampaignRunner, read_numbers
 from trunkctl.calllog import CallLog
 from trunkctl.sandbox import Sandbox
 
 GOAL_CPU_RATIO = 0.10
-
-
-def numbers_for(calls: int) -> dict[str, tuple[str, int | None]]:
-    """``calls`` distinct numbers, behaviours in turn, each with its expected outcome."""
-    codes = list(BEHAVIOURS)
-    return {
-        alias(codes[i % len(codes)], i // len(codes)): BEHAVIOURS[codes[i % len(codes)]]
-        for i in range(calls)
-    }
 
 
 def _warm_up() -> None:
@@ -138,11 +127,7 @@ def main() -> int:
     assert isinstance(wrong, dict)
     for number, (status, sip, want) in list(wrong.items())[:10]:
         print(f"WRONG {number}: {status} {sip}, expected {want[0]} {want[1]}")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "call_volume.json").write_text(
-        json.dumps({**data, "python": platform.python_version(), "at": time.time()}, indent=2)
-        + "\n"
-    )
+    save("call_volume.json", data)
     ok = not data["wrong"] and float(data["ratio_vs_pbx"]) <= GOAL_CPU_RATIO  # type: ignore[arg-type]
     return 0 if ok else 1
 

@@ -16,13 +16,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import platform
 import tempfile
 import time
 from pathlib import Path
 
-from _sandbox_calls import BEHAVIOURS, BENCH_CONTEXT, RESULTS, alias, percentile, prepare
+from _sandbox_calls import (
+    BEHAVIOURS,
+    BENCH_CONTEXT,
+    numbers_for,
+    percentile,
+    prepare,
+    provider_number,
+    save,
+)
 from trunkctl.ami import AmiClient, CallResult, Message, originate_and_track
 from trunkctl.asterisk import ami_client
 from trunkctl.calling import (
@@ -70,7 +76,7 @@ async def direct(settings: Settings, calls: int, cps: float) -> list[tuple[float
     """(after last Hangup, after last event) in seconds for each originate_and_track."""
     clock = EventClock()
     out: list[tuple[float, float]] = []
-    numbers = [f"7999000{code.zfill(4)}" for code in BEHAVIOURS]
+    numbers = [provider_number(code) for code in BEHAVIOURS]
     bucket = TokenBucket(cps)
 
     async def one(number: str) -> None:
@@ -95,8 +101,7 @@ async def campaign(settings: Settings, calls: int, cps: float) -> list[tuple[flo
     """The same, measured at the campaign runner's progress callback (verdict stored)."""
     clock = EventClock()
     out: list[tuple[float, float]] = []
-    codes = list(BEHAVIOURS)
-    listing = "\n".join(alias(codes[i % len(codes)], i // len(codes)) for i in range(calls))
+    listing = "\n".join(numbers_for(calls))
 
     def progress(p: CampaignProgress) -> None:
         if p.last is None or p.last.channel_id is None:
@@ -176,11 +181,7 @@ def main() -> int:
             )
         worst = max(worst, block["after_last_hangup_ms"]["max"])
     print(f"goal: ≤ {GOAL_MS:g} ms after the Hangup event; worst seen {worst:.2f} ms")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "verdict_latency.json").write_text(
-        json.dumps({**data, "python": platform.python_version(), "at": time.time()}, indent=2)
-        + "\n"
-    )
+    save("verdict_latency.json", data)
     return 0 if worst <= GOAL_MS else 1
 
 
