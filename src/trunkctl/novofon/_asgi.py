@@ -20,13 +20,18 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-async def lifespan(receive: Receive, send: Send) -> None:
-    """Answer ``lifespan.startup``/``shutdown`` until the server says it is done."""
+async def lifespan(
+    receive: Receive, send: Send, on_shutdown: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Answer ``lifespan.startup``/``shutdown`` until the server says it is done;
+    ``on_shutdown`` runs before shutdown is acknowledged (the loop may be gone after)."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
+            if on_shutdown is not None:
+                await on_shutdown()
             await send({"type": "lifespan.shutdown.complete"})
             return
 

@@ -51,7 +51,7 @@ from trunkctl.codes import sip_to_q850
 from trunkctl.errors import AmiActionError, AmiError, SandboxError, TrunkctlError
 from trunkctl.i18n import Text
 from trunkctl.novofon import NovofonConfig, load_novofon_config, webhook_signature
-from trunkctl.novofon._asgi import Receive, Scope, Send, header, read_body, respond
+from trunkctl.novofon._asgi import Receive, Scope, Send, header, lifespan, read_body, respond
 from trunkctl.novofon.emulator import (
     BackendUnavailable,
     CallRecord,
@@ -295,6 +295,14 @@ def _record_from_json(data: dict[str, Any]) -> CallRecord:
     return CallRecord(**data)
 
 
+def _webhook_url(url_file: Path) -> str | None:
+    """The notification URL ``set_webhook_url`` stored (None: not set)."""
+    try:
+        return url_file.read_text().strip() or None
+    except OSError:
+        return None
+
+
 class WebhookNotifier:
     """Posts NOTIFY_OUT_START / NOTIFY_OUT_END for the emulator's calls to the URL in
     ``url_file`` (none: nothing is sent), signed with the account's REST secret as NovoFon
@@ -310,10 +318,7 @@ class WebhookNotifier:
 
     def url(self) -> str | None:
         """The receiver's URL, re-read each time (``set_webhook_url`` may change it)."""
-        try:
-            return self.url_file.read_text().strip() or None
-        except OSError:
-            return None
+        return _webhook_url(self.url_file)
 
     def started(self, record: CallRecord) -> None:
         """A call was placed: NOTIFY_OUT_START."""
@@ -779,15 +784,9 @@ class SandboxEmulatorApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    # Log off AMI before saying done: after that the loop may be gone.
-                    await self.backend.aclose()
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            # Log off AMI before saying done: after that the loop may be gone.
+            await lifespan(receive, send, on_shutdown=self.backend.aclose)
+            return
         if scope["type"] == "http" and str(scope["path"]).startswith("/_sandbox/"):
             await self._admin_route(scope, receive, send)
             return
@@ -992,7 +991,7 @@ def emulator_status(sandbox: Sandbox) -> dict[str, Any]:
         },
         "virtual_number": SANDBOX_VIRTUAL_NUMBER,
         "line": {"id": SANDBOX_LINE_ID, "login": state.line_login if state else None},
-        "webhook_url": WebhookNotifier(paths.webhook_url, "").url(),
+        "webhook_url": _webhook_url(paths.webhook_url),
     }
 
 
