@@ -31,6 +31,7 @@ __all__ = [
     "Settings",
     "default_settings_paths",
     "load_settings",
+    "read_settings_table",
     "read_settings_text",
     "sandbox_dir",
     "sandbox_settings_path",
@@ -205,6 +206,18 @@ def _bad_env(name: str, raw: str, problem: Text) -> BadInput:
 def read_settings_text(path: Path, *, missing_ok: bool = False) -> str | None:
     """The settings file's text (None if it is missing and ``missing_ok``); BadInput if it
     cannot be read, is not UTF-8 or is not TOML."""
+    got = _read(path, missing_ok=missing_ok)
+    return got[0] if got is not None else None
+
+
+def read_settings_table(path: Path) -> dict[str, Any]:
+    """The settings file as TOML data, with :func:`read_settings_text`'s errors (a missing
+    file says so and how to create it)."""
+    got = _read(path, missing_ok=False)
+    return got[1] if got is not None else {}
+
+
+def _read(path: Path, *, missing_ok: bool) -> tuple[str, dict[str, Any]] | None:
     try:
         raw = path.read_bytes()
     except FileNotFoundError as exc:
@@ -221,8 +234,7 @@ def read_settings_text(path: Path, *, missing_ok: bool = False) -> str | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _bad_settings(path, Text("not UTF-8 text", "не текст в UTF-8")) from exc
-    _parse(text, path)
-    return text
+    return text, _parse(text, path)
 
 
 def _parse(text: str, path: Path) -> dict[str, Any]:
@@ -303,9 +315,9 @@ def load_settings(
                 path = candidate
                 break
     if path is not None:
-        text = read_settings_text(path, missing_ok=missing_ok)
-        if text is not None:
-            data, source = _parse(text, path), path
+        got = _read(path, missing_ok=missing_ok)
+        if got is not None:
+            data, source = got[1], path
     v = _values(data, source, env)
     defaults = Settings()
     return Settings(

@@ -20,7 +20,6 @@ settings file — where secrets appear only as ``*_file`` paths, as the AMI secr
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import Any
 from trunkctl.errors import BadInput
 from trunkctl.i18n import Text
 from trunkctl.secret import Secret
-from trunkctl.settings import default_settings_paths, read_settings_text
+from trunkctl.settings import default_settings_paths, read_settings_table
 
 from ._jsonrpc import CALL_API_URL, DATA_API_URL, CallApiClient, DataApiClient
 from ._rest import DEFAULT_REST_URL, RestV1Client
@@ -256,7 +255,7 @@ def _table(path: Path | None) -> dict[str, Any]:
         return {}
     # The settings layer's own reading: a missing file says so (and how to create it), a
     # broken one names the problem, exactly as every other command reports it.
-    data = tomllib.loads(read_settings_text(path) or "")
+    data = read_settings_table(path)
     table = data.get("novofon", {})
     if not isinstance(table, dict):
         raise NovofonConfigError(
