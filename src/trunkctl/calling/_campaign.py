@@ -634,16 +634,12 @@ class CampaignRunner:
         """
         if self._halt.is_set():
             return False
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._pauses.add(waiter)
-        timer = loop.call_later(delay, _resolve, waiter)
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        timer = waiter.get_loop().call_later(delay, _resolve, waiter)
         try:
-            await waiter
+            return await self._wait(waiter)
         finally:
             timer.cancel()
-            self._pauses.discard(waiter)
-        return not self._halt.is_set()
 
     async def _until_halted(self, aw: Awaitable[Any]) -> bool:
         """Await ``aw`` unless the run is halted first; True when ``aw`` completed."""
@@ -652,14 +648,24 @@ class CampaignRunner:
                 aw.close()
             return False
         task = asyncio.ensure_future(aw)
-        halt = asyncio.ensure_future(self._halt.wait())
+        waiter: asyncio.Future[None] = task.get_loop().create_future()
+        task.add_done_callback(lambda _: _resolve(waiter))
         try:
-            await asyncio.wait({task, halt}, return_when=asyncio.FIRST_COMPLETED)
+            await self._wait(waiter)
         finally:
-            halt.cancel()
             if not task.done():
                 task.cancel()
         return task.done() and not task.cancelled() and task.exception() is None
+
+    async def _wait(self, waiter: asyncio.Future[None]) -> bool:
+        """Await ``waiter``, which :meth:`_wake` (stop, failure) resolves early; True when
+        the run was not halted meanwhile."""
+        self._pauses.add(waiter)
+        try:
+            await waiter
+        finally:
+            self._pauses.discard(waiter)
+        return not self._halt.is_set()
 
     async def _connection(self, ami: AmiClient) -> bool:
         """Wait (bounded) until the client is logged in again after a loss."""
