@@ -7,7 +7,8 @@ fgets() does: a lone '\\r' or form feed is part of a line, never a line break.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import difflib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Final
 
 from trunkctl.errors import ConfValueError
@@ -204,18 +205,31 @@ def _sep_of(line: Line) -> tuple[str | None, str]:
 
 
 class Section:
-    """A ``[name]`` header and the lines under it, up to the next header.
+    """A ``[name]`` header, the comments leading into it, and the lines under it.
 
-    Reading gives values as written in this section (no templates, no ``+=`` folding; see
-    :func:`trunkctl.conf.resolve` for Asterisk's full view). Edits touch only the lines named.
+    ``lead`` holds the comment and blank lines that lead into the header (see
+    :func:`_lead_start` for the rule); ``body`` the lines after it, up to the next section's
+    lead. Reading gives values as written in this section (no templates, no ``+=`` folding;
+    see :func:`trunkctl.conf.resolve` for Asterisk's full view). Edits touch only the lines
+    named.
     """
 
-    __slots__ = ("_doc", "_index", "body", "header")
+    __slots__ = ("_doc", "_index", "body", "header", "lead", "source_line")
 
-    def __init__(self, doc: Document, header: Line, body: list[Line]) -> None:
+    def __init__(
+        self,
+        doc: Document,
+        header: Line,
+        body: list[Line],
+        lead: list[Line] | None = None,
+        source_line: int | None = None,
+    ) -> None:
         self._doc = doc
         self.header = header
         self.body = body
+        self.lead: list[Line] = [] if lead is None else lead
+        # 1-based line of the header in the text parsed; None for a section added since.
+        self.source_line = source_line
         self._index: dict[str, list[int]] | None = None
 
     def __repr__(self) -> str:
@@ -294,7 +308,7 @@ class Section:
         return [(ln.key, ln.value or "") for ln in self.body if ln.kind is OPTION and ln.key]
 
     def render(self) -> str:
-        """This section's exact text."""
+        """This section's exact text: header and body (its ``lead`` is not included)."""
         return self.header.text + "".join(ln.text for ln in self.body)
 
     # --- editing ----------------------------------------------------------------------
@@ -340,6 +354,117 @@ class Section:
         for i in reversed(hits):
             self._delete_at(i)
         return len(hits)
+
+    def replace_options(
+        self, options: Iterable[tuple[str, str]], *, templates: Sequence[str] | None = None
+    ) -> None:
+        """Make the option lines exactly ``options``, in order, where the section stands.
+
+        Lines already right stay byte for byte (a diff aligns old and new); changed values
+        are edited in place; comments, blank lines and directives stay where they are.
+        ``templates`` (if given) replaces the header's template list.
+        """
+        doc = self._doc
+        new = [(k, v) for k, v in options]
+        if templates is not None and list(templates) != self.templates:
+            doc._set_templates(self, list(templates))
+        body = self.body
+        slots = [i for i, ln in enumerate(body) if ln.kind is OPTION and ln.key is not None]
+        for i in slots:
+            if body[i].depth or _depth_after(body[i]) != 0:
+                raise ConfValueError(
+                    Text(
+                        "section [{n}] is tangled with a ;-- --; comment; edit it by hand",
+                        "секция [{n}] переплетена с ;-- --;; исправьте её вручную",
+                    ).format(n=self.name)
+                )
+        end = body[-1] if body else self.header
+        no_final_eol = not end.text.endswith("\n")
+        old = [(ascii_lower(body[i].key or ""), body[i].value, body[i].op == "+=") for i in slots]
+        want = [(ascii_lower(k), v, False) for k, v in new]
+        # emit[j]: what replaces old option slot j; head: new lines before the first slot.
+        emit: list[list[Line]] = [[body[i]] for i in slots]
+        head: list[Line] = []
+
+        def fresh(key: str, value: str, like: Line | None) -> Line:
+            return doc._new_option(like, key, value, 0, default_op(key))
+
+        matcher = difflib.SequenceMatcher(None, old, want, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            if tag == "equal":
+                continue
+            paired = min(i2 - i1, j2 - j1) if tag == "replace" else 0
+            for t in range(paired):
+                line = body[slots[i1 + t]]
+                key, value = new[j1 + t]
+                if ascii_lower(line.key or "") == ascii_lower(key) and line.op != "+=":
+                    self._replace_at(slots[i1 + t], key, value)
+                    emit[i1 + t] = [body[slots[i1 + t]]]
+                else:
+                    emit[i1 + t] = [fresh(key, value, line)]
+            for t in range(i1 + paired, i2):
+                emit[t] = []
+            extra = [
+                fresh(k, v, body[slots[i1 - 1]] if i1 else None) for k, v in new[j1 + paired : j2]
+            ]
+            if not extra:
+                continue
+            if i1 + paired > 0:
+                emit[i1 + paired - 1].extend(extra)
+            else:
+                head.extend(extra)
+        out: list[Line] = []
+        if slots:
+            at = dict(zip(slots, range(len(slots)), strict=True))
+            for i, line in enumerate(body):
+                j = at.get(i)
+                if j is None:
+                    out.append(line)
+                    continue
+                if j == 0:
+                    out.extend(head)
+                out.extend(emit[j])
+        else:
+            pos = doc._depth_zero_at(self, self._content_end())
+            out = body[:pos] + head + body[pos:]
+        self.body[:] = out
+        self._index = None
+        # The file's last line had no newline: lines now after it get one, the last loses it.
+        eol = doc._style().eol
+        if not self.header.text.endswith("\n") and self.body:
+            self.header = _relex(self.header.text + eol, self.header.depth, self.header)
+        for j, line in enumerate(self.body[:-1]):
+            if not line.text.endswith("\n"):
+                self.body[j] = _relex(line.text + eol, line.depth, line)
+        last = self.body[-1] if self.body else self.header
+        if no_final_eol and last.text.endswith("\n"):
+            cut = _without_eol(last)
+            if self.body:
+                self.body[-1] = cut
+            else:
+                self.header = cut
+
+    def mark(self, text: str, is_mark: Callable[[Line], bool]) -> None:
+        """Put the comment ``; text`` right above the header, replacing an old mark there.
+
+        Only the comment lines touching the header are searched for one ``is_mark`` accepts;
+        if none does, the new line goes directly above the header (below the user's comments).
+        """
+        doc = self._doc
+        block = doc._comments_above(self)
+        for where, k in block:
+            line = where[k]
+            if is_mark(line):
+                eol = line.line_ending or doc._style().eol
+                new = _comment_lines(text, eol)
+                if len(new) != 1:
+                    raise ConfValueError(Text("bad comment text", "недопустимый текст комментария"))
+                if line.text != new[0].text:
+                    where[k] = _relex(new[0].text, line.depth, line)
+                return
+        eol = self.header.line_ending or doc._style().eol
+        self.lead.extend(_comment_lines(text, eol))
+        doc._resplit()
 
     def _replace_at(self, i: int, key: str, value: str) -> None:
         old = self.body[i]
@@ -572,12 +697,13 @@ class Document:
         self.preamble: list[Line] = []
         self.sections_: list[Section] = []
         body = self.preamble
-        for line in lines:
+        for n, line in enumerate(lines, 1):
             if line.kind is HEADER:
                 body = []
-                self.sections_.append(Section(self, line, body))
+                self.sections_.append(Section(self, line, body, source_line=n))
             else:
                 body.append(line)
+        self._resplit()
 
     def __repr__(self) -> str:
         return f"<Document {self.path or ''} sections={len(self.sections_)}>"
@@ -588,6 +714,7 @@ class Document:
         """Every line in file order."""
         yield from self.preamble
         for sec in self.sections_:
+            yield from sec.lead
             yield sec.header
             yield from sec.body
 
@@ -595,9 +722,38 @@ class Document:
         """The exact text: the input itself, plus only the edits made."""
         parts = [ln.text for ln in self.preamble]
         for sec in self.sections_:
+            parts.extend([ln.text for ln in sec.lead])
             parts.append(sec.header.text)
             parts.extend([ln.text for ln in sec.body])
         return "".join(parts)
+
+    # --- lead-ins ---------------------------------------------------------------------
+
+    def _resplit(self) -> None:
+        """Give each section its lead-in again by :func:`_lead_start`; no line moves."""
+        prev: list[Line] = self.preamble
+        owner: Section | None = None
+        for idx, sec in enumerate(self.sections_):
+            if sec.lead:
+                prev.extend(sec.lead)
+            k = _lead_start(prev, first=idx == 0)
+            if k < len(prev) or sec.lead:
+                sec.lead = prev[k:]
+                del prev[k:]
+                if owner is not None:
+                    owner._index = None
+            prev, owner = sec.body, sec
+
+    def _comments_above(self, sec: Section) -> list[tuple[list[Line], int]]:
+        """The comment lines touching ``sec``'s header, nearest first, as (list, index)."""
+        i = self.sections_.index(sec)
+        out: list[tuple[list[Line], int]] = []
+        for where in (sec.lead, self.sections_[i - 1].body if i else self.preamble):
+            for k in range(len(where) - 1, -1, -1):
+                if where[k].kind is not COMMENT:
+                    return out
+                out.append((where, k))
+        return out
 
     def to_bytes(self) -> bytes:
         """The exact bytes (undecodable input bytes come back as they were)."""
@@ -756,7 +912,8 @@ class Document:
     def _depth_after_section(self, sec: Section) -> int:
         i = self.sections_.index(sec)
         if i + 1 < len(self.sections_):
-            return self.sections_[i + 1].header.depth
+            nxt = self.sections_[i + 1]
+            return (nxt.lead[0] if nxt.lead else nxt.header).depth
         return self.depth_end
 
     def add_section(
@@ -771,8 +928,9 @@ class Document:
     ) -> Section:
         """Insert a new ``[name]`` (even if one exists: pjsip repeats names across types).
 
-        Goes after section ``after`` (its last option, before the next section's comments)
-        or at the end; spacing, ``=`` style and line endings copy the file's.
+        Goes right after section ``after`` (its whole body, before the next section's
+        lead-in) or at the end; ``comment`` becomes its lead-in. Spacing, ``=`` style and
+        line endings copy the file's. No existing line moves.
         """
         _check_name(name)
         for t in templates:
@@ -790,73 +948,57 @@ class Document:
         new = Section(self, header, [])
         for key, value in options:
             new.body.append(self._new_option(None, key, value, 0, default_op(key)))
-        lead: list[Line] = []
-        if comment is not None:
-            for part in comment.split("\n"):
-                if "\r" in part or "\0" in part or "--" in part:
-                    raise ConfValueError(
-                        Text("bad comment text", "недопустимый текст комментария"),
-                        next_step=Text("No CR, NUL or '--'.", "Без CR, NUL и '--'."),
-                    )
-                lead.append(_relex(f"; {part}".rstrip(" ") + eol, 0))
-        # Where: after ``after``'s content, or at the end of the file.
+        lead = _comment_lines(comment, eol) if comment is not None else []
         if after is not None:
             anchor = after if isinstance(after, Section) else self.find(after)
             if anchor is None or anchor not in self.sections_:
                 raise KeyError(after if isinstance(after, str) else after.name)
             idx = self.sections_.index(anchor)
-            at = self._depth_zero_at(anchor, anchor._content_end())
-            tail = anchor.body[at:]
-            del anchor.body[at:]
-            container = anchor.body
-            is_last = not tail and idx == len(self.sections_) - 1
         else:
-            if self.depth_end != 0:
-                raise ConfValueError(
-                    Text(
-                        "the file ends inside a ;-- --; comment: nothing can be added",
-                        "файл кончается внутри ;-- --;: добавить нельзя",
-                    ),
-                    next_step=Text("Close the comment by hand.", "Закройте комментарий вручную."),
-                )
             idx = len(self.sections_) - 1
-            tail = []
-            container = self.sections_[-1].body if self.sections_ else self.preamble
-            is_last = True
-        last_line = (
-            container[-1] if container else (self.sections_[idx].header if idx >= 0 else None)
-        )
-        if last_line is not None and not last_line.text.endswith("\n"):
+        nxt = self.sections_[idx + 1] if idx + 1 < len(self.sections_) else None
+        depth = (nxt.lead[0] if nxt.lead else nxt.header).depth if nxt else self.depth_end
+        if depth != 0:
+            raise ConfValueError(
+                Text(
+                    "the place for [{n}] is inside a ;-- --; comment: nothing can be added",
+                    "место для [{n}] внутри комментария ;-- --;: добавить нельзя",
+                ).format(n=name),
+                next_step=Text("Close the comment by hand.", "Закройте комментарий вручную."),
+            )
+        container = self.sections_[idx].body if idx >= 0 else self.preamble
+        before = [self.sections_[idx].header, *container] if idx >= 0 else list(container)
+        if before and not before[-1].text.endswith("\n"):
             # The file's last line had no newline: it gets one, and the new text then ends
             # without one, keeping the file's habit.
-            fixed = _relex(last_line.text + eol, last_line.depth, last_line)
+            end = before[-1]
+            fixed = _relex(end.text + eol, end.depth, end)
             if container:
                 container[-1] = fixed
             else:
                 self.sections_[idx].header = fixed
-            if is_last:
-                end = new.body[-1] if new.body else new.header
-                cut = _relex(end.text[: len(end.text) - len(end.line_ending)], 0)
-                if new.body:
-                    new.body[-1] = cut
-                else:
-                    new.header = cut
-        before = [self.sections_[idx].header, *container] if idx >= 0 else list(container)
+            last = new.body[-1] if new.body else new.header
+            cut = _relex(last.text[: len(last.text) - len(last.line_ending)], 0)
+            if new.body:
+                new.body[-1] = cut
+            else:
+                new.header = cut
         existing = 0
         for ln in reversed(before):
             if ln.kind is not BLANK:
                 break
             existing += 1
-        has_content = any(ln.kind is not BLANK for ln in before)
-        gap = style.blank_between if has_content else 0
-        container.extend([_relex(eol, 0) for _ in range(max(0, gap - existing))] + lead)
-        if tail:
-            new.body.extend(tail)
-        elif not is_last:
+        content = [ln for ln in before if ln.kind is not BLANK]
+        gap = style.blank_between if content else 0
+        if content and content[-1].kind is COMMENT and not existing:
+            gap = max(gap, 1)  # never glue the new lead-in to a comment that is not its own
+        new.lead = [_relex(eol, 0) for _ in range(max(0, gap - existing))] + lead
+        if nxt is not None and (nxt.lead[0] if nxt.lead else nxt.header).kind is not BLANK:
             new.body.extend(_relex(eol, 0) for _ in range(style.blank_between))
         if idx >= 0:
             self.sections_[idx]._index = None
         self.sections_.insert(idx + 1, new)
+        self._resplit()
         self._style_cache = None
         return new
 
@@ -918,10 +1060,18 @@ class Document:
             )
         sec.header = line
 
-    def remove_section(self, section: Section | str, *, type: str | None = None) -> bool:
-        """Delete a section: its header, its lines and the comment lines right above it.
+    def remove_section(
+        self,
+        section: Section | str,
+        *,
+        type: str | None = None,
+        keep_comments: bool = False,
+        owned: Callable[[Line], bool] | None = None,
+    ) -> bool:
+        """Delete a section with its lead-in: lead, header and body. False if absent.
 
-        Comment lines right above the next header stay with that section. False if absent.
+        With ``keep_comments`` only the header, the option lines and lines ``owned``
+        accepts go; every other line (comments, directives, blank lines) stays where it was.
         """
         sec = section if isinstance(section, Section) else self.find(section, type)
         if sec is None or sec not in self.sections_:
@@ -930,47 +1080,92 @@ class Document:
         prev = self.sections_[i - 1].body if i > 0 else self.preamble
         nxt = self.sections_[i + 1] if i + 1 < len(self.sections_) else None
         last = sec.body[-1] if sec.body else sec.header
-        if sec.header.depth or _depth_after(last) != 0:
+        tangled = sec.header.depth or _depth_after(last) != 0
+        if keep_comments:
+            tangled = tangled or any(
+                ln.depth or _depth_after(ln) != ln.depth
+                for ln in sec.body
+                if ln.kind is OPTION or (owned is not None and owned(ln))
+            )
+        if tangled:
             raise ConfValueError(
                 Text(
                     "section [{n}] is tangled with a ;-- --; comment; remove it by hand",
                     "секция [{n}] переплетена с ;-- --;; удалите её вручную",
                 ).format(n=sec.name)
             )
-        # Plain comment lines touching the header belong to it (not a whole preamble,
-        # which is more likely the file's own heading).
-        k = len(prev)
-        while k > 0 and prev[k - 1].kind is COMMENT and _plain_comment(prev[k - 1]):
-            k -= 1
-        if k == 0 and prev is self.preamble:
-            k = len(prev)
-        keep = len(sec.body)
-        if nxt is not None:
-            while (
-                keep > 0
-                and sec.body[keep - 1].kind is COMMENT
-                and _plain_comment(sec.body[keep - 1])
-            ):
-                keep -= 1
-        moved = sec.body[keep:]
-        del prev[k:]
-        if nxt is None:
-            while prev and prev[-1].kind is BLANK:
-                prev.pop()
-            if prev and not last.text.endswith("\n"):
-                end = prev[-1]
-                prev[-1] = _relex(end.text[: len(end.text) - len(end.line_ending)], end.depth, end)
-        prev.extend(moved)
+        final_eol = last.text.endswith("\n")
+        kept: list[Line] = []
+        if keep_comments:
+            kept = [
+                ln
+                for ln in (*sec.lead, *sec.body)
+                if ln.kind is not OPTION and not (owned is not None and owned(ln))
+            ]
+            if all(ln.kind is BLANK for ln in kept):
+                # Only blank lines are left: keep as many as the longest run that met here
+                # (above the section, at its end, below it), so no run shrinks and removing
+                # and re-adding the section does not make the gap grow.
+                above = sum(1 for ln in sec.lead if ln.kind is BLANK)
+                tail = 0
+                for ln in reversed(sec.body):
+                    if ln.kind is not BLANK:
+                        break
+                    tail += 1
+                below = 0
+                for ln in nxt.lead if nxt is not None else ():
+                    if ln.kind is not BLANK:
+                        break
+                    below += 1
+                kept = kept[: max(above, tail, below) - below]
+        prev.extend(kept)
         del self.sections_[i]
         if i > 0:
             self.sections_[i - 1]._index = None
+        if not final_eol:
+            # The removed text ended the file without a newline: so does what ends it now.
+            if prev:
+                prev[-1] = _without_eol(prev[-1])
+            elif i > 0:
+                self.sections_[i - 1].header = _without_eol(self.sections_[i - 1].header)
+        self._resplit()
         self._style_cache = None
         return True
 
 
-def _plain_comment(line: Line) -> bool:
-    t = line.text.lstrip(BLANKS)
-    return t.startswith(";") and "--" not in t
+def _without_eol(line: Line) -> Line:
+    return _relex(line.text[: len(line.text) - len(line.line_ending)], line.depth, line)
+
+
+def _lead_start(lines: list[Line], *, first: bool) -> int:
+    """Where the lead-in of the header after ``lines`` starts (``len(lines)``: none).
+
+    The lead-in is the comment lines touching the header plus the blank lines right above
+    them; comments further up (after a blank line) stay with the section above, as its
+    trailing trivia. It starts outside any ``;-- --;`` block, so it can go whole. The first
+    section never takes the file's opening lines: they are the file's own heading.
+    """
+    k = len(lines)
+    while k and lines[k - 1].kind is COMMENT:
+        k -= 1
+    while k and lines[k - 1].kind is BLANK:
+        k -= 1
+    while k < len(lines) and lines[k].depth:
+        k += 1
+    return len(lines) if first and k == 0 else k
+
+
+def _comment_lines(comment: str, eol: str) -> list[Line]:
+    """``; text`` lines for a comment we write; refuse text that would not stay a comment."""
+    out: list[Line] = []
+    for part in comment.split("\n"):
+        if "\r" in part or "\0" in part or "--" in part:
+            raise ConfValueError(
+                Text("bad comment text", "недопустимый текст комментария"),
+                next_step=Text("No CR, NUL or '--'.", "Без CR, NUL и '--'."),
+            )
+        out.append(_relex(f"; {part}".rstrip(" ") + eol, 0))
+    return out
 
 
 def _depth_after(line: Line) -> int:

@@ -8,9 +8,10 @@ Nothing here writes: edits are staged on a :class:`trunkctl.conf.Transaction`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from trunkctl.conf import Document, Section, Transaction
+from trunkctl.conf import Document, Line, Section, Transaction
 from trunkctl.errors import BadInput
 from trunkctl.i18n import Text
 from trunkctl.pjsip import DialplanContext, PjsipObject, TrunkConfig
@@ -52,26 +53,37 @@ def _marker(trunk: str, kind: str) -> str:
 
 
 def _line_no(doc: Document, section: Section) -> int:
+    """The header's line in the file as read, not in the text edited since (issue 11)."""
+    if section.source_line is not None:
+        return section.source_line
     for n, line in enumerate(doc.lines(), 1):
         if line is section.header:
             return n
     return 0
 
 
+def _marker_words(line: Line) -> list[str] | None:
+    """The words after ``trunkctl:`` of a marker comment line, else None."""
+    if line.kind != "comment":
+        return None
+    body = line.text.strip().lstrip(";").strip()
+    return body[len(MARKER) :].split() if body.startswith(MARKER) else None
+
+
 def owner_at(doc: Document, index: int) -> str | None:
     """The trunk named by the marker comment right above section ``index``, if any.
 
-    The comment lines above a header end the previous section's body (or the preamble), so
-    only those few lines are read, not the file.
+    Only the comment lines touching the header are read (the section's lead-in), not the
+    file.
     """
+    sec = doc.sections_[index]
     above = doc.sections_[index - 1].body if index > 0 else doc.preamble
-    for line in reversed(above):
+    for line in (*reversed(sec.lead), *reversed(above)):
+        words = _marker_words(line)
         if line.kind != "comment":
             return None  # a blank line or an option: no marker touches this header
-        body = line.text.strip().lstrip(";").strip()
-        if body.startswith(MARKER):
-            parts = body[len(MARKER) :].split()
-            return parts[0] if parts else None
+        if words is not None:
+            return words[0] if words else None
     return None
 
 
@@ -99,14 +111,28 @@ def _claim(
     return existing, False
 
 
+def _is_marker_of(trunk: str, kind: str | None = None) -> Callable[[Line], bool]:
+    """Accept the marker comment of ``trunk`` (and of ``kind``, if given)."""
+
+    def accept(line: Line) -> bool:
+        words = _marker_words(line)
+        if not words or words[0] != trunk:
+            return False
+        return kind is None or (len(words) > 1 and words[1].rstrip(",") == kind)
+
+    return accept
+
+
 def _rewrite(
-    doc: Document, sec: Section, name: str, options: tuple[tuple[str, str], ...], comment: str
+    doc: Document, sec: Section, options: tuple[tuple[str, str], ...], comment: str, trunk: str
 ) -> None:
-    """Replace a whole section where it stands (order matters in a dialplan context)."""
-    index = doc.sections_.index(sec)
-    before = doc.sections_[index - 1] if index > 0 else None
-    doc.remove_section(sec)
-    doc.add_section(name, options, after=before, comment=comment)
+    """Rewrite a section's options in place and mark it as the trunk's (issue 11).
+
+    Never removed and appended: the section keeps its place (order matters in a dialplan),
+    its header line, and every comment, blank line and directive in and around it.
+    """
+    sec.replace_options(options, templates=[])
+    sec.mark(comment, _is_marker_of(trunk))
 
 
 def _write_object(
@@ -120,8 +146,8 @@ def _write_object(
     if sec is None:
         return doc.add_section(obj.name, obj.options, after=after, comment=comment)
     if owner_of(doc, sec) != trunk:  # --force over the user's own section
-        _rewrite(doc, sec, obj.name, obj.options, comment)
-        return doc.find(obj.name, obj.type)
+        _rewrite(doc, sec, obj.options, comment, trunk)
+        return sec
     return doc.upsert_section(obj.name, obj.options, type=obj.type, prune=True)
 
 
@@ -135,7 +161,7 @@ def _write_context(
     if sec is None:
         doc.add_section(ctx.name, ctx.lines, comment=comment)
     elif sec.items() != list(ctx.lines) or owner_of(doc, sec) != trunk:
-        _rewrite(doc, sec, ctx.name, ctx.lines, comment)
+        _rewrite(doc, sec, ctx.lines, comment, trunk)
 
 
 def _pick_transport(doc: Document, config: TrunkConfig, plan: SetupPlan) -> str:
@@ -189,7 +215,8 @@ def plan_setup(tx: Transaction, config: TrunkConfig, *, force: bool = False) -> 
     for name, type_ in config.stale:
         sec = pjsip.find(name, type_)
         if sec is not None and owner_of(pjsip, sec) == trunk:
-            pjsip.remove_section(sec)
+            # Its header, options and own marker go; a user's comment near it stays.
+            pjsip.remove_section(sec, keep_comments=True, owned=_is_marker_of(trunk, type_))
             plan.removed.append(f"[{name}] type={type_}")
     dialplan = tx.read(EXTENSIONS)
     for ctx in config.contexts:
