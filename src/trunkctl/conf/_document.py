@@ -387,7 +387,21 @@ class Section:
         head: list[Line] = []
 
         def fresh(key: str, value: str, like: Line | None) -> Line:
-            return doc._new_option(like, key, value, 0, default_op(key))
+            # Copy the look of the nearest line with this key (`` same => ``), else the file's.
+            low = ascii_lower(key)
+            op = default_op(key)
+            same = [ln for ln in body if ln.kind is OPTION and ascii_lower(ln.key or "") == low]
+            for model in sorted(same, key=lambda ln: ln is not like):
+                p = model.parsed()
+                if model.depth or model.op != op or p.vstart > len(model.text):
+                    continue
+                esc = _escape_value(key, value)
+                text = model.text[: p.vstart] + esc + (model.line_ending or doc._style().eol)
+                try:
+                    return doc._checked(text, 0, model.key or key, op, value)
+                except ConfValueError:
+                    continue
+            return doc._new_option(None, key, value, 0, op)
 
         matcher = difflib.SequenceMatcher(None, old, want, autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -992,9 +1006,10 @@ class Document:
         gap = style.blank_between if content else 0
         if content and content[-1].kind is COMMENT and not existing:
             gap = max(gap, 1)  # never glue the new lead-in to a comment that is not its own
+        # The gap above is the new section's own lead-in; below it, the next section keeps
+        # its lead-in as it was (no separator is added there: removing the new section
+        # then gives back the text byte for byte).
         new.lead = [_relex(eol, 0) for _ in range(max(0, gap - existing))] + lead
-        if nxt is not None and (nxt.lead[0] if nxt.lead else nxt.header).kind is not BLANK:
-            new.body.extend(_relex(eol, 0) for _ in range(style.blank_between))
         if idx >= 0:
             self.sections_[idx]._index = None
         self.sections_.insert(idx + 1, new)
@@ -1096,6 +1111,13 @@ class Document:
             )
         final_eol = last.text.endswith("\n")
         kept: list[Line] = []
+        if keep_comments and owned is not None and i == 0 and not sec.lead:
+            # The first section's comments are the file's heading (see _lead_start), but
+            # an owned line among those touching the header is still the section's own.
+            k = len(prev)
+            while k and prev[k - 1].kind is COMMENT:
+                k -= 1
+            prev[k:] = [ln for ln in prev[k:] if not owned(ln)]
         if keep_comments:
             kept = [
                 ln
