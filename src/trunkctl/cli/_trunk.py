@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from pathlib import Path
@@ -123,7 +124,8 @@ def setup(
     )
     config = render_trunk(spec)
     cfg = ConfigDir(cfg_settings.config_dir)
-    with cfg.transaction() as tx:
+    # A dry run writes nothing, so it takes no lock and leaves no .trunkctl.lock (issue 11).
+    with contextlib.nullcontext(cfg.transaction()) if dry_run else cfg.transaction() as tx:
         plan = plan_setup(tx, config, force=force)
         if plan.conflicts:
             raise TrunkctlError(
@@ -248,7 +250,7 @@ def credentials_set(
     )
     profile = None if provider == "generic" else get_profile(provider)
     cfg = ConfigDir(settings().config_dir)
-    with cfg.transaction() as tx:
+    with contextlib.nullcontext(cfg.transaction()) if dry_run else cfg.transaction() as tx:
         change = plan_credentials(tx, trunk=trunk, login=username, password=secret, profile=profile)
         diff, changed = tx.diff(), tx.changed()
         if not dry_run:
