@@ -127,6 +127,8 @@ BLANK_LINES = ["", "   ", "\t"]
 DIRECTIVES = ['#tryinclude "extra.conf"', "#include extra_users.conf"]
 PJSIP_NAMES = ["novofon", "alice", "transport-udp", "office", "NovoFon"]
 PJSIP_TYPES = ["endpoint", "aor", "auth", "registration", "identify", "transport", None]
+# Templates, appends and inheritance: "(+)" continues a section, "(!)" is a template.
+SUFFIX = st.sampled_from(["", "", "", "(!)", "(+)", "(tpl)", "  ; note on the header"])
 DIAL_NAMES = ["outgoing", "from-novofon", "from-internal", "default", "globals"]
 
 
@@ -183,7 +185,7 @@ def user_file(draw: st.DrawFn, dialplan: bool) -> UserFile:
             claimed = name in CONTEXTS
             for t in draw(trivia()):
                 put(t)
-            put(f"[{name}]", not claimed)
+            put(f"[{name}]{draw(SUFFIX)}", not claimed)
             for _ in range(draw(st.integers(0, 3))):
                 opt = draw(
                     st.sampled_from(
@@ -205,7 +207,7 @@ def user_file(draw: st.DrawFn, dialplan: bool) -> UserFile:
             sep = draw(st.sampled_from(["=", " = "]))
             for t in draw(trivia()):
                 put(t)
-            put(f"[{name}]", not claimed)
+            put(f"[{name}]{draw(SUFFIX)}", not claimed)
             opts = [f"type{sep}{type_}"] if type_ else []
             if type_ == "transport":
                 opts += [f"protocol{sep}udp", f"bind{sep}0.0.0.0:5060"]
@@ -284,6 +286,7 @@ PROPERTY = settings(
 )
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(user_file(dialplan=False), user_file(dialplan=True), st.lists(OPS, min_size=1, max_size=5))
 def test_random_user_files_keep_every_line_of_theirs(
