@@ -55,26 +55,30 @@ def _permission_denied(exc: BaseException) -> bool:
 
 
 @contextlib.contextmanager
-def _root_needed(config_dir: Path) -> Iterator[None]:
-    """A write refused for lack of permission is the environment (exit 3), naming sudo."""
+def _root_needed(command: str) -> Iterator[None]:
+    """A file refused for lack of permission (settings, lock, config) is the environment:
+    exit 3 naming sudo, not bad input (2) or a config error (4). Root gets the original."""
     try:
         yield
-    except (ConfError, PermissionError) as exc:
+    except (ConfError, BadInput, PermissionError) as exc:
         if os.geteuid() == 0 or not _permission_denied(exc):
             raise
+        evidence = exc.evidence if isinstance(exc, TrunkctlError) else None
         raise EnvironmentProblem(
             Text(
-                f"no permission to change {config_dir} as this user",
-                f"у этого пользователя нет прав менять {config_dir}",
+                f"permission denied: `trunkctl {command}` reads and writes files only root "
+                "(or Asterisk's user) may",
+                f"нет прав: `trunkctl {command}` читает и пишет файлы, доступные только root "
+                "(или пользователю Asterisk)",
             ),
-            evidence=exc.evidence if isinstance(exc, TrunkctlError) else str(exc),
+            evidence=evidence or str(exc),
             next_step=Text(
-                "Nothing was changed. Run it as root: sudo trunkctl … (or as a user that "
-                "can write Asterisk's config, e.g. one in the asterisk group when the files "
-                "are group-writable).",
-                "Ничего не изменено. Запустите от root: sudo trunkctl … (или от пользователя "
-                "с правом записи в конфигурацию Asterisk, например из группы asterisk, если "
-                "файлы доступны группе на запись).",
+                f"Nothing was changed. Run it as root: sudo trunkctl {command} … (or as a "
+                "user that can write Asterisk's config, e.g. one in the asterisk group when "
+                "the files are group-writable).",
+                f"Ничего не изменено. Запустите от root: sudo trunkctl {command} … (или от "
+                "пользователя с правом записи в конфигурацию Asterisk, например из группы "
+                "asterisk, если файлы доступны группе на запись).",
             ),
         ) from exc
 
@@ -164,7 +168,8 @@ def setup(
     from trunkctl.provision import SetupArgs, run_setup
 
     o = out(json_)
-    cfg_settings = settings()
+    with _root_needed("setup"):
+        cfg_settings = settings()
     args = SetupArgs(
         provider=provider,
         mode=mode,
@@ -192,7 +197,7 @@ def setup(
         )
 
     cfg = ConfigDir(cfg_settings.config_dir)
-    with _root_needed(cfg.path), cfg.transaction() as tx:
+    with _root_needed("setup"), cfg.transaction() as tx:
         spec, plan, kept = run_setup(tx, args, secret)
         if plan.conflicts:
             raise TrunkctlError(
@@ -300,7 +305,8 @@ def apply(
     from trunkctl.provision import apply as do_apply
 
     o = out(json_)
-    result = run(do_apply(settings(), reload=not no_reload))
+    with _root_needed("apply"):
+        result = run(do_apply(settings(), reload=not no_reload))
     if o.json:
         o.emit_json(result.to_dict())
     else:
@@ -354,8 +360,9 @@ def credentials_set(
         password_stdin, password_file, password, what=Text("SIP password", "SIP-пароль")
     )
     profile = None if provider == "generic" else get_profile(provider)
-    cfg = ConfigDir(settings().config_dir)
-    with cfg.transaction() as tx:
+    with _root_needed("credentials set"):
+        cfg = ConfigDir(settings().config_dir)
+    with _root_needed("credentials set"), cfg.transaction() as tx:
         change = plan_credentials(tx, trunk=trunk, login=username, password=secret, profile=profile)
         diff, changed = tx.diff(), tx.changed()
         if not dry_run:
@@ -487,15 +494,17 @@ def init(
 
     o = out(json_)
     # init creates the settings file: a missing one is where it starts, not an error.
-    base = load_settings(settings_path(), missing_ok=True)
+    with _root_needed("init"):
+        base = load_settings(settings_path(), missing_ok=True)
     if config_dir is not None:
         base = replace(base, config_dir=config_dir)
-    result = do_init(
-        base,
-        settings_file=_default_settings_file(),
-        secret_file=secret_file,
-        check_asterisk=not no_check,
-    )
+    with _root_needed("init"):
+        result = do_init(
+            base,
+            settings_file=_default_settings_file(),
+            secret_file=secret_file,
+            check_asterisk=not no_check,
+        )
     data = result.to_dict(o.language)
     if o.json:
         o.emit_json(data)
