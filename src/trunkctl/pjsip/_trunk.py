@@ -92,8 +92,8 @@ def parse_bind(value: str) -> tuple[str, int | None]:
     text = value.strip()
     host, port = text, ""
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest and not rest.startswith(":"):
+        host, closed, rest = text[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
             host = ""
         port = rest[1:]
     elif text.count(":") == 1:
