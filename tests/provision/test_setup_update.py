@@ -314,3 +314,28 @@ def test_generated_header_detection() -> None:
     assert generated_header(FREEPBX) is not None
     assert generated_header("; PJSIP configuration\n[global]\n; DO NOT EDIT\n") is None
     assert generated_header("; Static extension configuration file\n") is None
+
+
+def test_kept_password_with_special_characters_is_rewritten_byte_for_byte(
+    pbx: SandboxInfo,
+) -> None:
+    password = "a;b\\c#d=e"
+    ok(
+        tk(
+            "setup",
+            "--login",
+            pbx.line_login,
+            "--password-stdin",
+            "--json",
+            stdin=password + "\n",
+        )
+    )
+    before = (pbx.pbx_config_dir / "pjsip.conf").read_bytes()
+    data = ok(tk("setup", "--caller-id", "+79581114585", "--json"))
+    assert data["changed"] == ["extensions.conf"] and "password" in data["kept"]
+    assert (pbx.pbx_config_dir / "pjsip.conf").read_bytes() == before
+
+
+def test_contradicting_flags_are_refused(pbx: SandboxInfo) -> None:
+    proc = tk("setup", "--mode", "ip", "--caller-id", "+79581114585", "--no-caller-id", "--json")
+    assert proc.returncode == 2 and "contradict" in js(proc)["error"]["what"]

@@ -39,7 +39,7 @@ class SetupArgs:
     no_local_net: bool = False
     transport: str | None = None
     server: tuple[str | None, int | None] = (None, None)
-    # The settings file's provider server: used for a new trunk only.
+    # The settings file's [provider] server (over the trunk's current one, under --server).
     settings_server: tuple[str | None, int | None] = (None, None)
     bind: str | None = None
     inbound_context: str | None = None
@@ -104,15 +104,17 @@ def setup_spec(
     else:
         mode = "registration"
     profile = get_profile(args.provider)
+    # --server, else the settings file's [provider] server, else the trunk's current one,
+    # else the profile's.
     host, port = args.server
+    if host is None:
+        host, port = args.settings_server
     if host is None and old is not None and old.host:
         # Only a server other than the profile's is pinned (the profile's identify hosts
         # stay whole: legacy NovoFon has two).
         if old.host != profile.sip_host or (old.port or 5060) != profile.sip_port:
             host, port = old.host, old.port
         kept.append("server")
-    if host is None and old is None:
-        host, port = args.settings_server
     protocol = args.transport or (old.protocol if old is not None else None)
     if args.transport is None and old is not None and old.protocol:
         kept.append("transport")
