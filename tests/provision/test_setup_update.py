@@ -68,6 +68,8 @@ def test_readme_server_flow_keeps_the_caller_id(pbx: SandboxInfo) -> None:
     assert "same => n,Set(CALLERID(num)=79581114585)" in ext
     pjsip = (pbx.pbx_config_dir / "pjsip.conf").read_text()
     assert f"username = {pbx.line_login}" in pjsip and "type = registration" in pjsip
+    text = tk("setup", "--dry-run")
+    assert text.returncode == 0 and "Kept as they are (not given this time): mode" in text.stdout
     # A third run with nothing new: the password stays in the file, nothing changes.
     third = ok(tk("setup", "--json"))
     assert third["changed"] == [] and third["mode"] == "registration"

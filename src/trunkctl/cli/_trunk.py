@@ -239,6 +239,14 @@ def setup(
     if o.json:
         o.emit_json(data)
         return
+    if kept:
+        o.say(
+            Text(
+                "Kept as they are (not given this time): " + ", ".join(kept),
+                "Оставлено как есть (не указано в этот раз): " + ", ".join(kept),
+            ),
+            style="dim",
+        )
     for note in plan.notes:
         o.say(f"! {o.t(note)}", style="yellow")
     for r in plan.replaced:
