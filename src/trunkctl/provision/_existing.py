@@ -280,7 +280,8 @@ def foreign_section(
 
 @dataclass(frozen=True, slots=True)
 class Leftover:
-    """A registration (or its auth) of the user's to the trunk's provider: remove these lines."""
+    """A registration (its auth, or an identify) of the user's for the trunk's provider:
+    remove these lines."""
 
     file: str
     first_line: int
@@ -343,7 +344,8 @@ def find_leftovers(
     *,
     files: Mapping[str, bytes] | None = None,
 ) -> list[Leftover]:
-    """The user's registrations (and the auths they use) that target the trunk's provider.
+    """The user's registrations (and the auths they use) that target the trunk's provider,
+    and identifies of other endpoints that claim calls from its host.
 
     ``host`` defaults to the server of the trunk's own registration or aor. Sections with a
     trunkctl marker are not leftovers. Reads pjsip.conf with its includes (``files`` maps
@@ -379,6 +381,26 @@ def find_leftovers(
     out: list[Leftover] = []
     seen: set[tuple[str, int]] = set()
     for sec in res.sections:
+        if sec.get("type") == "identify" and sec.get("endpoint") != trunk:
+            matches = [m.strip().lower() for v in sec.get_all("match") for m in v.split(",")]
+            if want not in {m.split("/")[0] for m in matches}:
+                continue
+            lines = lines_of(sec.file)
+            if not 0 < sec.line <= len(lines):
+                continue
+            first, last, marked = _span(lines, sec.line)
+            if not marked:
+                out.append(
+                    Leftover(
+                        _rel(cfg.path, sec.file),
+                        first,
+                        last,
+                        sec.name,
+                        "identify",
+                        f"also claims calls from {host} for [{sec.get('endpoint')}]",
+                    )
+                )
+            continue
         if sec.get("type") != "registration":
             continue
         server = uri_host(sec.get("server_uri"))
