@@ -151,12 +151,14 @@ def plan_setup(tx: Transaction, config: TrunkConfig, *, force: bool = False) -> 
     """Stage the trunk's sections on ``tx`` (pjsip.conf, extensions.conf); return the plan.
 
     With conflicts and no ``force`` nothing is staged: the caller shows them and stops.
+    A file marked as generated is refused (BadInput) unless ``force``; the user's own
+    inbound context is never written over, even with ``force``: the endpoint points at it.
     """
     if not force:
         check_not_generated(tx.cfg)
     config = _protect_inbound(tx, config)
     plan = SetupPlan(config)
-    if config.spec.user_inbound and not config.contexts[1:]:
+    if config.spec.user_inbound:
         _note_user_inbound(tx, config, plan)
     trunk = config.spec.name
     pjsip = tx.read(PJSIP)
