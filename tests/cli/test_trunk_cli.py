@@ -6,8 +6,15 @@ messages, and that secrets never reach argv, stdout or JSON.
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from ..conftest import SandboxInfo
 from ._run import TRUNKCTL, js, run
@@ -160,3 +167,73 @@ def test_status_of_missing_trunk_is_down(pbx: SandboxInfo) -> None:
     out = tk("status", "--json")
     assert out.returncode == 1
     assert js(out)["loaded"] is False and js(out)["fixes"]
+
+
+def _as_nobody(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            TRUNKCTL,
+            "--lang",
+            "en",
+            *args,
+        ],
+        stdin=stdin,
+    )
+
+
+@pytest.fixture
+def plain_dir() -> Iterator[Path]:
+    """A config dir and settings file under a directory user nobody can enter."""
+    top = Path(tempfile.mkdtemp(prefix="trunkctl-nonroot-"))
+    top.chmod(0o755)
+    etc = top / "etc"
+    etc.mkdir()
+    (etc / "pjsip.conf").write_text(
+        "[transport-udp]\ntype = transport\nprotocol = udp\nbind = 127.0.0.2:5060\n"
+    )
+    (etc / "extensions.conf").write_text("[general]\n")
+    for f in etc.iterdir():
+        f.chmod(0o644)
+    settings = top / "settings.toml"
+    settings.write_text(f'config_dir = "{etc}"\n[provider]\nserver = "127.0.0.1:5070"\n')
+    settings.chmod(0o644)
+    try:
+        yield top
+    finally:
+        shutil.rmtree(top)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("setup", "--mode", "ip"),
+        ("credentials", "set", "--login", "0053248", "--password-stdin"),
+        ("init", "--no-check"),
+    ],
+)
+def test_not_root_on_roots_config_exits_3_naming_sudo(
+    plain_dir: Path, command: tuple[str, ...]
+) -> None:
+    before = {f.name: f.read_bytes() for f in (plain_dir / "etc").iterdir()}
+    settings = str(plain_dir / "settings.toml")
+    proc = _as_nobody("--settings", settings, *command, "--json", stdin="pw\n")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    err = js(proc)["error"]
+    assert err["code"] == "environment" and f"sudo trunkctl {command[0]}" in err["next"]
+    assert "Traceback" not in proc.stderr
+    assert {f.name: f.read_bytes() for f in (plain_dir / "etc").iterdir()} == before
+
+
+def test_not_root_on_a_config_dir_it_may_write_works(plain_dir: Path) -> None:
+    etc = plain_dir / "etc"
+    for p in (etc, *etc.iterdir()):
+        os.chown(p, 65534, 65534)
+    settings = str(plain_dir / "settings.toml")
+    proc = _as_nobody("--settings", settings, "setup", "--mode", "ip", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert js(proc)["changed"] == ["pjsip.conf", "extensions.conf"]
+    assert "type = endpoint" in (etc / "pjsip.conf").read_text()

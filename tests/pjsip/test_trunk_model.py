@@ -138,3 +138,43 @@ def test_bad_input_is_refused_with_a_reason(kw: dict[str, object], needle: str) 
 def test_password_never_shows_in_reprs() -> None:
     spec = _reg()
     assert "s3cr;et" not in repr(spec) and "s3cr;et" not in f"{spec.password}"
+
+
+@pytest.mark.parametrize("mode", ["registration", "ip"])
+def test_endpoint_is_identified_by_address_only(mode: str) -> None:
+    # The default username,ip takes any INVITE whose From user is "novofon" as the trunk's.
+    spec = _reg(mode=mode) if mode == "registration" else TrunkSpec(profile=NOVOFON, mode="ip")
+    endpoint = render_trunk(spec).object("endpoint")
+    assert endpoint is not None and endpoint.get("identify_by") == "ip"
+    assert endpoint.get("auth") is None
+
+
+def test_legacy_profile_identifies_both_hosts() -> None:
+    spec = TrunkSpec(profile=PROFILES["novofon-legacy"], mode="ip")
+    ident = render_trunk(spec).object("identify")
+    assert ident is not None
+    assert [v for k, v in ident.options if k == "match"] == ["sip.novofon.com", "pbx.novofon.com"]
+
+
+def test_inbound_app_and_users_context() -> None:
+    cfg = render_trunk(TrunkSpec(profile=NOVOFON, mode="ip", inbound_app="Stasis(bot)"))
+    inbound = cfg.contexts[1]
+    assert [v for _, v in inbound.lines][1:3] == ["n,Stasis(bot)", "n,Hangup()"]
+    mine = render_trunk(
+        TrunkSpec(profile=NOVOFON, mode="ip", inbound_context="bot-in", user_inbound=True)
+    )
+    assert [c.name for c in mine.contexts] == ["outgoing"]
+    endpoint = mine.object("endpoint")
+    assert endpoint is not None and endpoint.get("context") == "bot-in"
+
+
+@pytest.mark.parametrize("app", ["Stasis(bot);x", "Dial(a)\nexten", "A(b)(c)", "1bad"])
+def test_inbound_app_refused(app: str) -> None:
+    with pytest.raises(BadInput):
+        render_trunk(TrunkSpec(profile=NOVOFON, mode="ip", inbound_app=app))
+
+
+@pytest.mark.parametrize("bind", ["host.example", "10.0.0.1:0", "10.0.0.1:x", "[::1"])
+def test_bad_bind_refused(bind: str) -> None:
+    with pytest.raises(BadInput):
+        render_trunk(TrunkSpec(profile=NOVOFON, mode="ip", bind=bind))

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from trunkctl.errors import BadInput, TrunkctlError
+from trunkctl.errors import BadInput, ConfError, EnvironmentProblem, TrunkctlError
 from trunkctl.i18n import Text
+
+if TYPE_CHECKING:
+    from trunkctl.provision import Leftover
+    from trunkctl.secret import Secret
 
 from ._app_state import JsonOpt, out, settings_path
 from ._common import PasswordArgv, PasswordFile, PasswordStdin, read_password, run, settings
@@ -35,6 +41,48 @@ def _server(value: str | None) -> tuple[str | None, int | None]:
     return host, int(port)
 
 
+def _permission_denied(exc: BaseException) -> bool:
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, PermissionError) or (
+            isinstance(cur, OSError) and cur.errno in (errno.EACCES, errno.EPERM)
+        ):
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
+
+
+@contextlib.contextmanager
+def _root_needed(command: str) -> Iterator[None]:
+    """A file refused for lack of permission (settings, lock, config) is the environment:
+    exit 3 naming sudo, not bad input (2) or a config error (4). Root gets the original."""
+    try:
+        yield
+    except (ConfError, BadInput, PermissionError) as exc:
+        if os.geteuid() == 0 or not _permission_denied(exc):
+            raise
+        evidence = exc.evidence if isinstance(exc, TrunkctlError) else None
+        raise EnvironmentProblem(
+            Text(
+                f"permission denied: `trunkctl {command}` reads and writes files only root "
+                "(or Asterisk's user) may",
+                f"нет прав: `trunkctl {command}` читает и пишет файлы, доступные только root "
+                "(или пользователю Asterisk)",
+            ),
+            evidence=evidence or str(exc),
+            next_step=Text(
+                f"Nothing was changed. Run it as root: sudo trunkctl {command} … (or as a "
+                "user that can write Asterisk's config, e.g. one in the asterisk group when "
+                "the files are group-writable).",
+                f"Ничего не изменено. Запустите от root: sudo trunkctl {command} … (или от "
+                "пользователя с правом записи в конфигурацию Asterisk, например из группы "
+                "asterisk, если файлы доступны группе на запись).",
+            ),
+        ) from exc
+
+
 def _print_diff(diff: str) -> None:
     o = out()
     for line in diff.splitlines():
@@ -45,8 +93,12 @@ def _print_diff(diff: str) -> None:
 def setup(
     provider: Annotated[str, typer.Option(help="novofon, novofon-legacy or generic.")] = "novofon",
     mode: Annotated[
-        str, typer.Option(help="registration (login+password) or ip (no credentials).")
-    ] = "registration",
+        str | None,
+        typer.Option(
+            help="registration (login+password) or ip (no credentials); default: the "
+            "trunk's current mode (registration with --login or for a new trunk)."
+        ),
+    ] = None,
     name: Annotated[str, typer.Option(help="Trunk (endpoint) name.")] = "novofon",
     login: Annotated[
         str | None, typer.Option(help="SIP login from the provider's cabinet.")
@@ -57,76 +109,101 @@ def setup(
     caller_id: Annotated[
         str | None, typer.Option("--caller-id", help="Number to present, e.g. +79581114585.")
     ] = None,
+    no_caller_id: Annotated[
+        bool, typer.Option("--no-caller-id", help="Remove the caller ID the trunk sets.")
+    ] = False,
     public_ip: Annotated[
         str | None, typer.Option("--public-ip", help="This server's public IP (behind NAT).")
     ] = None,
+    no_public_ip: Annotated[
+        bool,
+        typer.Option("--no-public-ip", help="Remove the transport's NAT settings."),
+    ] = False,
     local_net: Annotated[
         list[str] | None, typer.Option("--local-net", help="Local network (CIDR); repeatable.")
     ] = None,
+    no_local_net: Annotated[
+        bool, typer.Option("--no-local-net", help="Remove the transport's local_net lines.")
+    ] = False,
     transport: Annotated[
-        str | None, typer.Option(help="udp or tcp (default: the provider's).")
+        str | None, typer.Option(help="udp or tcp (default: the trunk's, else the provider's).")
     ] = None,
     server: Annotated[
-        str | None, typer.Option(help="SIP server HOST[:PORT] (default: the provider's).")
+        str | None,
+        typer.Option(help="SIP server HOST[:PORT] (default: the trunk's, else the provider's)."),
+    ] = None,
+    bind: Annotated[
+        str | None,
+        typer.Option(
+            "--bind", help="Source ADDR[:PORT] for the calls (a transport bound there is used)."
+        ),
+    ] = None,
+    inbound_context: Annotated[
+        str | None,
+        typer.Option("--inbound-context", help="Your own context for calls from the provider."),
+    ] = None,
+    inbound_app: Annotated[
+        str | None,
+        typer.Option(
+            "--inbound-app", help="What trunkctl's inbound context runs, e.g. 'Stasis(bot)'."
+        ),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the masked diff; write nothing.")
     ] = False,
     force: Annotated[
-        bool, typer.Option(help="Overwrite your own sections with the same names.")
+        bool,
+        typer.Option(
+            help="Replace your own sections with the same names (never your inbound "
+            "context), and write into a file marked as generated."
+        ),
     ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Write the trunk into pjsip.conf and extensions.conf (diff, backup, lock, atomic)."""
+    """Write or update the trunk in pjsip.conf and extensions.conf (diff, backup, lock, atomic).
+
+    Options not given keep the trunk's current values; --no-* removes one.
+    """
     from trunkctl.conf import ConfigDir
-    from trunkctl.numbers import parse_caller_id
-    from trunkctl.pjsip import TrunkSpec, render_trunk
-    from trunkctl.providers import get_profile
-    from trunkctl.provision import plan_setup
+    from trunkctl.provision import SetupArgs, run_setup
 
     o = out(json_)
-    if mode not in ("registration", "ip"):
-        raise BadInput(
-            Text(f"unknown mode {mode!r}", f"неизвестный режим {mode!r}"),
-            next_step=Text(
-                "Use --mode registration or --mode ip.",
-                "Укажите --mode registration или --mode ip.",
-            ),
-        )
-    cfg_settings = settings()
-    host, port = _server(server or cfg_settings.provider_server)
-    profile = get_profile(provider).with_server(host, port, transport)
-    secret = None
-    if mode == "registration":
-        if login is None:
-            raise BadInput(
-                Text("registration mode needs --login", "для режима регистрации нужен --login"),
-                next_step=Text(
-                    "Give --login, or use --mode ip for the verification call.",
-                    "Укажите --login или --mode ip для звонка верификации.",
-                ),
-            )
-        profile.check_login(login)
-        secret = read_password(
+    with _root_needed("setup"):
+        cfg_settings = settings()
+    args = SetupArgs(
+        provider=provider,
+        mode=mode,
+        name=name,
+        login=login,
+        caller_id=caller_id,
+        no_caller_id=no_caller_id,
+        public_ip=public_ip,
+        no_public_ip=no_public_ip,
+        local_nets=tuple(local_net) if local_net else None,
+        no_local_net=no_local_net,
+        transport=transport,
+        server=_server(server),
+        settings_server=_server(cfg_settings.provider_server),
+        bind=bind,
+        inbound_context=inbound_context,
+        inbound_app=inbound_app,
+        force=force,
+        password_given=password_stdin or password_file is not None or password is not None,
+    )
+
+    def secret() -> Secret:
+        return read_password(
             password_stdin, password_file, password, what=Text("SIP password", "SIP-пароль")
         )
-    elif password is not None:
-        read_password(False, None, password, what=Text("", ""))
-    spec = TrunkSpec(
-        profile=profile,
-        mode="ip" if mode == "ip" else "registration",
-        name=name,
-        login=login if mode == "registration" else None,
-        password=secret,
-        caller_id=parse_caller_id(caller_id).digits if caller_id else None,
-        public_ip=public_ip,
-        local_nets=tuple(local_net or ()),
-    )
-    config = render_trunk(spec)
+
     cfg = ConfigDir(cfg_settings.config_dir)
     # A dry run writes nothing, so it takes no lock and leaves no .trunkctl.lock (issue 11).
-    with contextlib.nullcontext(cfg.transaction()) if dry_run else cfg.transaction() as tx:
-        plan = plan_setup(tx, config, force=force)
+    transaction = cfg.transaction()
+    with (
+        _root_needed("setup"),
+        contextlib.nullcontext(transaction) if dry_run else transaction as tx,
+    ):
+        spec, plan, kept = run_setup(tx, args, secret)
         if plan.conflicts:
             raise TrunkctlError(
                 Text(
@@ -147,19 +224,47 @@ def setup(
     data: dict[str, Any] = {
         "ok": True,
         "trunk": name,
-        "mode": mode,
+        "mode": spec.mode,
         "provider": provider,
         "dry_run": dry_run,
         "changed": changed,
         "diff": diff,
         "transport": plan.transport,
         "created_transport": plan.created_transport,
+        "inbound_context": spec.inbound_context,
+        "user_inbound_context": spec.user_inbound,
+        "caller_id": spec.caller_id,
+        "kept": kept,
         "removed": plan.removed,
+        "replaced": [r.to_dict() for r in plan.replaced],
+        "leftovers": [lo.to_dict() for lo in plan.leftovers],
+        "notes": [o.t(n) for n in plan.notes],
         "backups": [str(b.path) for b in backups],
     }
     if o.json:
         o.emit_json(data)
         return
+    if kept:
+        o.say(
+            Text(
+                "Kept as they are (not given this time): " + ", ".join(kept),
+                "Оставлено как есть (не указано в этот раз): " + ", ".join(kept),
+            ),
+            style="dim",
+        )
+    for note in plan.notes:
+        o.say(f"! {o.t(note)}", style="yellow")
+    for r in plan.replaced:
+        kind = f" type={r.type}" if r.type else ""
+        o.say(
+            Text(
+                f"--force replaces your {r.file}:{r.line} [{r.name}]{kind}:",
+                f"--force заменяет ваш {r.file}:{r.line} [{r.name}]{kind}:",
+            ),
+            style="yellow",
+        )
+        o.console.print(r.text, markup=False, highlight=False, style="red")
+    _print_leftovers(plan.leftovers)
     if not changed:
         o.say(
             Text(
@@ -185,6 +290,24 @@ def setup(
         o.say(Text("Next: trunkctl apply", "Дальше: trunkctl apply"), style="bold")
 
 
+def _print_leftovers(leftovers: list[Leftover]) -> None:
+    if not leftovers:
+        return
+    o = out()
+    o.say(
+        Text(
+            "Your own sections below also connect to this provider (a second registration "
+            "with the same line fights the trunk's); remove these lines, then run "
+            "`trunkctl apply`:",
+            "Ваши секции ниже тоже подключаются к этому провайдеру (вторая регистрация той же "
+            "линии мешает транку); удалите эти строки и выполните `trunkctl apply`:",
+        ),
+        style="yellow",
+    )
+    for lo in leftovers:
+        o.say(f"  {lo.describe()}", style="yellow")
+
+
 def apply(
     no_reload: Annotated[
         bool, typer.Option("--no-reload", help="Only prove what is loaded.")
@@ -195,7 +318,8 @@ def apply(
     from trunkctl.provision import apply as do_apply
 
     o = out(json_)
-    result = run(do_apply(settings(), reload=not no_reload))
+    with _root_needed("apply"):
+        result = run(do_apply(settings(), reload=not no_reload))
     if o.json:
         o.emit_json(result.to_dict())
     else:
@@ -249,8 +373,13 @@ def credentials_set(
         password_stdin, password_file, password, what=Text("SIP password", "SIP-пароль")
     )
     profile = None if provider == "generic" else get_profile(provider)
-    cfg = ConfigDir(settings().config_dir)
-    with contextlib.nullcontext(cfg.transaction()) if dry_run else cfg.transaction() as tx:
+    with _root_needed("credentials set"):
+        cfg = ConfigDir(settings().config_dir)
+    transaction = cfg.transaction()
+    with (
+        _root_needed("credentials set"),
+        contextlib.nullcontext(transaction) if dry_run else transaction as tx,
+    ):
         change = plan_credentials(tx, trunk=trunk, login=username, password=secret, profile=profile)
         diff, changed = tx.diff(), tx.changed()
         if not dry_run:
@@ -382,15 +511,17 @@ def init(
 
     o = out(json_)
     # init creates the settings file: a missing one is where it starts, not an error.
-    base = load_settings(settings_path(), missing_ok=True)
+    with _root_needed("init"):
+        base = load_settings(settings_path(), missing_ok=True)
     if config_dir is not None:
         base = replace(base, config_dir=config_dir)
-    result = do_init(
-        base,
-        settings_file=_default_settings_file(),
-        secret_file=secret_file,
-        check_asterisk=not no_check,
-    )
+    with _root_needed("init"):
+        result = do_init(
+            base,
+            settings_file=_default_settings_file(),
+            secret_file=secret_file,
+            check_asterisk=not no_check,
+        )
     data = result.to_dict(o.language)
     if o.json:
         o.emit_json(data)

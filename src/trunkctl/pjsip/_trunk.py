@@ -17,11 +17,14 @@ from trunkctl.providers import ProviderProfile
 from trunkctl.secret import Secret
 
 __all__ = [
+    "DEFAULT_BIND_PORT",
     "DialplanContext",
     "Mode",
     "PjsipObject",
     "TrunkConfig",
     "TrunkSpec",
+    "check_app",
+    "parse_bind",
     "render_trunk",
 ]
 
@@ -31,6 +34,12 @@ _HOST = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,252})")
 # The UserEvent the generated dialplan emits after Dial: the SIP code is then known on every
 # Asterisk 20–22, even where the Hangup event has no TechCause (before 20.17/22.7).
 USER_EVENT = "TrunkctlDial"
+# Asterisk's default SIP port: a transport's bind without a port listens there.
+DEFAULT_BIND_PORT = 5060
+# An application line the inbound context may run: `Name` or `Name(args)`; no ';' (a .conf
+# comment), no line breaks, no ',' outside the parentheses (the priority's separator).
+_APP = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,39}(\([^;\r\n\0]*\))?")
+_NAT_KEYS = ("external_media_address", "external_signaling_address")
 
 
 def _bad(what: Text, next_step: Text, evidence: str | None = None) -> BadInput:
@@ -78,6 +87,54 @@ def check_password(password: Secret) -> Secret:
     return password
 
 
+def parse_bind(value: str) -> tuple[str, int | None]:
+    """``ADDR[:PORT]`` (IPv6 in brackets) as (address, port or None); BadInput if not."""
+    text = value.strip()
+    host, port = text, ""
+    if text.startswith("["):
+        host, closed, rest = text[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
+            host = ""
+        port = rest[1:]
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+    try:
+        ipaddress.ip_address(host)
+        number = int(port) if port else None
+        if number is not None and not 0 < number < 65536:
+            raise ValueError(port)
+    except ValueError:
+        raise _bad(
+            Text(f"{value!r} is not an ADDR[:PORT] to bind", f"{value!r} — не АДРЕС[:ПОРТ]"),
+            Text(
+                "Give one of this host's IP addresses, e.g. --bind 192.0.2.10 or "
+                "--bind 192.0.2.10:5062 (IPv6: --bind [2001:db8::10]:5060).",
+                "Укажите один из IP-адресов этого сервера, например --bind 192.0.2.10 или "
+                "--bind 192.0.2.10:5062 (IPv6: --bind [2001:db8::10]:5060).",
+            ),
+        ) from None
+    return host, number
+
+
+def check_app(value: str) -> str:
+    """A dialplan application call (``Stasis(bot)``) safe to write as one priority."""
+    if _APP.fullmatch(value) and value.count("(") <= 1:
+        return value
+    raise _bad(
+        Text(
+            f"{value!r} is not a dialplan application to run",
+            f"{value!r} — не приложение диалплана",
+        ),
+        Text(
+            "Give it as Name(arguments), e.g. --inbound-app 'Stasis(bot)'; no ';' or line "
+            "breaks. For more than one step write your own context and use --inbound-context.",
+            "Укажите его как Имя(аргументы), например --inbound-app 'Stasis(bot)'; без ';' и "
+            "переводов строк. Для нескольких шагов напишите свой контекст и укажите "
+            "--inbound-context.",
+        ),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class TrunkSpec:
     """What the user asked for: one provider trunk in registration or IP mode."""
@@ -95,6 +152,16 @@ class TrunkSpec:
     outgoing_context: str = "outgoing"
     dial_timeout: int = 60
     qualify_frequency: int = 60
+    # The source address (ADDR[:PORT]) calls leave from: a transport bound there is used.
+    bind: str | None = None
+    # What trunkctl's inbound context runs (None: answer and play hello-world).
+    inbound_app: str | None = None
+    # The inbound context is the user's own: the endpoint points at it, trunkctl never writes it.
+    user_inbound: bool = False
+    # Remove the NAT settings (external addresses and local_net) from the transport.
+    clear_public_ip: bool = False
+    # Remove the transport's local_net lines (keep the external addresses).
+    clear_local_nets: bool = False
 
     def validated(self) -> TrunkSpec:
         """Check every field; raise BadInput naming the first problem (nothing is written)."""
@@ -169,6 +236,10 @@ class TrunkSpec:
                         "Используйте запись CIDR, например 10.0.0.0/8, в --local-net.",
                     ),
                 ) from None
+        if self.bind is not None:
+            parse_bind(self.bind)
+        if self.inbound_app is not None:
+            check_app(self.inbound_app)
         if not 5 <= self.dial_timeout <= 600:
             raise _bad(
                 Text("the dial timeout must be 5–600 s", "таймаут набора: 5–600 с"),
@@ -209,6 +280,8 @@ class TrunkConfig:
     objects: tuple[PjsipObject, ...]
     contexts: tuple[DialplanContext, ...]
     transport_options: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # Transport keys to remove (``--no-public-ip``, ``--no-local-net``).
+    transport_clear: tuple[str, ...] = ()
     # (name, type) pairs a previous setup of this trunk may have written and this one drops.
     stale: tuple[tuple[str, str], ...] = ()
 
@@ -260,16 +333,20 @@ def _outgoing(spec: TrunkSpec) -> DialplanContext:
 
 
 def _inbound(spec: TrunkSpec) -> DialplanContext:
-    answer = ("n,Answer()", "n,Playback(hello-world)", "n,Hangup()")
+    if spec.inbound_app is not None:
+        answer: tuple[str, ...] = (f"n,{spec.inbound_app}", "n,Hangup()")
+    else:
+        answer = ("n,Answer()", "n,Playback(hello-world)", "n,Hangup()")
     lines: list[tuple[str, str]] = []
     for ext in ("_X.", "s"):
         lines.append(("exten", f"{ext},1,NoOp(trunkctl: call from {spec.name} to ${{EXTEN}})"))
         lines += [("same", step) for step in answer]
-    return DialplanContext(
-        spec.inbound_context,
-        tuple(lines),
-        comment=f"calls from {spec.name}: answered here; this context cannot dial out",
+    comment = (
+        f"calls from {spec.name}: answered here; this context cannot dial out"
+        if spec.inbound_app is None
+        else f"calls from {spec.name}: handed to {spec.inbound_app}"
     )
+    return DialplanContext(spec.inbound_context, tuple(lines), comment=comment)
 
 
 def render_trunk(spec: TrunkSpec) -> TrunkConfig:
@@ -312,6 +389,10 @@ def render_trunk(spec: TrunkSpec) -> TrunkConfig:
         ("disallow", "all"),
         ("allow", ",".join(p.codecs)),
         ("aors", name),
+        # Calls are the provider's only when they come from its addresses (the identify
+        # below): the default username,ip would take any INVITE whose From user is the
+        # trunk's name as the provider's, with no authentication.
+        ("identify_by", "ip"),
     ]
     if registration:
         endpoint += [
@@ -368,11 +449,17 @@ def render_trunk(spec: TrunkSpec) -> TrunkConfig:
             ("external_signaling_address", spec.public_ip),
         ]
         transport_options += [("local_net", net) for net in spec.local_nets]
+    clear: list[str] = []
+    if spec.clear_public_ip:
+        clear += [*_NAT_KEYS, "local_net"]
+    elif spec.clear_local_nets:
+        clear.append("local_net")
     stale = () if registration else ((name, "auth"), (name, "registration"))
     return TrunkConfig(
         spec=spec,
         objects=tuple(objects),
-        contexts=(_outgoing(spec), _inbound(spec)),
+        contexts=(_outgoing(spec),) if spec.user_inbound else (_outgoing(spec), _inbound(spec)),
         transport_options=tuple(transport_options),
+        transport_clear=tuple(k for k in clear if k not in dict(transport_options)),
         stale=stale,
     )

@@ -8,6 +8,15 @@ from trunkctl._lazy import lazy_exports as _lazy_exports
 if TYPE_CHECKING:
     from ._apply import ApplyError, ApplyResult, Proof, apply, managed_objects
     from ._credentials import CredentialsChange, plan_credentials
+    from ._existing import (
+        ExistingTrunk,
+        Leftover,
+        Replaced,
+        check_not_generated,
+        find_leftovers,
+        generated_header,
+        read_trunk,
+    )
     from ._init import InitResult, init
     from ._novofon_line import (
         PasswordReset,
@@ -21,6 +30,8 @@ if TYPE_CHECKING:
     from ._plan import MARKER, Conflict, SetupPlan, owner_of, plan_setup
     from ._reregister import PbxRestore, restore_registrations
     from ._status import TrunkStatus, trunk_status
+    from ._transports import TransportChoice, pick_transport
+    from ._update import SetupArgs, run_setup, setup_spec
 
 __all__ = [
     "MARKER",
@@ -28,24 +39,36 @@ __all__ = [
     "ApplyResult",
     "Conflict",
     "CredentialsChange",
+    "ExistingTrunk",
     "InitResult",
+    "Leftover",
     "PasswordReset",
     "PbxRestore",
     "Proof",
+    "Replaced",
+    "SetupArgs",
     "SetupPlan",
     "SipLineRow",
+    "TransportChoice",
     "TrunkStatus",
     "account_balance",
     "apply",
+    "check_not_generated",
+    "find_leftovers",
+    "generated_header",
     "init",
     "list_sip_lines",
     "managed_objects",
     "owner_of",
+    "pick_transport",
     "plan_credentials",
     "plan_setup",
+    "read_trunk",
     "read_via",
     "reset_sip_password",
     "restore_registrations",
+    "run_setup",
+    "setup_spec",
     "sip_line_rows",
     "trunk_status",
 ]
@@ -61,6 +84,18 @@ __getattr__ = _lazy_exports(
         "managed_objects": "_apply",
         "CredentialsChange": "_credentials",
         "plan_credentials": "_credentials",
+        "ExistingTrunk": "_existing",
+        "Leftover": "_existing",
+        "Replaced": "_existing",
+        "check_not_generated": "_existing",
+        "find_leftovers": "_existing",
+        "generated_header": "_existing",
+        "read_trunk": "_existing",
+        "TransportChoice": "_transports",
+        "pick_transport": "_transports",
+        "SetupArgs": "_update",
+        "run_setup": "_update",
+        "setup_spec": "_update",
         "InitResult": "_init",
         "init": "_init",
         "PasswordReset": "_novofon_line",

@@ -9,12 +9,15 @@ Nothing here writes: edits are staged on a :class:`trunkctl.conf.Transaction`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from trunkctl.conf import Document, Line, Section, Transaction
-from trunkctl.errors import BadInput
+from trunkctl.errors import BadInput, TrunkctlError
 from trunkctl.i18n import Text
-from trunkctl.pjsip import DialplanContext, PjsipObject, TrunkConfig
+from trunkctl.pjsip import DialplanContext, PjsipObject, TrunkConfig, render_trunk
+
+from ._existing import Leftover, Replaced, check_not_generated, find_leftovers, foreign_section
+from ._transports import pick_transport
 
 __all__ = ["MARKER", "Conflict", "SetupPlan", "owner_at", "owner_of", "plan_setup"]
 
@@ -46,6 +49,12 @@ class SetupPlan:
     transport: str = ""
     created_transport: bool = False
     removed: list[str] = field(default_factory=list)
+    # The user's sections a --force replaces (their text, secrets masked).
+    replaced: list[Replaced] = field(default_factory=list)
+    # The user's own registration/auth to the same provider: lines to remove by hand.
+    leftovers: list[Leftover] = field(default_factory=list)
+    # What setup decided on its own (a reused inbound context, a transport in an include…).
+    notes: list[Text] = field(default_factory=list)
 
 
 def _marker(trunk: str, kind: str) -> str:
@@ -164,36 +173,27 @@ def _write_context(
         _rewrite(doc, sec, ctx.lines, comment, trunk)
 
 
-def _pick_transport(doc: Document, config: TrunkConfig, plan: SetupPlan) -> str:
-    """Reuse the named transport, else one of the same protocol, else create one."""
-    spec = config.spec
-    wanted = spec.profile.transport
-    named = doc.find(spec.transport, "transport")
-    if named is not None:
-        return spec.transport
-    for sec in doc.sections(type="transport"):
-        if (sec.get("protocol") or "udp").lower() == wanted:
-            return sec.name
-    name = f"transport-{wanted}"
-    doc.add_section(
-        name,
-        (("type", "transport"), ("protocol", wanted), ("bind", "0.0.0.0:5060")),
-        comment=_marker(spec.name, "transport"),
-    )
-    plan.created_transport = True
-    return name
-
-
 def plan_setup(tx: Transaction, config: TrunkConfig, *, force: bool = False) -> SetupPlan:
     """Stage the trunk's sections on ``tx`` (pjsip.conf, extensions.conf); return the plan.
 
     With conflicts and no ``force`` nothing is staged: the caller shows them and stops.
+    A file marked as generated is refused (BadInput) unless ``force``; the user's own
+    inbound context is never written over, even with ``force``: the endpoint points at it.
     """
+    if not force:
+        check_not_generated(tx.cfg)
+    config = _protect_inbound(tx, config)
     plan = SetupPlan(config)
+    if config.spec.user_inbound:
+        _note_user_inbound(tx, config, plan)
     trunk = config.spec.name
     pjsip = tx.read(PJSIP)
-    transport = _pick_transport(pjsip, config, plan)
+    plan.replaced = _foreign(pjsip, tx.read(EXTENSIONS), config) if force else []
+    choice = pick_transport(tx, pjsip, config.spec)
+    transport = choice.name
     plan.transport = transport
+    plan.created_transport = choice.created
+    plan.notes += choice.notes
     objects = [
         PjsipObject(
             o.name,
@@ -202,13 +202,7 @@ def plan_setup(tx: Transaction, config: TrunkConfig, *, force: bool = False) -> 
         )
         for o in config.objects
     ]
-    if config.transport_options:
-        tsec = pjsip.find(transport, "transport")
-        if tsec is None:
-            raise BadInput(Text(f"transport {transport} vanished", f"транспорт {transport} исчез"))
-        keys = dict.fromkeys(k for k, _ in config.transport_options)
-        for key in keys:
-            tsec.set_all(key, [v for k, v in config.transport_options if k == key])
+    other = _set_transport_options(tx, pjsip, config, transport, choice.file)
     after = pjsip.find(transport, "transport")
     for obj in objects:
         after = _write_object(pjsip, obj, trunk, force, plan, after) or after
@@ -225,4 +219,97 @@ def plan_setup(tx: Transaction, config: TrunkConfig, *, force: bool = False) -> 
         return plan
     tx.stage(PJSIP, pjsip)
     tx.stage(EXTENSIONS, dialplan)
+    if other is not None:
+        tx.stage(other[0], other[1])
+    host = config.spec.profile.sip_host
+    plan.leftovers = find_leftovers(
+        tx.cfg, trunk, host, files={str(tx.cfg.file(r)): d for r, d in tx.staged.items()}
+    )
     return plan
+
+
+def _protect_inbound(tx: Transaction, config: TrunkConfig) -> TrunkConfig:
+    """Never write over the user's own inbound context: point the endpoint at it instead."""
+    spec = config.spec
+    if spec.user_inbound:
+        return config
+    dialplan = tx.read(EXTENSIONS)
+    if foreign_section(dialplan, EXTENSIONS, spec.inbound_context, None, spec.name) is None:
+        return config
+    if spec.inbound_app is not None:
+        raise BadInput(
+            Text(
+                f"extensions.conf already has your own [{spec.inbound_context}]: trunkctl "
+                f"does not replace it with one running {spec.inbound_app}",
+                f"в extensions.conf уже есть ваш [{spec.inbound_context}]: trunkctl не "
+                f"заменяет его контекстом с {spec.inbound_app}",
+            ),
+            next_step=Text(
+                f"Nothing was written. Use your context: --inbound-context "
+                f"{spec.inbound_context}; or rename yours and run again.",
+                f"Ничего не записано. Используйте свой контекст: --inbound-context "
+                f"{spec.inbound_context}; или переименуйте свой и запустите снова.",
+            ),
+        )
+    return render_trunk(replace(spec, user_inbound=True))
+
+
+def _note_user_inbound(tx: Transaction, config: TrunkConfig, plan: SetupPlan) -> None:
+    name = config.spec.inbound_context
+    dialplan = tx.read(EXTENSIONS)
+    if dialplan.find(name) is not None:
+        plan.notes.append(
+            Text(
+                f"calls from the provider go to your own context [{name}] in extensions.conf "
+                "(trunkctl does not write it; --inbound-app APP makes trunkctl write one)",
+                f"звонки от провайдера идут в ваш контекст [{name}] в extensions.conf "
+                "(trunkctl его не пишет; --inbound-app ПРИЛОЖЕНИЕ — чтобы trunkctl написал свой)",
+            )
+        )
+        return
+    try:
+        found = tx.resolve(EXTENSIONS).find(name) is not None
+    except TrunkctlError:  # an unreadable dialplan: say the context is not seen
+        found = False
+    if not found:
+        plan.notes.append(
+            Text(
+                f"the endpoint's context [{name}] is not in extensions.conf or its includes: "
+                "Asterisk rejects calls from the provider until it exists",
+                f"контекста endpoint [{name}] нет в extensions.conf и его include: Asterisk "
+                "отклонит звонки от провайдера, пока его нет",
+            )
+        )
+
+
+def _foreign(pjsip: Document, dialplan: Document, config: TrunkConfig) -> list[Replaced]:
+    """The user's sections a --force run replaces, each with its (masked) text."""
+    trunk = config.spec.name
+    found = [foreign_section(pjsip, PJSIP, o.name, o.type, trunk) for o in config.objects]
+    found += [foreign_section(dialplan, EXTENSIONS, c.name, None, trunk) for c in config.contexts]
+    return [r for r in found if r is not None]
+
+
+def _set_transport_options(
+    tx: Transaction, pjsip: Document, config: TrunkConfig, transport: str, file: str
+) -> tuple[str, Document] | None:
+    """Set (or clear) the NAT options on the chosen transport, in the file that defines it.
+
+    Returns (file, document) when that file is not pjsip.conf and must be staged too.
+    """
+    if not config.transport_options and not config.transport_clear:
+        return None
+    doc = pjsip if file == PJSIP else tx.read(file)
+    tsec = doc.find(transport, "transport")
+    if tsec is None:
+        raise BadInput(
+            Text(f"transport {transport} vanished", f"транспорт {transport} исчез"),
+            evidence=file,
+        )
+    keys = dict.fromkeys(k for k, _ in config.transport_options)
+    for key in keys:
+        tsec.set_all(key, [v for k, v in config.transport_options if k == key])
+    for key in config.transport_clear:
+        if key in tsec:
+            tsec.remove(key)
+    return None if file == PJSIP else (file, doc)
