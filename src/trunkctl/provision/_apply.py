@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import hmac
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ from trunkctl.i18n import Text
 from trunkctl.settings import Settings
 
 from ._plan import EXTENSIONS, PJSIP, owner_at
-from ._status import outbound_registrations
+from ._status import _SAFE_NAME, endpoint_fields, getvar, outbound_registrations
 
 __all__ = ["ApplyError", "ApplyResult", "Proof", "apply", "managed_objects"]
 
@@ -193,44 +194,54 @@ class _Loaded:
     """What AMI shows loaded, fetched once per proof."""
 
     auths: dict[str, dict[str, str]] = field(default_factory=dict)
-    aors: dict[str, str] = field(default_factory=dict)
+    # False when the AMI user may not list every auth (no ``system`` class): an auth
+    # missing from the registrations' AuthDetail is then not proven missing.
+    all_auths: bool = False
     registrations: dict[str, dict[str, str]] = field(default_factory=dict)
     transports_proved: set[str] = field(default_factory=set)
 
 
+def _auth_of(ev: Any) -> dict[str, str]:
+    # Asterisk 22 shows the password in clear: it is kept for a constant-time comparison
+    # and never rendered.
+    return {"Username": ev.get("Username") or "", "Password": ev.get("Password") or ""}
+
+
 async def _loaded(ami: AmiClient, objects: list[tuple[str, str]]) -> _Loaded:
+    """Registrations and the auths they use (PJSIPShowRegistrationsOutbound: class
+    ``reporting``); every auth too when the user may list them (PJSIPShowAuths: ``system``,
+    which trunkctl's own user does not get)."""
     found = _Loaded()
-    if any(t == "registration" for _, t in objects):
-        # None loaded ("No registrations found"): every registration then fails its proof.
-        found.registrations = {
-            name: {k: str(v) for k, v in ev.to_dict().items() if k.lower() != "password"}
-            for name, ev in (await outbound_registrations(ami)).items()
-        }
-    for action, into in (("PJSIPShowAuths", "auths"), ("PJSIPShowAors", "aors")):
-        try:
-            listed = await ami.list_action(action)
-        except AmiActionError:
-            continue  # Asterisk answers an empty list with an error
-        for ev in listed.events:
-            name = ev.get("ObjectName")
-            if not name:
-                continue
-            if into == "auths":
-                # Asterisk 22 shows the password in clear: it is kept for a constant-time
-                # comparison and never rendered.
-                found.auths[name] = {
-                    "Username": ev.get("Username") or "",
-                    "Password": ev.get("Password") or "",
-                }
-            else:
-                found.aors[name] = ev.get("Contacts") or ""
+    try:
+        listed = await ami.list_action("PJSIPShowRegistrationsOutbound")
+        events = listed.events
+    except AmiActionError:
+        events = []  # Asterisk answers an empty list with "No registrations found"
+    for ev in events:
+        name = ev.get("ObjectName") or ""
+        if ev.get("Event") == "OutboundRegistrationDetail":
+            found.registrations[name] = {
+                k: str(v) for k, v in ev.to_dict().items() if k.lower() != "password"
+            }
+        elif ev.get("Event") == "AuthDetail" and name:
+            found.auths[name] = _auth_of(ev)
+    try:
+        auths = await ami.list_action("PJSIPShowAuths")
+        found.all_auths = True
+        for ev in auths.events:
+            if ev.get("ObjectName"):
+                found.auths[ev.get("ObjectName") or ""] = _auth_of(ev)
+    except AmiActionError:
+        found.all_auths = True  # "No Auths found": none is loaded
+    except AmiError:
+        pass  # not permitted: only the registrations' auths are known
     return found
 
 
 def _auth_targets(kind: str, name: str, value: str, loaded: _Loaded) -> Proof | None:
     """A failing proof when an ``outbound_auth`` names an auth Asterisk has not loaded."""
     missing = [a for a in _names(value) if a not in loaded.auths]
-    if not missing:
+    if not missing or (not loaded.all_auths and kind != "registration"):
         return None
     return Proof(
         kind,
@@ -244,6 +255,7 @@ def _auth_targets(kind: str, name: str, value: str, loaded: _Loaded) -> Proof | 
 
 async def _prove(
     ami: AmiClient,
+    settings: Settings,
     res: Resolution,
     objects: list[tuple[str, str]],
     contexts: list[str],
@@ -252,18 +264,13 @@ async def _prove(
     loaded = await _loaded(ami, objects)
     for name, type_ in objects:
         if type_ == "endpoint":
-            proofs += await _prove_endpoint(ami, res, name, loaded)
+            proofs += await _prove_endpoint(ami, settings, res, name, loaded)
         elif type_ == "registration":
             proofs.append(_prove_registration(res, name, loaded))
         elif type_ == "auth":
             proofs.append(_prove_auth(res, name, loaded))
         elif type_ == "aor":
-            want = _expect(res, name, type_, "contact")
-            got = loaded.aors.get(name)
-            ok = got is not None and (not want or want in got)
-            proofs.append(
-                Proof(type_, name, ok, f"contacts {got!r}" if got is not None else "not loaded")
-            )
+            proofs.append(await _prove_aor(ami, res, name))
         else:
             proofs.append(Proof(type_, name, True, "checked with its endpoint"))
     for context in contexts:
@@ -275,10 +282,26 @@ async def _prove(
     return proofs
 
 
+async def _prove_aor(ami: AmiClient, res: Resolution, name: str) -> Proof:
+    """The aor is loaded (PJSIP_AOR: its minimum_expiration is never empty) with the
+    file's contact."""
+    if not _SAFE_NAME.match(name) or not await getvar(ami, f"PJSIP_AOR({name},minimum_expiration)"):
+        return Proof("aor", name, False, "not loaded")
+    want = _expect(res, name, "aor", "contact")
+    ids = [c.strip() for c in (await getvar(ami, f"PJSIP_AOR({name},contact)")).split(",")]
+    uris = [await getvar(ami, f"PJSIP_CONTACT({cid},uri)") for cid in ids if _SAFE_NAME.match(cid)]
+    if want and want not in uris:
+        return Proof("aor", name, False, f"contacts loaded {uris!r}, file {want!r}")
+    return Proof("aor", name, True, f"contacts {', '.join(uris) or '-'}")
+
+
 def _prove_auth(res: Resolution, name: str, loaded: _Loaded) -> Proof:
     want = _expect(res, name, "auth", "username")
     got = loaded.auths.get(name)
     if got is None:
+        if not loaded.all_auths:
+            # Not used by a registration and not listable with this AMI user's classes.
+            return Proof("auth", name, True, "checked through its registration, if any")
         return Proof("auth", name, False, "not loaded")
     ok = got["Username"] == want
     detail = (
@@ -319,52 +342,59 @@ def _prove_registration(res: Resolution, name: str, loaded: _Loaded) -> Proof:
 
 
 async def _prove_endpoint(
-    ami: AmiClient, res: Resolution, name: str, loaded: _Loaded
+    ami: AmiClient, settings: Settings, res: Resolution, name: str, loaded: _Loaded
 ) -> list[Proof]:
-    try:
-        found = await ami.list_action("PJSIPShowEndpoint", Endpoint=name)
-    except AmiActionError:
+    keys = ("context", "outbound_auth", "from_user", "aors", "transport")
+    fields = await endpoint_fields(ami, name, keys)
+    if fields is None:
         return [Proof("endpoint", name, False, "not loaded")]
-    detail = next((e for e in found.events if e.get("Event") == "EndpointDetail"), None)
-    if detail is None:
-        return [Proof("endpoint", name, False, "not loaded")]
-    for key, field_ in (
-        ("context", "Context"),
-        ("outbound_auth", "OutboundAuth"),
-        ("from_user", "FromUser"),
-        ("aors", "Aors"),
-        ("transport", "Transport"),
-    ):
+    for key in keys:
         want = _expect(res, name, "endpoint", key)
-        got = detail.get(field_) or ""
+        got = fields.get(key) or ""
         if key == "transport" and not want:
             continue
         if got != want:
             return [Proof("endpoint", name, False, f"{key} loaded {got!r}, file {want!r}")]
-    dangling = _auth_targets("endpoint", name, detail.get("OutboundAuth") or "", loaded)
-    proofs = [dangling or Proof("endpoint", name, True, f"context {detail.get('Context')}")]
+    dangling = _auth_targets("endpoint", name, fields["outbound_auth"], loaded)
+    proofs = [dangling or Proof("endpoint", name, True, f"context {fields['context']}")]
     transport = _expect(res, name, "endpoint", "transport")
     if transport and transport not in loaded.transports_proved:
         loaded.transports_proved.add(transport)
-        shown = next(
-            (
-                e
-                for e in found.events
-                if e.get("Event") == "TransportDetail" and e.get("ObjectName") == transport
-            ),
-            None,
-        )
-        proofs.append(_prove_transport(res, transport, shown))
+        proofs.append(_prove_transport(settings, res, transport))
     return proofs
 
 
-def _prove_transport(res: Resolution, name: str, shown: Any) -> Proof:
+# `pjsip show transport NAME`: " bind   : 127.0.0.2:5060" (the running value).
+_CLI_FIELD = re.compile(r"^\s*(?P<key>bind|protocol)\s*:\s*(?P<value>\S*)\s*$", re.MULTILINE)
+
+
+def _running_transport(settings: Settings, name: str) -> dict[str, str] | None:
+    """The running transport's bind and protocol over the control socket (AMI shows a
+    transport only to a user with the ``system`` class); {} when it is not running; None
+    when the control socket is out of reach."""
+    if not _SAFE_NAME.match(name):
+        return None
+    try:
+        out = asterisk_rx(settings, f"pjsip show transport {name}", timeout=10)
+    except TrunkctlError:
+        return None
+    if "Unable to find object" in out:
+        return {}
+    return {m["key"]: m["value"] for m in _CLI_FIELD.finditer(out)}
+
+
+def _prove_transport(settings: Settings, res: Resolution, name: str) -> Proof:
     """The endpoint's transport runs on the file's bind and protocol (else: not started, or
     only a restart applies the change)."""
     sec = res.find(name, "transport")
     if sec is None:
         return Proof("transport", name, False, "not in the files")
+    shown = _running_transport(settings, name)
     if shown is None:
+        return Proof(
+            "transport", name, True, "running bind not read (no control socket: not root?)"
+        )
+    if not shown:
         return Proof(
             "transport",
             name,
@@ -373,9 +403,9 @@ def _prove_transport(res: Resolution, name: str, shown: Any) -> Proof:
             "address is not on this host, or another program holds the port)",
         )
     want_proto = (sec.get("protocol") or "udp").lower()
-    got_proto = (shown.get("Protocol") or "").lower()
+    got_proto = (shown.get("protocol") or "").lower()
     want_bind = sec.get("bind") or ""
-    got_bind = shown.get("Bind") or ""
+    got_bind = shown.get("bind") or ""
     if got_proto and got_proto != want_proto:
         return Proof(
             "transport",
@@ -399,11 +429,18 @@ def _prove_transport(res: Resolution, name: str, shown: Any) -> Proof:
 
 
 async def _reload(settings: Settings, ami: AmiClient | None, result: ApplyResult) -> None:
+    """Reload through the control socket (root; trunkctl's AMI user has neither ``system``
+    nor ``config``, the classes AMI Reload needs); AMI Reload when the socket is out of
+    reach and the user may."""
     for module, cli in MODULES:
-        if ami is not None:
-            await ami.action("Reload", Module=module, timeout=30)
-        else:
+        try:
             asterisk_rx(settings, cli, timeout=30)
+            result.via = "cli"
+        except TrunkctlError:
+            if ami is None:
+                raise
+            await ami.action("Reload", Module=module, timeout=30)
+            result.via = "ami"
         result.reloaded.append(module)
 
 
@@ -627,7 +664,7 @@ async def apply(settings: Settings, *, reload: bool = True, prove: bool = True) 
             )
             return result
         res = cfg.resolve(PJSIP)
-        result.proofs = await _prove(ami, res, objects, contexts)
+        result.proofs = await _prove(ami, settings, res, objects, contexts)
         if settings.log_file is not None:
             await asyncio.sleep(0.3)  # Asterisk's logger thread writes asynchronously
         complaints = config_complaints(
