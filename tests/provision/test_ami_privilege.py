@@ -155,3 +155,23 @@ def test_init_names_the_narrow_set_for_a_broader_user(tmp_path: Path, write: str
     assert (etc / "manager.conf").read_text() == manager
     assert result.ami_privileges_before == {"read": "call,user,system,reporting", "write": write}
     assert any(f"write = {AMI_WRITE}" in n.en for n in result.notes)
+
+
+async def test_a_dangling_outbound_auth_is_caught_without_the_system_class(
+    pbx: SandboxInfo, tmp_path: Path
+) -> None:
+    """The narrow user cannot list auths (PJSIPShowAuths needs ``system``): the proof reads
+    them from the registration's AuthDetail instead, and a missing one still refuses."""
+    from trunkctl.provision import ApplyError
+
+    mine = narrow_settings(pbx, tmp_path)
+    setup(pbx, spec_for(pbx))
+    assert (await apply(mine)).ok
+    conf = pbx.pbx_config_dir / "pjsip.conf"
+    accepted = conf.read_bytes()
+    conf.write_text(conf.read_text().replace("outbound_auth = novofon\n", "outbound_auth = gone\n"))
+    with pytest.raises(ApplyError) as info:
+        await apply(mine)
+    evidence = info.value.evidence.en if info.value.evidence else ""
+    assert "registration novofon: outbound_auth gone: no such auth is loaded" in evidence
+    assert conf.read_bytes() == accepted
