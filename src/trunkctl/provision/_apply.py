@@ -353,7 +353,9 @@ async def _prove_endpoint(
         got = fields.get(key) or ""
         if key == "transport" and not want:
             continue
-        if got != want:
+        # Lists: Asterisk gives "a,b" for the file's "a, b".
+        listed = key in ("outbound_auth", "aors")
+        if (_names(got) != _names(want)) if listed else got != want:
             return [Proof("endpoint", name, False, f"{key} loaded {got!r}, file {want!r}")]
     dangling = _auth_targets("endpoint", name, fields["outbound_auth"], loaded)
     proofs = [dangling or Proof("endpoint", name, True, f"context {fields['context']}")]
