@@ -53,10 +53,7 @@ def narrow_settings(pbx: SandboxInfo, tmp_path: Path) -> Settings:
 def marker(pbx: SandboxInfo) -> tuple[str, Path]:
     """A file name inside the pbx's chroot and where the host sees it."""
     name = f"/tmp/trunkctl-marker-{secrets.token_hex(4)}"
-    root = Path(pbx.status["root"]) if "root" in pbx.status else None
-    if root is None:
-        root = pbx.pbx_config_dir.parents[3]  # <root>/srv/trunkctl/pbx/etc
-    return name, root / name.lstrip("/")
+    return name, pbx.sandbox.root / name.lstrip("/")
 
 
 async def shell_attempts(ami: AmiClient, inside: str) -> list[str]:
@@ -175,3 +172,23 @@ async def test_a_dangling_outbound_auth_is_caught_without_the_system_class(
     evidence = info.value.evidence.en if info.value.evidence else ""
     assert "registration novofon: outbound_auth gone: no such auth is loaded" in evidence
     assert conf.read_bytes() == accepted
+
+
+def test_init_on_debians_stock_manager_conf(sandbox: SandboxInfo, tmp_path: Path) -> None:
+    """The asterisk package's own manager.conf (AMI on 127.0.0.1, users in manager.d/):
+    init leaves it byte for byte and puts its user into manager.d/trunkctl.conf."""
+    import shutil
+
+    stock = sandbox.sandbox.root / "etc" / "asterisk"
+    etc = tmp_path / "asterisk"
+    etc.mkdir()
+    (etc / "asterisk.conf").write_bytes((stock / "asterisk.conf").read_bytes())
+    shutil.copy2(stock / "manager.conf", etc / "manager.conf")
+    shutil.copytree(stock / "manager.d", etc / "manager.d")
+    before = (etc / "manager.conf").read_bytes()
+    result = init(Settings(config_dir=etc), settings_file=tmp_path / "s.toml", check_asterisk=False)
+    assert (etc / "manager.conf").read_bytes() == before
+    assert result.ami_user_file == "manager.d/trunkctl.conf" and not result.ami_enabled
+    user = resolve("manager.conf", config_dir=etc).find("trunkctl")
+    assert user is not None and user.get("write") == AMI_WRITE
+    assert not any("listens beyond this machine" in n.en for n in result.notes)
