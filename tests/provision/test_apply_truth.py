@@ -149,3 +149,23 @@ async def test_the_password_is_proven_and_never_shown(pbx: SandboxInfo) -> None:
     auth = next(p for p in result.proofs if p.kind == "auth")
     assert auth.ok and "password as in the file (not shown)" in auth.detail
     assert pbx.line_password not in str(result.to_dict())
+
+
+@pytest.mark.parametrize(
+    ("bind", "protocol", "key"),
+    [
+        ("127.0.0.2:5070", "udp", ("127.0.0.2", 5070)),
+        ("0.0.0.0", "udp", ("0.0.0.0", 5060)),
+        ("0.0.0.0", "tls", ("0.0.0.0", 5061)),
+        ("[::]:5062", "udp", ("::", 5062)),
+        ("[::]", "tcp", ("::", 5060)),
+        ("sip.example.com:5060", "udp", None),
+    ],
+)
+def test_a_bind_is_compared_as_asterisk_reads_it(
+    bind: str, protocol: str, key: tuple[str, int] | None
+) -> None:
+    """The file may leave the port out; Asterisk then shows 5060 (5061 for TLS)."""
+    from trunkctl.provision._apply import _bind_key
+
+    assert _bind_key(bind, protocol) == key
