@@ -151,3 +151,16 @@ def test_log_since_takes_notice_lines_in_the_stock_format(tmp_path: Path) -> Non
     log.write_text(lines)
     got = log_since(settings, 0, levels=("NOTICE",))
     assert any("not fully reloadable" in ln for ln in got)
+
+
+def test_a_line_in_another_format_still_counts() -> None:
+    """A prefix from a log shipper, or a formatter without the bracketed date."""
+    shipped = (
+        "2026-12-06T09:09:38+00:00 pbx asterisk: ERROR[22124] res_sorcery_config.c: Could not "
+        "create an object of type 'endpoint' with id 'novofon' from configuration file "
+        "'pjsip.conf'"
+    )
+    parsed = parse_log_line(shipped)
+    assert parsed is not None and parsed.level == "ERROR"
+    assert parsed.source == "res_sorcery_config.c"
+    assert [c.kind for c in config_complaints([shipped])] == ["object_refused"]

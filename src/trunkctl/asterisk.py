@@ -214,12 +214,21 @@ class LogLine:
     raw: str
 
 
+# Any other formatter (``[plain]``, a prefix added by a log shipper): the level and thread
+# wherever they are, the message after the next ": ".
+_LOOSE_LINE = re.compile(
+    r"\b(?P<level>ERROR|WARNING|NOTICE|VERBOSE|DEBUG|SECURITY|DTMF)\[\d+\]"
+    r"(?:\[[^\]]*\])?:?\s+(?:(?P<source>[\w./-]+)(?::\d+)?(?: in \w+)?:\s)?(?P<message>.*)$"
+)
+
+
 def parse_log_line(line: str) -> LogLine | None:
     """The line's parts, or None for what is not a logger line (a continuation, noise)."""
-    m = _LOG_LINE.match(line.rstrip("\r\n"))
+    text = line.rstrip("\r\n")
+    m = _LOG_LINE.match(text) or _LOOSE_LINE.search(text)
     if m is None:
         return None
-    return LogLine(m["level"], m["source"], m["message"], line.rstrip("\r\n"))
+    return LogLine(m["level"], m["source"] or "", m["message"], text)
 
 
 @dataclass(frozen=True, slots=True)
