@@ -21,7 +21,13 @@ from typing import Any
 from trunkctl.conf import MASK, is_secret_key, parse
 from trunkctl.i18n import Text
 
-__all__ = ["Tightened", "holds_secret", "tighten_secret_files"]
+__all__ = [
+    "ASTERISK_USER",
+    "Tightened",
+    "asterisk_locked_out",
+    "holds_secret",
+    "tighten_secret_files",
+]
 
 ASTERISK_USER = "asterisk"
 
@@ -74,7 +80,7 @@ def holds_secret(data: bytes) -> bool:
     )
 
 
-def _asterisk_locked_out(st: os.stat_result) -> bool:
+def asterisk_locked_out(st: os.stat_result) -> bool:
     """True when an ``asterisk`` user exists here and reads the file only as "other"."""
     try:
         user = pwd.getpwnam(ASTERISK_USER)
@@ -103,7 +109,7 @@ def tighten_secret_files(config_dir: Path, names: Iterable[str]) -> list[Tighten
                 continue
             before = stat.S_IMODE(st.st_mode)
             after = before & 0o770 & ~0o020  # no bit for others, no group write: ≤ 0640
-            if _asterisk_locked_out(st):
+            if asterisk_locked_out(st):
                 done.append(Tightened(str(path), before, after, changed=False))
                 continue
             path.chmod(after)

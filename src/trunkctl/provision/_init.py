@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import pwd
 import re
 import secrets
 from dataclasses import dataclass, field, replace
@@ -25,7 +26,7 @@ from trunkctl.errors import BadInput, ConfWriteError, EnvironmentProblem, Trunkc
 from trunkctl.i18n import Text
 from trunkctl.settings import AmiSettings, Settings, read_settings_text, update_settings_toml
 
-from ._at_rest import tighten_secret_files
+from ._at_rest import ASTERISK_USER, asterisk_locked_out, tighten_secret_files
 from ._plan import MARKER
 
 __all__ = ["AMI_READ", "AMI_WRITE", "InitResult", "init"]
@@ -382,7 +383,11 @@ def _settle_new_user_file(root: Path, result: InitResult) -> None:
             if path.stat().st_gid != group:
                 os.chown(path, -1, group)
             path.chmod(0o640)
-        except OSError:
+            if asterisk_locked_out(path.stat()):
+                # manager.conf's group is not Asterisk's (a hand-made install): give the
+                # new file Asterisk's own group, or it could not read its user.
+                os.chown(path, -1, pwd.getpwnam(ASTERISK_USER).pw_gid)
+        except (OSError, KeyError):
             pass  # the doctor's file-permission rule names it
     for done in tighten_secret_files(root, [result.ami_user_file]):
         result.tightened.append(done.to_dict())
