@@ -26,14 +26,17 @@ from trunkctl.settings import Settings
 from ..conftest import SandboxInfo
 from .test_setup_apply import settings_of, setup, spec_for
 
-NARROW = "trunkctl-narrow"
+
+# One user per test: a reset of the pbx may not remove a file init added under manager.d/.
+def narrow_name() -> str:
+    return f"trunkctl-narrow-{secrets.token_hex(3)}"
 
 
 def narrow_settings(pbx: SandboxInfo, tmp_path: Path) -> Settings:
     """Settings for a fresh AMI user created by `init` on the sandbox pbx."""
     base = settings_of(pbx)
     mine = dataclasses.replace(
-        base, ami=dataclasses.replace(base.ami, username=NARROW, secret_file=None)
+        base, ami=dataclasses.replace(base.ami, username=narrow_name(), secret_file=None)
     )
     result = init(
         mine,
@@ -101,17 +104,28 @@ async def test_trunkctls_ami_user_cannot_run_a_shell_command(
     await asyncio.sleep(1.5)  # what was queued would have run by now
     assert all("refused" in a for a in answers), answers
     assert not seen.exists(), answers
-    user = resolve("manager.conf", config_dir=pbx.pbx_config_dir).find(NARROW)
+    user = resolve("manager.conf", config_dir=pbx.pbx_config_dir).find(mine.ami.username)
     assert user is not None and user.get("write") == "originate,call,reporting"
 
 
 async def test_the_probe_can_fail_a_user_with_system_and_originate_runs_it(
     pbx: SandboxInfo,
 ) -> None:
+    """What init granted before (write originate,system,reporting,command) runs the shell."""
+    name, secret = f"trunkctl-broad-{secrets.token_hex(3)}", secrets.token_urlsafe(16)
+    manager = pbx.pbx_config_dir / "manager.conf"
+    with manager.open("a") as fh:  # the pbx fixture restores manager.conf for the next test
+        fh.write(
+            f"\n[{name}]\nsecret = {secret}\ndeny = 0.0.0.0/0.0.0.0\n"
+            "permit = 127.0.0.1/255.255.255.255\nread = call,user,system,reporting\n"
+            "write = originate,system,reporting,command\n"
+        )
+    pbx.sandbox.pbx.rx("manager reload")
     inside, seen = marker(pbx)
+    ami = settings_of(pbx).ami
     try:
-        async with ami_client(settings_of(pbx)) as ami:  # the sandbox's own, broad user
-            answers = await shell_attempts(ami, inside)
+        async with AmiClient(ami.host, ami.port, name, secret) as client:
+            answers = await shell_attempts(client, inside)
         for _ in range(30):
             if seen.exists():
                 break
