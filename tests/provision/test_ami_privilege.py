@@ -180,7 +180,12 @@ async def test_a_dangling_outbound_auth_is_caught_without_the_system_class(
     assert (await apply(mine)).ok
     conf = pbx.pbx_config_dir / "pjsip.conf"
     accepted = conf.read_bytes()
-    conf.write_text(conf.read_text().replace("outbound_auth = novofon\n", "outbound_auth = gone\n"))
+    conf.write_text(
+        "".join(
+            "outbound_auth = gone\n" if line == "outbound_auth = novofon\n" else line
+            for line in conf.read_text().splitlines(keepends=True)
+        )
+    )
     with pytest.raises(ApplyError) as info:
         await apply(mine)
     evidence = info.value.evidence.en if info.value.evidence else ""

@@ -43,12 +43,38 @@ async def applied(pbx: SandboxInfo) -> bytes:
     return (pbx.pbx_config_dir / "pjsip.conf").read_bytes()
 
 
-def edit(pbx: SandboxInfo, old: str, new: str) -> Path:
+def trunk_transport(pbx: SandboxInfo) -> str:
+    """The transport the trunk's endpoint uses (setup reuses the pbx's own)."""
+    endpoint = ConfigDir(pbx.pbx_config_dir).resolve("pjsip.conf").find("novofon", "endpoint")
+    assert endpoint is not None and endpoint.get("transport")
+    return endpoint.get("transport") or ""
+
+
+def edit(pbx: SandboxInfo, old: str, new: str, *, count: int = 1) -> Path:
+    """Replace whole lines equal to ``old`` (the first ``count``; 0: all) by ``new`` lines.
+
+    Whole lines only: a stock pjsip.conf holds commented samples of the same options."""
     conf = pbx.pbx_config_dir / "pjsip.conf"
-    text = conf.read_text()
-    assert old in text, old
-    conf.write_text(text.replace(old, new, 1))
+    lines = conf.read_text().splitlines(keepends=True)
+    hits = [i for i, line in enumerate(lines) if line.rstrip("\r\n") == old]
+    assert hits, old
+    for i in hits[:count] if count else hits:
+        lines[i] = new + "\n"
+    conf.write_text("".join(lines))
     return conf
+
+
+def add_to_endpoint(pbx: SandboxInfo, line: str) -> tuple[Path, int]:
+    """Put ``line`` right under the trunk endpoint's header; (file, its line number)."""
+    endpoint = ConfigDir(pbx.pbx_config_dir).resolve("pjsip.conf").find("novofon", "endpoint")
+    assert endpoint is not None
+    conf = Path(endpoint.file)
+    if not conf.is_absolute():
+        conf = pbx.pbx_config_dir / conf
+    lines = conf.read_text().splitlines(keepends=True)
+    lines.insert(endpoint.line, line + "\n")
+    conf.write_text("".join(lines))
+    return conf, endpoint.line + 1
 
 
 @pytest.fixture
@@ -69,7 +95,8 @@ async def test_a_changed_transport_bind_needs_a_restart_and_is_not_called_applie
     pbx: SandboxInfo,
 ) -> None:
     accepted = await applied(pbx)
-    transport = ConfigDir(pbx.pbx_config_dir).resolve("pjsip.conf").find("transport-udp")
+    name = trunk_transport(pbx)
+    transport = ConfigDir(pbx.pbx_config_dir).resolve("pjsip.conf").find(name, "transport")
     assert transport is not None
     old_bind = transport.get("bind") or ""
     host = old_bind.rsplit(":", 1)[0]
@@ -86,16 +113,14 @@ async def test_a_changed_transport_bind_needs_a_restart_and_is_not_called_applie
     assert conf.read_bytes() == changed and not result.rolled_back
     assert last_accepted(pbx) == accepted and not result.snapshot_saved
     # Asterisk really still listens on the old socket.
-    assert old_bind in pbx.sandbox.pbx.rx("pjsip show transport transport-udp")
+    assert old_bind in pbx.sandbox.pbx.rx(f"pjsip show transport {name}")
 
 
 async def test_a_dangling_outbound_auth_is_refused_and_never_kept_as_accepted(
     pbx: SandboxInfo,
 ) -> None:
     accepted = await applied(pbx)
-    text = (pbx.pbx_config_dir / "pjsip.conf").read_text()
-    conf = pbx.pbx_config_dir / "pjsip.conf"
-    conf.write_text(text.replace("outbound_auth = novofon\n", "outbound_auth = novofon-gone\n"))
+    conf = edit(pbx, "outbound_auth = novofon", "outbound_auth = novofon-gone", count=0)
     with pytest.raises(ApplyError) as info:
         await apply(settings_of(pbx))
     evidence = info.value.evidence.en if info.value.evidence else ""
@@ -110,7 +135,8 @@ async def test_a_dangling_outbound_auth_is_refused_and_never_kept_as_accepted(
 
 async def test_a_transport_that_cannot_bind_is_refused(pbx: SandboxInfo) -> None:
     accepted = await applied(pbx)
-    conf = edit(pbx, "transport = transport-udp", "transport = transport-nowhere")
+    used = trunk_transport(pbx)
+    conf = edit(pbx, f"transport = {used}", "transport = transport-nowhere")
     with conf.open("a") as fh:
         # 192.0.2.1 (TEST-NET-1) is on no interface of this host: bind() fails.
         fh.write("\n[transport-nowhere]\ntype = transport\nprotocol = udp\n")
@@ -128,8 +154,7 @@ async def test_an_unknown_option_is_named_on_the_stock_logger_format(
 ) -> None:
     pbx = stock_logger
     accepted = await applied(pbx)
-    conf = edit(pbx, "dtmf_mode = rfc4733\n", "dtmf_mode = rfc4733\nno_such_option = 1\n")
-    line = conf.read_text().splitlines().index("no_such_option = 1") + 1
+    conf, line = add_to_endpoint(pbx, "no_such_option = 1")
     with pytest.raises(ApplyError) as info:
         await apply(settings_of(pbx))
     evidence = info.value.evidence.en if info.value.evidence else ""
