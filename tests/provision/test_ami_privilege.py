@@ -24,6 +24,7 @@ from trunkctl.provision._init import AMI_READ, AMI_WRITE
 from trunkctl.settings import Settings
 
 from ..conftest import SandboxInfo
+from .test_apply_truth import edit
 from .test_setup_apply import settings_of, setup, spec_for
 
 
@@ -180,12 +181,7 @@ async def test_a_dangling_outbound_auth_is_caught_without_the_system_class(
     assert (await apply(mine)).ok
     conf = pbx.pbx_config_dir / "pjsip.conf"
     accepted = conf.read_bytes()
-    conf.write_text(
-        "".join(
-            "outbound_auth = gone\n" if line == "outbound_auth = novofon\n" else line
-            for line in conf.read_text().splitlines(keepends=True)
-        )
-    )
+    edit(pbx, "outbound_auth", "novofon", "gone", count=0)
     with pytest.raises(ApplyError) as info:
         await apply(mine)
     evidence = info.value.evidence.en if info.value.evidence else ""

@@ -8,6 +8,7 @@ sandbox wrote (tests/data/asterisk_log/).
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -50,16 +51,18 @@ def trunk_transport(pbx: SandboxInfo) -> str:
     return endpoint.get("transport") or ""
 
 
-def edit(pbx: SandboxInfo, old: str, new: str, *, count: int = 1) -> Path:
-    """Replace whole lines equal to ``old`` (the first ``count``; 0: all) by ``new`` lines.
+def edit(pbx: SandboxInfo, key: str, old: str, new: str, *, count: int = 1) -> Path:
+    """Set option lines ``key = old`` (any spacing, the first ``count``; 0: all) to ``new``.
 
-    Whole lines only: a stock pjsip.conf holds commented samples of the same options."""
+    Whole option lines only: a stock pjsip.conf holds commented samples of the same
+    options, and its style may be ``key=value``."""
     conf = pbx.pbx_config_dir / "pjsip.conf"
     lines = conf.read_text().splitlines(keepends=True)
-    hits = [i for i, line in enumerate(lines) if line.rstrip("\r\n") == old]
-    assert hits, old
+    line_re = re.compile(rf"^\s*{re.escape(key)}\s*=>?\s*{re.escape(old)}\s*$")
+    hits = [i for i, line in enumerate(lines) if line_re.match(line)]
+    assert hits, (key, old)
     for i in hits[:count] if count else hits:
-        lines[i] = new + "\n"
+        lines[i] = f"{key} = {new}\n"
     conf.write_text("".join(lines))
     return conf
 
@@ -101,7 +104,7 @@ async def test_a_changed_transport_bind_needs_a_restart_and_is_not_called_applie
     old_bind = transport.get("bind") or ""
     host = old_bind.rsplit(":", 1)[0]
     new_bind = f"{host}:{free_udp_port(host)}"
-    conf = edit(pbx, f"bind = {old_bind}", f"bind = {new_bind}")
+    conf = edit(pbx, "bind", old_bind, new_bind)
     changed = conf.read_bytes()
     result = await apply(settings_of(pbx))
     assert not result.ok and result.outcome == "needs_restart", result.to_dict()
@@ -120,7 +123,7 @@ async def test_a_dangling_outbound_auth_is_refused_and_never_kept_as_accepted(
     pbx: SandboxInfo,
 ) -> None:
     accepted = await applied(pbx)
-    conf = edit(pbx, "outbound_auth = novofon", "outbound_auth = novofon-gone", count=0)
+    conf = edit(pbx, "outbound_auth", "novofon", "novofon-gone", count=0)
     with pytest.raises(ApplyError) as info:
         await apply(settings_of(pbx))
     evidence = info.value.evidence.en if info.value.evidence else ""
@@ -136,7 +139,7 @@ async def test_a_dangling_outbound_auth_is_refused_and_never_kept_as_accepted(
 async def test_a_transport_that_cannot_bind_is_refused(pbx: SandboxInfo) -> None:
     accepted = await applied(pbx)
     used = trunk_transport(pbx)
-    conf = edit(pbx, f"transport = {used}", "transport = transport-nowhere")
+    conf = edit(pbx, "transport", used, "transport-nowhere")
     with conf.open("a") as fh:
         # 192.0.2.1 (TEST-NET-1) is on no interface of this host: bind() fails.
         fh.write("\n[transport-nowhere]\ntype = transport\nprotocol = udp\n")
