@@ -409,25 +409,22 @@ def _prove_transport(settings: Settings, res: Resolution, name: str) -> Proof:
     want_bind = sec.get("bind") or ""
     got_bind = shown.get("bind") or ""
     if got_proto and got_proto != want_proto:
-        return Proof(
-            "transport",
-            name,
-            False,
-            f"protocol loaded {got_proto}, file {want_proto}: Asterisk changes it only on a "
-            "restart",
-            restart=True,
-        )
+        return _restart_proof(name, "protocol", got_proto, want_proto)
     want_key, got_key = _bind_key(want_bind, want_proto), _bind_key(got_bind, got_proto)
     if want_key is not None and got_key is not None and want_key != got_key:
-        return Proof(
-            "transport",
-            name,
-            False,
-            f"bind loaded {got_bind}, file {want_bind}: Asterisk changes a transport's bind "
-            "only on a restart",
-            restart=True,
-        )
+        return _restart_proof(name, "bind", got_bind, want_bind)
     return Proof("transport", name, True, f"bind {got_bind}")
+
+
+def _restart_proof(name: str, option: str, got: str, want: str) -> Proof:
+    return Proof(
+        "transport",
+        name,
+        False,
+        f"{option} loaded {got}, file {want}: Asterisk changes a transport's {option} only "
+        "on a restart",
+        restart=True,
+    )
 
 
 async def _reload(settings: Settings, ami: AmiClient | None, result: ApplyResult) -> None:
