@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hmac
 import os
+import re
 import subprocess
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Self
 
 from .ami import AmiClient
@@ -17,7 +19,16 @@ from .errors import AmiAuthError, AmiConnectionError, EnvironmentProblem, Trunkc
 from .i18n import Text
 from .settings import Settings
 
-__all__ = ["ami_client", "asterisk_rx", "log_position", "log_since"]
+__all__ = [
+    "ConfigComplaint",
+    "LogLine",
+    "ami_client",
+    "asterisk_rx",
+    "config_complaints",
+    "log_position",
+    "log_since",
+    "parse_log_line",
+]
 
 
 class _SettingsAmiClient(AmiClient):
@@ -174,4 +185,145 @@ def log_since(
             data = fh.read(1 << 20).decode("utf-8", "replace")
     except OSError:
         return []
-    return [line for line in data.splitlines() if any(f"{lvl}[" in line for lvl in levels)]
+    wanted = {lvl.upper() for lvl in levels}
+    return [
+        line
+        for line in data.splitlines()
+        if (parsed := parse_log_line(line)) is not None and parsed.level in wanted
+    ]
+
+
+# One logger line, in every format Asterisk 22 writes to a log file: Debian's stock
+# logger.conf (``[Dec  6 09:09:38] ERROR[22124] config_options.c: …``), a custom
+# ``dateformat`` (``[2026-12-06 09:09:08.686] ERROR[22124] …``), a call id after the thread
+# (``ERROR[22124][C-00000001]``), and older releases' ``file.c:123 in func:`` form.
+_LOG_LINE = re.compile(
+    r"^\[(?P<date>[^\]]*)\]\s+(?P<level>[A-Z]+)\[(?P<thread>\d+)\](?:\[[^\]]*\])?:?\s+"
+    r"(?P<source>[\w./-]+)(?::\d+)?(?: in \w+)?:\s?(?P<message>.*)$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One parsed Asterisk log line: level (ERROR, WARNING, NOTICE, …), the C source that
+    logged it, and its message."""
+
+    level: str
+    source: str
+    message: str
+    raw: str
+
+
+# Any other formatter (``[plain]``, a prefix added by a log shipper): the level and thread
+# wherever they are, the message after the next ": ".
+_LOOSE_LINE = re.compile(
+    r"\b(?P<level>ERROR|WARNING|NOTICE|VERBOSE|DEBUG|SECURITY|DTMF)\[\d+\]"
+    r"(?:\[[^\]]*\])?:?\s+(?:(?P<source>[\w./-]+)(?::\d+)?(?: in \w+)?:\s)?(?P<message>.*)$"
+)
+
+
+def parse_log_line(line: str) -> LogLine | None:
+    """The line's parts, or None for what is not a logger line (a continuation, noise)."""
+    text = line.rstrip("\r\n")
+    m = _LOG_LINE.match(text) or _LOOSE_LINE.search(text)
+    if m is None:
+        return None
+    return LogLine(m["level"], m["source"] or "", m["message"], text)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigComplaint:
+    """A log line in which Asterisk says it did not take (part of) a configuration.
+
+    ``kind`` is one of ``unknown_option`` (``name`` is the section, ``option`` the key,
+    ``line`` its line number), ``object_refused`` (the object was not created; an old one
+    may be kept), ``duplicate_object`` (the whole file's type was refused), ``missing_auth``
+    (an ``outbound_auth`` names no auth), ``transport_failed`` (a transport did not start:
+    ``option`` holds the OS reason) and ``transport_not_reloaded`` (logged on every change
+    of a transport, even one Asterisk does apply: only its bind, protocol and TLS wait for a
+    restart, so compare what runs with the file before calling it a restart).
+    """
+
+    kind: str
+    name: str
+    type: str = ""
+    option: str = ""
+    line: int | None = None
+    file: str = ""
+    log_line: str = ""
+
+    @property
+    def refusal(self) -> bool:
+        """True when Asterisk did not take what the line names (not a mere notice)."""
+        return self.kind != "transport_not_reloaded"
+
+
+_COMPLAINTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "unknown_option",
+        re.compile(
+            r"Could not find option suitable for category '(?P<name>[^']*)' named "
+            r"'(?P<option>[^']*)' at line (?P<line>\d+) of ?(?P<file>.*)$"
+        ),
+    ),
+    (
+        "object_refused",
+        re.compile(
+            r"Could not create an object of type '(?P<type>[^']*)' with id '(?P<name>[^']*)'"
+            r"(?: from configuration file '(?P<file>[^']*)')?"
+        ),
+    ),
+    (
+        "duplicate_object",
+        re.compile(
+            r"Config file '(?P<file>[^']*)' could not be loaded; configuration contains a "
+            r"duplicate object: '(?P<name>[^']*)' of type '(?P<type>[^']*)'"
+        ),
+    ),
+    ("missing_auth", re.compile(r"Auth object '(?P<name>[^']*)' could not be found")),
+    (
+        "transport_failed",
+        re.compile(r"Transport '(?P<name>[^']*)' could not be started: (?P<option>.*)$"),
+    ),
+    (
+        "transport_not_reloaded",
+        re.compile(
+            r"Transport '(?P<name>[^']*)' is not fully reloadable, not reloading: (?P<option>.*)$"
+        ),
+    ),
+)
+
+
+_IMPLIED_TYPE = {
+    "missing_auth": "auth",
+    "transport_failed": "transport",
+    "transport_not_reloaded": "transport",
+}
+
+
+def config_complaints(lines: Iterable[str]) -> list[ConfigComplaint]:
+    """Every line of ``lines`` (raw log text) in which Asterisk refused configuration,
+    classified; the rest (noise such as a missing optional pjsip_wizard.conf) is dropped."""
+    found: list[ConfigComplaint] = []
+    for raw in lines:
+        parsed = parse_log_line(raw)
+        if parsed is None:
+            continue
+        for kind, pattern in _COMPLAINTS:
+            m = pattern.search(parsed.message)
+            if m is None:
+                continue
+            groups = m.groupdict()
+            found.append(
+                ConfigComplaint(
+                    kind,
+                    groups.get("name") or "",
+                    type=groups.get("type") or _IMPLIED_TYPE.get(kind, ""),
+                    option=(groups.get("option") or "").strip(),
+                    line=int(groups["line"]) if groups.get("line") else None,
+                    file=(groups.get("file") or "").strip(),
+                    log_line=parsed.raw,
+                )
+            )
+            break
+    return found

@@ -39,7 +39,7 @@ def test_creates_a_least_privilege_user_once(tmp_path: Path) -> None:
     user = resolve("manager.conf", config_dir=etc).find("trunkctl")
     assert user is not None
     assert user.get("read") == "call,user,system,reporting"
-    assert user.get("write") == "originate,system,reporting,command"
+    assert user.get("write") == "originate,call,reporting"
     assert user.get("permit") == "127.0.0.1/255.255.255.255"
     secret_file = Path(result.secret_file)
     assert secret_file.read_text().strip() == user.get("secret")
@@ -210,3 +210,112 @@ def test_an_unwritable_secret_file_is_a_clear_error_and_manager_conf_stays(
     assert err.next_step is not None and "manager.conf was not changed" in err.next_step.en
     assert (etc / "manager.conf").read_text() == MANAGER
     assert not (tmp_path / "config.toml").exists()
+
+
+# --- AMI exposure, manager.d, least privilege, secrets at rest (issue 11 items 6-7, 16.4) ---
+
+STOCK_DEBIAN = (
+    ";\n; AMI - Asterisk Manager interface\n;\n[general]\nenabled = yes\nport = 5038\n"
+    "bindaddr = 127.0.0.1\n\n; No access is allowed by default.\n"
+    "; To set a password, create a file in /etc/asterisk/manager.d\n"
+    '#include "manager.d/*.conf" \n'
+)
+
+
+def _init_with(tmp_path: Path, manager: str, **kw: object) -> tuple[Path, object]:
+    etc = tmp_path / "asterisk"
+    if not etc.is_dir():
+        etc = _asterisk_etc(tmp_path)
+    (etc / "asterisk.conf").write_text("[directories]\n")
+    (etc / "manager.conf").write_text(manager)
+    (etc / "manager.conf").chmod(0o640)
+    result = init(
+        Settings(config_dir=etc),
+        settings_file=tmp_path / "trunkctl" / "config.toml",
+        check_asterisk=False,
+        **kw,  # type: ignore[arg-type]
+    )
+    return etc, result
+
+
+@pytest.mark.parametrize("bind_line", ["bindaddr = 0.0.0.0\n", ""])
+def test_turning_ami_on_binds_it_to_loopback(tmp_path: Path, bind_line: str) -> None:
+    """enabled = no with a wildcard or no bindaddr (Asterisk then listens on [::]): init
+    must not open AMI on every interface."""
+    etc, result = _init_with(tmp_path, f"[general]\nenabled = no\nport = 5038\n{bind_line}")
+    general = resolve("manager.conf", config_dir=etc).find("general")
+    assert general is not None
+    assert (general.get("enabled"), general.get("bindaddr")) == ("yes", "127.0.0.1")
+    data = result.to_dict("en")  # type: ignore[attr-defined]
+    assert data["ami_enabled"] and data["ami_bindaddr"] == "127.0.0.1"
+    assert any("listening on 127.0.0.1 only" in n for n in data["notes"])
+    assert load_settings(tmp_path / "trunkctl" / "config.toml").ami.host == "127.0.0.1"
+
+
+def test_an_ami_already_open_wider_is_kept_but_warned_about(tmp_path: Path) -> None:
+    manager = "[general]\nenabled = yes\nport = 5038\nbindaddr = 0.0.0.0\n"
+    etc, result = _init_with(tmp_path, manager)
+    assert (etc / "manager.conf").read_text().startswith(manager)
+    data = result.to_dict("en")  # type: ignore[attr-defined]
+    assert not data["ami_enabled"]
+    assert any("bindaddr = 0.0.0.0" in n and "init did not change it" in n for n in data["notes"])
+
+
+def test_with_manager_d_included_the_user_goes_into_its_own_file(tmp_path: Path) -> None:
+    stock_d = tmp_path / "asterisk" / "manager.d"
+    stock_d.mkdir(parents=True)
+    (stock_d / "README.conf").write_text("; Files with .conf suffix are included.\n")
+    etc, result = _init_with(tmp_path, STOCK_DEBIAN)
+    assert (etc / "manager.conf").read_text() == STOCK_DEBIAN  # not a byte changed
+    own = etc / "manager.d" / "trunkctl.conf"
+    assert stat.S_IMODE(own.stat().st_mode) == 0o640
+    assert own.stat().st_gid == (etc / "manager.conf").stat().st_gid
+    user = resolve("manager.conf", config_dir=etc).find("trunkctl")
+    assert user is not None and user.get("write") == "originate,call,reporting"
+    assert result.to_dict()["ami_user_file"] == "manager.d/trunkctl.conf"  # type: ignore[attr-defined]
+    # A second run finds it there and changes nothing.
+    before = own.read_bytes()
+    again = init(
+        Settings(config_dir=etc),
+        settings_file=tmp_path / "trunkctl" / "config.toml",
+        check_asterisk=False,
+    )
+    assert not again.ami_user_created and own.read_bytes() == before
+    assert again.ami_user_file == "manager.d/trunkctl.conf"
+
+
+BROAD = (
+    "[general]\nenabled = yes\nbindaddr = 127.0.0.1\n\n[trunkctl]\nsecret = s3cret-value-1\n"
+    "read = call,user,system,reporting\nwrite = originate,system,reporting,command\n"
+)
+
+
+def test_a_broader_existing_user_is_named_not_changed(tmp_path: Path) -> None:
+    etc, result = _init_with(tmp_path, BROAD)
+    assert (etc / "manager.conf").read_text() == BROAD
+    data = result.to_dict("en")  # type: ignore[attr-defined]
+    assert data["ami_privileges_before"]["write"] == "originate,system,reporting,command"
+    note = next(n for n in data["notes"] if "may do more than trunkctl needs" in n)
+    assert "write = originate,call,reporting" in note and "system, command" in note
+    assert "--narrow-ami" in note
+
+
+def test_a_broader_existing_user_is_narrowed_only_when_asked(tmp_path: Path) -> None:
+    etc, result = _init_with(tmp_path, BROAD, narrow=True)
+    user = resolve("manager.conf", config_dir=etc).find("trunkctl")
+    assert user is not None
+    assert user.get("write") == "originate,call,reporting"
+    assert user.get("secret") == "s3cret-value-1"
+    assert result.ami_narrowed  # type: ignore[attr-defined]
+
+
+def test_a_secret_written_into_a_world_readable_file_tightens_it(tmp_path: Path) -> None:
+    etc = _asterisk_etc(tmp_path)
+    (etc / "manager.conf").chmod(0o644)
+    result = init(
+        Settings(config_dir=etc), settings_file=tmp_path / "t" / "c.toml", check_asterisk=False
+    )
+    assert stat.S_IMODE((etc / "manager.conf").stat().st_mode) == 0o640
+    (done,) = result.tightened
+    assert (done["mode_before"], done["mode_after"], done["changed"]) == ("0644", "0640", True)
+    assert any("readable by every user (0644): now 0640" in n.en for n in result.notes)

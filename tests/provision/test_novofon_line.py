@@ -142,6 +142,7 @@ async def test_reset_without_settings_returns_the_password_and_writes_nothing(
         "trunk": None,
         "changed": [],
         "backups": [],
+        "tightened": [],
     }
     assert result.to_dict(show=True)["password"] == new
     assert new not in repr(result)
@@ -179,6 +180,7 @@ async def test_reset_writes_the_new_password_into_the_trunks_auth(
     one_line: Served, tmp_path: Path
 ) -> None:
     settings = trunk_dir(tmp_path)
+    (tmp_path / "pjsip.conf").chmod(0o644)  # as a sandbox or a hand-made install has it
     before = (tmp_path / "pjsip.conf").read_text()
     result = await reset_sip_password(one_line.conf(), LINE, settings=settings)
     new = one_line.backend.password(LINE)
@@ -187,6 +189,8 @@ async def test_reset_writes_the_new_password_into_the_trunks_auth(
     # Only the password line differs: the login was already the line's.
     after = (tmp_path / "pjsip.conf").read_text()
     assert after == before.replace(f"password = {OLD}\n", f"password = {new}\n")
+    # The file held the password readable by everyone (0644 here): now 0640.
+    assert stat.S_IMODE((tmp_path / "pjsip.conf").stat().st_mode) == 0o640
     assert result.to_dict() == {
         "line_id": 11,
         "login": LINE,
@@ -194,6 +198,14 @@ async def test_reset_writes_the_new_password_into_the_trunks_auth(
         "trunk": "novofon",
         "changed": ["[novofon] type=auth password"],
         "backups": result.backups,
+        "tightened": [
+            {
+                "file": str((tmp_path / "pjsip.conf").resolve()),
+                "mode_before": "0644",
+                "mode_after": "0640",
+                "changed": True,
+            }
+        ],
     }
     (backup,) = result.backups
     assert f"password = {OLD}\n" in Path(backup).read_text()

@@ -66,7 +66,16 @@ async def test_registration_setup_apply_registers_and_calls(pbx: SandboxInfo) ->
     result = await apply(settings_of(pbx))
     assert result.ok, result.to_dict()
     kinds = sorted(p.kind for p in result.proofs)
-    assert kinds == ["aor", "auth", "context", "context", "endpoint", "identify", "registration"]
+    assert kinds == [
+        "aor",
+        "auth",
+        "context",
+        "context",
+        "endpoint",
+        "identify",
+        "registration",
+        "transport",
+    ]
     assert await asyncio.to_thread(pbx.sandbox.wait_registered, 20)
     assert await call(pbx, "79990000200") == "answered/None"
     assert (await call(pbx, "79990000486")).startswith("busy/486")

@@ -1,29 +1,44 @@
 """`init`: prepare a server for trunkctl — config dir, PJSIP check, an AMI user, settings.
 
-The AMI user gets only what trunkctl uses: read call,user,system,reporting (call events,
-its UserEvent, Registry/ContactStatus) and write originate,system,reporting,command
-(Originate; Reload and PJSIP register/qualify; PJSIPShow*; Command), bound to 127.0.0.1.
+The AMI user gets only what trunkctl's actions need (docs/ami.md lists each action and its
+class): read call,user,system,reporting (call events, its UserEvent, Registry/ContactStatus)
+and write originate,call,reporting (Originate; Hangup; Getvar, PJSIPShowRegistrationsOutbound,
+PJSIPRegister/Unregister, ShowDialPlan). Never ``system`` next to ``originate`` (Asterisk then
+lets Originate run System/Exec/AGI: a shell), never ``command`` (the whole CLI), never
+``config`` (UpdateConfig could write a System() into the dialplan). Reloads go through the
+control socket (``asterisk -rx``). When init turns AMI on it binds it to 127.0.0.1; when
+manager.conf includes ``manager.d/``, the user goes into ``manager.d/trunkctl.conf``.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
+import pwd
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from trunkctl.conf import ConfigDir, atomic_write
+from trunkctl.conf import ConfigDir, Document, Transaction, atomic_write
 from trunkctl.errors import BadInput, ConfWriteError, EnvironmentProblem, TrunkctlError
 from trunkctl.i18n import Text
 from trunkctl.settings import AmiSettings, Settings, read_settings_text, update_settings_toml
 
+from ._at_rest import ASTERISK_USER, asterisk_locked_out, tighten_secret_files
 from ._plan import MARKER
 
 __all__ = ["AMI_READ", "AMI_WRITE", "InitResult", "init"]
 
 AMI_READ = "call,user,system,reporting"
-AMI_WRITE = "originate,system,reporting,command"
+AMI_WRITE = "originate,call,reporting"
 MANAGER = "manager.conf"
+MANAGER_D_FILE = "manager.d/trunkctl.conf"
+# Write classes that, next to trunkctl's, let an AMI client run shell commands or rewrite
+# Asterisk's configuration (see the module docstring).
+_DANGEROUS_WRITE = ("system", "command", "config", "all")
+_INCLUDES_MANAGER_D = re.compile(r'^\s*#\s*(?:try)?include\s+"?\s*manager\.d/', re.IGNORECASE)
 HEADER = "trunkctl settings, written by `trunkctl init`."
 
 
@@ -39,6 +54,19 @@ class InitResult:
     chan_sip_loaded: bool | None = None
     ami_user: str = "trunkctl"
     ami_user_created: bool = False
+    ami_user_file: str = MANAGER
+    """Where the AMI user is (manager.conf, or manager.d/trunkctl.conf)."""
+    ami_enabled: bool = False
+    """True when init turned AMI on (it was off): then bound to 127.0.0.1."""
+    ami_bindaddr: str = ""
+    """The address AMI listens on per manager.conf ("" = every interface, [::])."""
+    ami_read: str = AMI_READ
+    ami_write: str = AMI_WRITE
+    """The user's classes after init (an existing user's own, unless narrowed)."""
+    ami_privileges_before: dict[str, str] | None = None
+    """An existing user's read/write classes before init (None: created now)."""
+    ami_narrowed: bool = False
+    tightened: list[dict[str, Any]] = field(default_factory=list)
     settings_written: bool = False
     notes: list[Text] = field(default_factory=list)
 
@@ -52,6 +80,14 @@ class InitResult:
             "chan_sip_loaded": self.chan_sip_loaded,
             "ami_user": self.ami_user,
             "ami_user_created": self.ami_user_created,
+            "ami_user_file": self.ami_user_file,
+            "ami_enabled": self.ami_enabled,
+            "ami_bindaddr": self.ami_bindaddr,
+            "ami_read": self.ami_read,
+            "ami_write": self.ami_write,
+            "ami_privileges_before": self.ami_privileges_before,
+            "ami_narrowed": self.ami_narrowed,
+            "tightened": self.tightened,
             "settings_written": self.settings_written,
             "notes": [n.render(lang) for n in self.notes],
         }
@@ -189,6 +225,175 @@ def _settings_after(
     return new
 
 
+def _on(value: str | None) -> bool:
+    return (value or "no").strip().lower() in ("yes", "true", "1", "on", "y")
+
+
+def _loopback(addr: str) -> bool:
+    value = addr.strip().removeprefix("[").removesuffix("]")
+    if value.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(value).is_loopback
+    except ValueError:
+        return False
+
+
+def _enable_ami(doc: Document, ami_port: int | None, result: InitResult) -> Any:
+    """manager.conf's [general], with AMI turned on and bound to 127.0.0.1 when it was off.
+
+    Asterisk listens on every interface ([::]) when ``bindaddr`` is absent (checked on the
+    sandbox: `manager show settings` says ``TCP Bindaddress: [::]:PORT``), so turning AMI on
+    never keeps a missing or wide ``bindaddr``.
+    """
+    general = doc.find("general")
+    if general is None:
+        general = doc.add_section(
+            "general",
+            (("enabled", "yes"), ("port", str(ami_port or 5038)), ("bindaddr", "127.0.0.1")),
+        )
+        before = None
+    elif not _on(general.get("enabled")):
+        before = general.get("bindaddr")
+        general.set("enabled", "yes")
+        if before is None or not _loopback(before):
+            general.set("bindaddr", "127.0.0.1")
+    else:
+        return general
+    result.ami_enabled = True
+    was = "" if before is None else f" (it said bindaddr = {before})"
+    was_ru = "" if before is None else f" (было bindaddr = {before})"
+    result.notes.append(
+        Text(
+            "AMI was off: init turned it on listening on 127.0.0.1 only (manager.conf "
+            f"[general] enabled = yes, bindaddr = 127.0.0.1){was}.",
+            "AMI был выключен: init включил его только на 127.0.0.1 (manager.conf "
+            f"[general] enabled = yes, bindaddr = 127.0.0.1){was_ru}.",
+        )
+    )
+    return general
+
+
+def _ami_host(bindaddr: str, result: InitResult) -> str:
+    """The address trunkctl connects to; a warning (no change) when AMI listens wider."""
+    result.ami_bindaddr = bindaddr
+    if _loopback(bindaddr):
+        return bindaddr.strip().removeprefix("[").removesuffix("]")
+    wildcard = bindaddr.strip() in ("", "0.0.0.0", "::", "[::]")  # noqa: S104 - compared
+    shown = bindaddr or "(none: every interface, [::])"
+    result.notes.append(
+        Text(
+            f"AMI is on and listens beyond this machine (manager.conf [general] bindaddr = "
+            f"{shown}); init did not change it. Unless other programs reach AMI over the "
+            "network, set bindaddr = 127.0.0.1 and run `asterisk -rx 'manager reload'`.",
+            f"AMI включён и слушает не только эту машину (manager.conf [general] bindaddr = "
+            f"{shown}); init его не менял. Если AMI не нужен другим программам по сети, "
+            "задайте bindaddr = 127.0.0.1 и выполните `asterisk -rx 'manager reload'`.",
+        )
+    )
+    return "127.0.0.1" if wildcard else bindaddr.strip()
+
+
+def _includes_manager_d(doc: Document) -> bool:
+    """True when manager.conf includes ``manager.d/`` (Debian's stock file does)."""
+    return any(
+        line.kind == "directive" and _INCLUDES_MANAGER_D.match(line.text) for line in doc.lines()
+    )
+
+
+def _relative(root: Path, file: str) -> str:
+    path = Path(file)
+    try:
+        return str(path.relative_to(root)) if path.is_absolute() else file
+    except ValueError:
+        return file
+
+
+def _classes(value: str | None) -> list[str]:
+    return [c.strip().lower() for c in (value or "").split(",") if c.strip()]
+
+
+def _least_privilege(
+    tx: Transaction,
+    doc: Document,
+    read: str | None,
+    write: str | None,
+    narrow: bool,
+    result: InitResult,
+) -> None:
+    """Report (or, with ``narrow``, apply) trunkctl's classes on an existing user."""
+    user, where = result.ami_user, result.ami_user_file
+    result.ami_privileges_before = {"read": read or "", "write": write or ""}
+    result.ami_read, result.ami_write = read or "", write or ""
+    extra = [c for c in _classes(write) if c not in _classes(AMI_WRITE)]
+    if not extra:
+        return
+    risky = [c for c in extra if c in _DANGEROUS_WRITE]
+    why_en = (
+        f" ({', '.join(risky)}: with originate it runs shell commands or rewrites the config)"
+        if risky
+        else ""
+    )
+    why_ru = (
+        f" ({', '.join(risky)}: вместе с originate это запуск команд оболочки или правка "
+        "конфигурации)"
+        if risky
+        else ""
+    )
+    if not narrow:
+        result.notes.append(
+            Text(
+                f"AMI user [{user}] in {where} may do more than trunkctl needs: write = "
+                f"{write}{why_en}. Set `read = {AMI_READ}` and `write = {AMI_WRITE}` there "
+                "(or run `trunkctl init --narrow-ami`), then `asterisk -rx 'manager reload'`.",
+                f"Пользователь AMI [{user}] в {where} может больше, чем нужно trunkctl: "
+                f"write = {write}{why_ru}. Задайте там `read = {AMI_READ}` и "
+                f"`write = {AMI_WRITE}` (или выполните `trunkctl init --narrow-ami`), затем "
+                "`asterisk -rx 'manager reload'`.",
+            )
+        )
+        return
+    home = doc if where == MANAGER else tx.read(where)
+    section = home.find(user)
+    if section is None:  # defined by a template or an #exec: not ours to rewrite
+        return
+    section.set("read", AMI_READ)
+    section.set("write", AMI_WRITE)
+    if where != MANAGER:
+        tx.stage(where, home)
+    result.ami_read, result.ami_write, result.ami_narrowed = AMI_READ, AMI_WRITE, True
+    result.notes.append(
+        Text(
+            f"AMI user [{user}] in {where} narrowed: read {read} → {AMI_READ}, write {write} "
+            f"→ {AMI_WRITE}.",
+            f"Права пользователя AMI [{user}] в {where} сужены: read {read} → {AMI_READ}, "
+            f"write {write} → {AMI_WRITE}.",
+        )
+    )
+
+
+def _settle_new_user_file(root: Path, result: InitResult) -> None:
+    """The file that now holds the AMI secret: manager.d/trunkctl.conf gets manager.conf's
+    group (Asterisk reads it as that group) at 0640; any file readable by others is
+    tightened (see _at_rest)."""
+    path = root / result.ami_user_file
+    if result.ami_user_file != MANAGER:
+        try:
+            group = (root / MANAGER).stat().st_gid
+            if path.stat().st_gid != group:
+                os.chown(path, -1, group)
+            path.chmod(0o640)
+            if asterisk_locked_out(path.stat()):
+                # manager.conf's group is not Asterisk's (a hand-made install): give the
+                # new file Asterisk's own group, or it could not read its user.
+                os.chown(path, -1, pwd.getpwnam(ASTERISK_USER).pw_gid)
+        except (OSError, KeyError):
+            pass  # the doctor's file-permission rule names it
+    for done in tighten_secret_files(root, [result.ami_user_file]):
+        result.tightened.append(done.to_dict())
+        result.notes.append(done.note)
+
+
 def init(
     settings: Settings,
     *,
@@ -196,11 +401,14 @@ def init(
     secret_file: Path | None = None,
     ami_port: int | None = None,
     check_asterisk: bool = True,
+    narrow: bool = False,
 ) -> InitResult:
     """Make ``settings.config_dir`` usable by trunkctl; update ``settings_file``. Idempotent.
 
     Only the keys trunkctl's settings hold are set in ``settings_file``; its other tables
-    (e.g. [novofon]), keys, comments, owner and mode stay as they were.
+    (e.g. [novofon]), keys, comments, owner and mode stay as they were. An existing AMI user
+    with broader classes than trunkctl needs is left alone (a note says exactly what to
+    change) unless ``narrow`` is given.
     """
     cfg = ConfigDir(settings.config_dir)
     if not (cfg.path / "asterisk.conf").is_file() and not (cfg.path / "pjsip.conf").is_file():
@@ -228,26 +436,9 @@ def init(
     user = settings.ami.username
     with cfg.transaction() as tx:
         doc = tx.read(MANAGER)
-        general = doc.find("general")
-        if general is None:
-            general = doc.add_section(
-                "general",
-                (("enabled", "yes"), ("port", str(ami_port or 5038)), ("bindaddr", "127.0.0.1")),
-            )
-        elif (general.get("enabled") or "no").lower() not in ("yes", "true", "1", "on"):
-            general.set("enabled", "yes")
+        general = _enable_ami(doc, ami_port, result)
         port = _manager_port(general.get("port"))
-        host = general.get("bindaddr") or "127.0.0.1"
-        if host in ("0.0.0.0", "::"):  # noqa: S104 - read from the file, not bound here
-            host = "127.0.0.1"
-            result.notes.append(
-                Text(
-                    "AMI listens on every interface; trunkctl connects over 127.0.0.1. "
-                    "Consider bindaddr = 127.0.0.1 (see `trunkctl doctor`).",
-                    "AMI слушает на всех интерфейсах; trunkctl подключается через 127.0.0.1. "
-                    "Лучше bindaddr = 127.0.0.1 (см. `trunkctl doctor`).",
-                )
-            )
+        host = _ami_host(general.get("bindaddr") or "", result)
         # Computed before any write, so a settings file init cannot update changes nothing.
         text = update_settings_toml(
             old_text,
@@ -256,10 +447,12 @@ def init(
             header=HEADER,
         )
         data = _encoded(settings_file, text)
-        account = doc.find(user)
-        if account is None:
+        found = tx.resolve(MANAGER).find(user)
+        if found is None:
+            target = MANAGER_D_FILE if _includes_manager_d(doc) else MANAGER
+            home = doc if target == MANAGER else tx.read(target)
             secret = secrets.token_urlsafe(24)
-            doc.add_section(
+            home.add_section(
                 user,
                 (
                     ("secret", secret),
@@ -270,18 +463,25 @@ def init(
                 ),
                 comment=f"{MARKER} AMI user for trunkctl (its secret is also in {secret_path})",
             )
-            result.ami_user_created = True
+            if target != MANAGER:
+                (cfg.path / target).parent.mkdir(mode=0o750, exist_ok=True)
+                tx.stage(target, home)
+            result.ami_user_created, result.ami_user_file = True, target
             _write_private(secret_path, secret + "\n")
         else:
-            known = account.get("secret") or ""
+            result.ami_user_file = _relative(cfg.path, found.file)
+            known = found.get("secret") or ""
             if not secret_path.is_file() or secret_path.read_text().strip() != known:
                 _write_private(secret_path, known + "\n")
+            _least_privilege(tx, doc, found.get("read"), found.get("write"), narrow, result)
         tx.stage(MANAGER, doc)
         tx.commit()
+    if result.ami_user_created:
+        _settle_new_user_file(cfg.path, result)
     if text != old_text:
         _write_settings(settings_file, data)
         result.settings_written = True
-    if result.ami_user_created and check_asterisk:
+    if (result.ami_user_created or result.ami_narrowed) and check_asterisk:
         from trunkctl.asterisk import asterisk_rx
 
         try:

@@ -146,6 +146,8 @@ class PasswordReset:
     trunk: str | None
     changed: list[str]
     backups: list[str]
+    # Config files that held the password and were readable by others (see _at_rest).
+    tightened: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self, *, show: bool = False) -> dict[str, Any]:
         """JSON-ready view; the password only with ``show``."""
@@ -156,6 +158,7 @@ class PasswordReset:
             "trunk": self.trunk,
             "changed": self.changed,
             "backups": self.backups,
+            "tightened": self.tightened,
         }
         if show:
             data["password"] = self.password.reveal()
@@ -283,6 +286,9 @@ async def reset_sip_password(
             ),
             rescue_file=str(kept),
         ) from exc
+    from ._at_rest import tighten_secret_files
+
+    tightened = tighten_secret_files(cfg.path, ["pjsip.conf"])
     return PasswordReset(
         chosen.id,
         chosen.phone_number,
@@ -290,4 +296,5 @@ async def reset_sip_password(
         trunk_name,
         change.changed,
         [str(b.path) for b in backups],
+        [t.to_dict() for t in tightened],
     )

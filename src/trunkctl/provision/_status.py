@@ -1,5 +1,12 @@
 """`status`: is the trunk up? Registration, contact reachability, channels — with evidence.
 
+Everything is read with AMI actions of the ``reporting``/``call`` classes (Getvar of the
+PJSIP_ENDPOINT / PJSIP_AOR / PJSIP_CONTACT / DEVICE_STATE functions,
+PJSIPShowRegistrationsOutbound, CoreShowChannels), so trunkctl's AMI user needs no ``system``
+class (which, next to ``originate``, lets Originate run shell commands). An endpoint the AMI
+does not report is "unknown", never "up"; a registration pjsip.conf has but the AMI does not
+report is "not loaded".
+
 When the registration is not up, the reason is not in AMI (the Registry event says only
 "Rejected"), so trunkctl asks the provider itself: a REGISTER check with the configured
 credentials (trunkctl.sip) shows the SIP exchange. It runs only when the trunk is not
@@ -14,15 +21,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trunkctl.ami import AmiClient, Message
-from trunkctl.asterisk import ami_client
+from trunkctl.asterisk import ami_client, asterisk_rx
 from trunkctl.conf import ConfigDir
-from trunkctl.errors import AmiActionError, AmiError
+from trunkctl.errors import AmiActionError, AmiError, TrunkctlError
 from trunkctl.i18n import Lang, Text
 from trunkctl.settings import Settings
 
 from ._plan import PJSIP
 
-__all__ = ["TrunkStatus", "trunk_status"]
+__all__ = ["TrunkStatus", "endpoint_fields", "getvar", "trunk_status"]
+
+# Asterisk re-registers this many seconds before the registration expires
+# (res_pjsip_outbound_registration.c REREGISTER_BUFFER_TIME).
+REREGISTER_BUFFER_S = 10
+# `pjsip show registrations`: "novofon/sip:host:port  auth  Registered  (exp. 249s)".
+_EXPIRES = re.compile(r"^\s*(?P<name>[^/\s]+)/\S+.*\(exp\. (?P<s>\d+)s\)", re.MULTILINE)
+# What may stand inside a dialplan function's argument list without changing its meaning.
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_.@+-]+$")
 
 _URI = re.compile(
     r"^sips?:(?:[^@]*@)?(?P<host>\[[^\]]+\]|[^:;>]+)(?::(?P<port>\d+))?(?P<params>.*)$"
@@ -50,10 +65,18 @@ class TrunkStatus:
     def healthy(self) -> bool:
         return self.loaded and not self.problems
 
+    @property
+    def state(self) -> str:
+        """``up``, ``down`` or ``unknown`` (the AMI does not report the endpoint)."""
+        if self.healthy:
+            return "up"
+        return "down" if self.loaded else "unknown"
+
     def to_dict(self, lang: Lang | None = None) -> dict[str, Any]:
         return {
             "trunk": self.trunk,
             "healthy": self.healthy,
+            "state": self.state,
             "loaded": self.loaded,
             "mode": self.mode,
             "registration": self.registration,
@@ -74,35 +97,73 @@ def _rtt_ms(value: str | None) -> float | None:
         return None
 
 
-async def _endpoint(ami: AmiClient, st: TrunkStatus) -> None:
+async def getvar(ami: AmiClient, expression: str) -> str:
+    """The value of a global variable or dialplan function, as AMI Getvar gives it."""
     try:
-        found = await ami.list_action("PJSIPShowEndpoint", Endpoint=st.trunk)
+        return (await ami.action("Getvar", Variable=expression)).get("Value") or ""
     except AmiActionError:
+        return ""
+
+
+async def endpoint_fields(
+    ami: AmiClient, name: str, keys: tuple[str, ...]
+) -> dict[str, str] | None:
+    """The loaded endpoint's options (PJSIP_ENDPOINT), or None when Asterisk has no such
+    endpoint (its ``context`` is never empty: the default is "default")."""
+    if not _SAFE_NAME.match(name):
+        return None
+    context = await getvar(ami, f"PJSIP_ENDPOINT({name},context)")
+    if not context:
+        return None
+    found = {"context": context}
+    for key in keys:
+        if key != "context":
+            found[key] = await getvar(ami, f"PJSIP_ENDPOINT({name},{key})")
+    return found
+
+
+async def _endpoint(ami: AmiClient, st: TrunkStatus) -> None:
+    fields = await endpoint_fields(ami, st.trunk, ("outbound_auth", "aors"))
+    if fields is None:
         st.problems.append(
             Text(
-                f"endpoint {st.trunk} is not loaded in Asterisk",
-                f"endpoint {st.trunk} не загружен в Asterisk",
+                f"endpoint {st.trunk}: state unknown — Asterisk's AMI does not report it "
+                "(not loaded, or this AMI user cannot see it)",
+                f"endpoint {st.trunk}: состояние неизвестно — AMI Asterisk о нём не сообщает "
+                "(не загружен, или этому пользователю AMI он не виден)",
             )
         )
         st.fixes.append(
             Text(
-                "Run `trunkctl setup` and `trunkctl apply`.",
-                "Выполните `trunkctl setup` и `trunkctl apply`.",
+                "Run `trunkctl apply` (it reloads and proves what loaded), then `trunkctl doctor`.",
+                "Выполните `trunkctl apply` (перезагрузит и проверит, что загрузилось), затем "
+                "`trunkctl doctor`.",
             )
         )
         return
     st.loaded = True
-    for ev in found.events:
-        kind = ev.get("Event")
-        if kind == "EndpointDetail":
-            st.device_state = ev.get("DeviceState")
-            st.outbound_auth = ev.get("OutboundAuth") or ""
-            st.active_channels = int(ev.get("ActiveChannels") or 0)
-        elif kind == "ContactStatusDetail":
+    st.outbound_auth = fields["outbound_auth"]
+    st.device_state = await getvar(ami, f"DEVICE_STATE(PJSIP/{st.trunk})") or None
+    try:
+        channels = await ami.list_action("CoreShowChannels")
+        st.active_channels = sum(
+            1
+            for ev in channels.events
+            if (ev.get("Channel") or "").startswith(f"PJSIP/{st.trunk}-")
+        )
+    except AmiActionError:
+        st.active_channels = 0
+    for aor in (a.strip() for a in fields["aors"].split(",")):
+        if not _SAFE_NAME.match(aor):
+            continue
+        ids = await getvar(ami, f"PJSIP_AOR({aor},contact)")
+        for cid in (c.strip() for c in ids.split(",")):
+            if not _SAFE_NAME.match(cid):
+                continue
             contact = {
-                "uri": ev.get("URI") or ev.get("Uri"),
-                "status": ev.get("Status"),
-                "rtt_ms": _rtt_ms(ev.get("RoundtripUsec")),
+                "uri": await getvar(ami, f"PJSIP_CONTACT({cid},uri)"),
+                "status": await getvar(ami, f"PJSIP_CONTACT({cid},status)"),
+                "rtt_ms": _rtt_ms(await getvar(ami, f"PJSIP_CONTACT({cid},rtt)")),
             }
             st.contacts.append(contact)
             if contact["status"] == "Unreachable":
@@ -135,27 +196,79 @@ async def outbound_registrations(ami: AmiClient) -> dict[str, Message]:
     }
 
 
-async def _registration(ami: AmiClient, st: TrunkStatus) -> None:
+def _expires_in(settings: Settings, name: str) -> int | None:
+    """Seconds until the registration expires, from `pjsip show registrations` over the
+    control socket (AMI's NextReg is pjsip's own timer, which Asterisk does not use: 0).
+    None when the control socket is out of reach (not root, another host)."""
+    try:
+        out = asterisk_rx(settings, "pjsip show registrations", timeout=5.0)
+    except TrunkctlError:
+        return None
+    for m in _EXPIRES.finditer(out):
+        if m["name"] == name:
+            return int(m["s"])
+    return None
+
+
+def _in_files(settings: Settings, name: str) -> bool | None:
+    """Whether pjsip.conf (with its includes) has registration ``name`` (None: unreadable)."""
+    try:
+        return ConfigDir(settings.config_dir).resolve(PJSIP).find(name, "registration") is not None
+    except (TrunkctlError, OSError):
+        return None
+
+
+async def _registration(settings: Settings, ami: AmiClient, st: TrunkStatus) -> None:
     ev = (await outbound_registrations(ami)).get(st.trunk)
-    if ev is not None:  # none: an IP-mode trunk
-        st.mode = "registration"
-        next_reg = ev.get("NextReg") or ""
-        st.registration = {
-            "status": ev.get("Status"),
-            # Asterisk 22 reports NextReg 0 for a registration refreshed on schedule
-            # (seen on the sandbox): 0 means "not known", not "now".
-            "next_refresh_s": int(next_reg) if next_reg.isdigit() and next_reg != "0" else None,
-            "expiration_s": int(exp) if (exp := ev.get("Expiration") or "").isdigit() else None,
-            "server_uri": ev.get("ServerUri"),
-            "client_uri": ev.get("ClientUri"),
-        }
-        if ev.get("Status") != "Registered":
+    if ev is None:
+        if _in_files(settings, st.trunk):
+            st.mode = "registration"
+            st.registration = {
+                "status": "not loaded",
+                "next_refresh_s": None,
+                "next_refresh": "unknown",
+                "expires_in_s": None,
+                "expiration_s": None,
+                "server_uri": None,
+                "client_uri": None,
+            }
             st.problems.append(
                 Text(
-                    f"registration {st.trunk} is {ev.get('Status')}",
-                    f"регистрация {st.trunk}: {ev.get('Status')}",
+                    f"registration {st.trunk} is in pjsip.conf but Asterisk's AMI does not "
+                    "report it (not loaded)",
+                    f"регистрация {st.trunk} есть в pjsip.conf, но AMI Asterisk о ней не "
+                    "сообщает (не загружена)",
                 )
             )
+            st.fixes.append(
+                Text(
+                    "Run `trunkctl apply`: it reloads PJSIP and says why Asterisk refuses it.",
+                    "Выполните `trunkctl apply`: он перезагрузит PJSIP и скажет, почему "
+                    "Asterisk её отвергает.",
+                )
+            )
+        return  # none in the files either: an IP-mode trunk
+    st.mode = "registration"
+    status = ev.get("Status")
+    expires = _expires_in(settings, st.trunk) if status == "Registered" else None
+    # Asterisk refreshes REREGISTER_BUFFER_S before expiry (at once when less is left).
+    nxt = max(expires - REREGISTER_BUFFER_S, 0) if expires is not None else None
+    st.registration = {
+        "status": status,
+        "next_refresh_s": nxt,
+        "next_refresh": f"in {nxt} s" if nxt is not None else "unknown",
+        "expires_in_s": expires,
+        "expiration_s": int(exp) if (exp := ev.get("Expiration") or "").isdigit() else None,
+        "server_uri": ev.get("ServerUri"),
+        "client_uri": ev.get("ClientUri"),
+    }
+    if status != "Registered":
+        st.problems.append(
+            Text(
+                f"registration {st.trunk} is {status}",
+                f"регистрация {st.trunk}: {status}",
+            )
+        )
 
 
 async def _probe(settings: Settings, st: TrunkStatus) -> None:
@@ -219,10 +332,18 @@ async def trunk_status(
     try:
         await ami.connect()
         await _endpoint(ami, st)
-        await _registration(ami, st)
+        await _registration(settings, ami, st)
     finally:
         with contextlib.suppress(AmiError):
             await ami.close()
-    if probe and st.registration is not None and st.registration["status"] != "Registered":
+    if (
+        probe
+        and st.registration is not None
+        and st.registration["status"]
+        not in (
+            "Registered",
+            "not loaded",
+        )
+    ):
         await _probe(settings, st)
     return st
