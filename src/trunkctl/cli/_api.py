@@ -42,7 +42,11 @@ ApiUrlOpt = Annotated[
 ]
 TimeoutOpt = Annotated[
     float | None,
-    typer.Option("--timeout", help="Seconds to wait for each answer (default 10).", min=0.1),
+    typer.Option(
+        "--timeout",
+        help="Seconds each request may take, connect to last byte (default 10).",
+        min=0.1,
+    ),
 ]
 CredentialsStdinOpt = Annotated[
     bool,
