@@ -348,9 +348,26 @@ class FaultServer:
             await respond(send, 502, b"<html>502 Bad Gateway</html>", content_type="text/html")
         elif mode == "html":
             await respond(send, 200, b"<html>Wi-Fi login</html>", content_type="text/html")
+        elif mode == "empty":  # a proxy's 200 {}: once read as "Balance: 0.00"
+            await respond(send, 200, {})
+        elif mode in ("drip", "flood"):
+            await self._stream(send, mode)
         else:  # "slow": no answer within the client's timeout
             await asyncio.sleep(3)
             await respond(send, 200, b"{}")
+
+    async def _stream(self, send: Send, mode: str) -> None:
+        """``drip``: one byte every 2 s; ``flood``: 50 MB of blanks in 64 KB chunks."""
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        if mode == "drip":
+            for byte in b'{"status": "success", "balance": 1.5, "currency": "RUB"}':
+                await send({"type": "http.response.body", "body": bytes([byte]), "more_body": True})
+                await asyncio.sleep(2)
+        else:
+            chunk = b" " * (64 << 10)
+            for _ in range(800):
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
 
 
 def _free_port() -> int:
@@ -398,6 +415,15 @@ CREDS["TRUNKCTL_NOVOFON_API_TOKEN"] = TOKEN
         ("html", ("sip-lines",), "novofon_protocol", "proxy"),
         ("slow", ("balance", "--timeout", "0.5"), "novofon_timeout", "Try again"),
         ("foreign", ("sip-lines",), "novofon_ip_not_whitelisted", "API tab"),
+        ("empty", ("balance",), "novofon_protocol", "proxy"),
+        (
+            "empty",
+            ("call", "79991234567", "--via", "callback", "--from", "100"),
+            "novofon_outcome_unknown",
+            "statistics",
+        ),
+        ("drip", ("balance", "--timeout", "3"), "novofon_timeout", "Try again"),
+        ("flood", ("balance",), "novofon_protocol", "proxy"),
     ],
 )
 def test_faults_become_typed_errors_with_a_next_step(
@@ -462,6 +488,37 @@ def test_a_rate_limited_call_is_refused_not_retried(
     )
     assert out.returncode == 7 and js(out)["error"]["code"] == "novofon_rate_limited"
     assert server.hits["e429"] - before == 1
+
+
+def test_timeout_is_one_deadline_for_the_whole_answer(
+    faults: tuple[FaultServer, str], bare: Cli
+) -> None:
+    # Before: a byte every 2 s kept `api balance` busy for 49 s, then it said "10 s".
+    _, url = faults
+    started = time.monotonic()
+    out = bare("api", "balance", "--api-url", f"{url}/drip", "--timeout", "3", "--json", env=CREDS)
+    elapsed = time.monotonic() - started
+    assert js(out)["error"]["code"] == "novofon_timeout"
+    assert elapsed < 8, elapsed  # 3 s plus the interpreter's start-up
+
+
+def test_api_calls_v1_over_a_long_period_shows_what_was_covered(
+    faults: tuple[FaultServer, str], bare: Cli
+) -> None:
+    _, url = faults
+    args = ("api", "calls", "--via", "v1", "--hours", "1000", "--api-url", f"{url}/ok")
+    out = bare(*args, "--json", env=CREDS)
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = js(out)
+    assert report["requests"] == 2 and report["complete"] is True
+    assert report["covered"]["start"] <= report["requested"]["start"]
+    # statistics allow 3 requests a minute: one more for the human-readable form.
+    text = bare(*args[:5], "24", *args[6:], env=CREDS)
+    assert "Period covered: " in text.stdout, text.stdout + text.stderr
+    refused = bare(
+        "api", "calls", "--via", "v1", "--hours", "5000", "--api-url", f"{url}/ok", env=CREDS
+    )
+    assert refused.returncode != 0 and "2146" in refused.stderr
 
 
 def test_faultless_server_works_for_contrast(faults: tuple[FaultServer, str], bare: Cli) -> None:
