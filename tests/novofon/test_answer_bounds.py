@@ -17,9 +17,11 @@ import httpx
 import pytest
 
 from trunkctl.novofon import (
+    NovofonApiError,
     NovofonConfig,
     NovofonOutcomeUnknown,
     NovofonProtocolError,
+    NovofonServerError,
     NovofonTimeout,
     RestV1Client,
 )
@@ -253,3 +255,27 @@ def test_the_caps_come_from_the_settings_file(tmp_path: object) -> None:
     settings.write_text("[novofon]\nmax_answer_mb = 1\nmax_report_answer_mb = 64\n")
     conf = load_novofon_config(settings, environ={})
     assert (conf.max_answer, conf.max_report_answer) == (1 << 20, 64 << 20)
+
+
+# --- issue 13 item 5 (REST side): an echoed Authorization never reaches evidence ----------
+
+
+@pytest.mark.parametrize("status", [200, 401, 502])
+async def test_an_echoed_authorization_is_masked_in_every_error(status: int) -> None:
+    # Before: a server echoing the request's Authorization put key:signature into the
+    # error; the signature replays that very request.
+    seen: list[str] = []
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        auth = request.headers["authorization"]
+        seen.append(auth)
+        return httpx.Response(status, text=f"<html>bad request, Authorization: {auth}</html>")
+
+    async with _client(httpx.MockTransport(echo)) as client:
+        with pytest.raises((NovofonProtocolError, NovofonApiError, NovofonServerError)) as caught:
+            await client.balance()
+    (auth,) = seen
+    signature = auth.partition(":")[2]
+    shown = json.dumps(caught.value.to_dict()) + str(caught.value.evidence)
+    assert signature not in shown and REST_KEY not in shown
+    assert "Authorization: ********" in shown

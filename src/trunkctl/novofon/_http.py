@@ -160,6 +160,9 @@ class HttpEdge:
         self.sleep = sleep
         self.clock = clock
         self.secrets: tuple[Secret | None, ...] = tuple(secrets)
+        self.request_secrets: tuple[Secret, ...] = ()
+        """The last request's ``Authorization`` value and signature: a server that echoes
+        them must not get them into evidence (the signature replays that very request)."""
 
     async def aclose(self) -> None:
         """Close the client if this edge created it (a borrowed client stays open)."""
@@ -183,6 +186,10 @@ class HttpEdge:
         byte) and ``max_answer`` bytes (``max_report_answer`` when ``report``); every
         failure becomes a NovoFon error."""
         sent_at = self.now_text()
+        auth = request.headers.get("authorization")
+        self.request_secrets = (
+            (Secret(auth), Secret(auth.rpartition(":")[2])) if auth and ":" in auth else ()
+        )
         cap = self.max_report_answer if report else self.max_answer
         received = [0]
         try:
@@ -370,7 +377,12 @@ class HttpEdge:
 
     def scrub(self, text: str) -> str:
         """``text`` with this client's secrets masked (for evidence)."""
-        return scrub(text, self.secrets)
+        return scrub(text, self.masked)
+
+    @property
+    def masked(self) -> tuple[Secret | None, ...]:
+        """Every value evidence must not show: credentials and the last signature."""
+        return (*self.secrets, *self.request_secrets)
 
     def server_failed(
         self, response: httpx.Response, *, method: str, effects: bool, external_id: str | None

@@ -255,7 +255,7 @@ class JsonRpcClient(EdgeClient):
                 },
                 method=method,
                 http_status=429,
-                secrets=self._edge.secrets,
+                secrets=self._edge.masked,
             )
         body = self._edge.json_of(response, method=method, effects=effects, external_id=external_id)
         if not isinstance(body, Mapping):
@@ -267,7 +267,7 @@ class JsonRpcClient(EdgeClient):
                 error,
                 method=method,
                 http_status=response.status_code,
-                secrets=self._edge.secrets,
+                secrets=self._edge.masked,
             )
             if effects and mapped.api_code == -32603:
                 # An internal error after the request was accepted says nothing about
@@ -313,7 +313,7 @@ class JsonRpcClient(EdgeClient):
                 "NovoFon's answer is not the JSON-RPC result it should be",
                 "Ответ NovoFon — не тот результат JSON-RPC, что ожидался",
             ),
-            evidence=scrub(f"{method}: {str(body)[:300]}", self._edge.secrets),
+            evidence=scrub(f"{method}: {str(body)[:300]}", self._edge.masked),
             next_step=Text(
                 "Check the base URL (it must point at the JSON-RPC API and its version).",
                 "Проверьте базовый URL (он должен указывать на JSON-RPC API и его версию).",

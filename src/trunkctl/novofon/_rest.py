@@ -160,7 +160,7 @@ class RestV1Client(EdgeClient):
                     http_status=429,
                     message=self._message(response),
                     retry_after=hinted,
-                    secrets=self._edge.secrets,
+                    secrets=self._edge.masked,
                 )
             return self._check(method, response, effects=not idempotent)
 
@@ -214,7 +214,7 @@ class RestV1Client(EdgeClient):
             http_status=status,
             message=message,
             retry_after=None,
-            secrets=self._edge.secrets,
+            secrets=self._edge.masked,
         )
 
     # --- the methods trunkctl uses ----------------------------------------------------
