@@ -8,6 +8,7 @@ server that drips one byte every 2 s and one that floods 50 MB, as a broken prox
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -116,7 +117,8 @@ async def _server(serve: Serve) -> AsyncIterator[str]:
         task = asyncio.current_task()
         assert task is not None
         handlers.add(task)  # type: ignore[arg-type]
-        await serve(reader, writer)
+        with contextlib.suppress(asyncio.CancelledError):  # cancelled at the test's end
+            await serve(reader, writer)
 
     server = await asyncio.start_server(tracked, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
