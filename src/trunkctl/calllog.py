@@ -246,24 +246,27 @@ class CallLog:
         call_id: str | None,
         payload: dict[str, Any],
         once: bool = False,
+        same_payload: bool = False,
     ) -> int | None:
         """Store one event (a webhook's NOTIFY_*, say); its row id.
 
-        ``once``: an event with the same (source, kind, call_id) already stored is not
-        stored again and None is returned (a webhook NovoFon retried or someone replayed).
+        ``once``: an event with the same (source, kind, call_id) already stored — and, with
+        ``same_payload``, the same payload too — is not stored again and None is returned
+        (a webhook NovoFon retried, or someone replayed).
         """
+        text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
         with self._tx() as db:
             if once and call_id is not None:
                 seen = db.execute(
-                    "SELECT id FROM events WHERE source = ? AND kind = ? AND call_id = ? LIMIT 1",
+                    "SELECT payload FROM events WHERE source = ? AND kind = ? AND call_id = ?",
                     (source, kind, call_id),
-                ).fetchone()
-                if seen is not None:
+                ).fetchall()
+                if any(not same_payload or _same(row["payload"], payload) for row in seen):
                     return None
             cur = db.execute(
                 "INSERT INTO events (received_at, source, kind, call_id, payload)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (time.time(), source, kind, call_id, json.dumps(payload, ensure_ascii=False)),
+                (time.time(), source, kind, call_id, text),
             )
             return int(cur.lastrowid or 0)
 
@@ -275,6 +278,13 @@ class CallLog:
             args.append(call_id)
         rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
         return [_row(r, json_key="payload") for r in rows]
+
+
+def _same(stored: str, payload: dict[str, Any]) -> bool:
+    try:
+        return bool(json.loads(stored) == payload)
+    except ValueError:
+        return False
 
 
 def _row(row: sqlite3.Row, json_key: str = "detail") -> dict[str, Any]:

@@ -735,3 +735,27 @@ def test_webhook_receiver_keeps_a_slow_but_finished_request(receiver: str) -> No
         sock.sendall(head[20:] + body)
         answer = sock.recv(1024)
     assert answer.startswith(b"HTTP/1.1 200"), answer
+
+
+def test_repeatable_events_are_told_from_replays_by_their_content(
+    receiver: str, bare: Cli, call_log: Path
+) -> None:
+    # NOTIFY_INTERNAL may come once per extension the call reaches: two different ones are
+    # two events; the same one posted twice is one.
+    def internal(extension: str) -> dict[str, str]:
+        return {
+            "event": "NOTIFY_INTERNAL",
+            "call_start": "2026-01-01 10:00:00",
+            "pbx_call_id": "in_internal_1",
+            "caller_id": "79991234567",
+            "called_did": "74951112233",
+            "internal": extension,
+        }
+
+    for form in (internal("100"), internal("101"), internal("100")):
+        answer = httpx.post(
+            receiver, data=form, headers={"Signature": webhook_signature(SECRET, form)}
+        )
+        assert answer.status_code == 200
+    events = js(bare("webhook", "events", "--json", "--call-log", str(call_log)))["events"]
+    assert sorted(e["payload"]["internal"] for e in events) == ["100", "101"]

@@ -47,6 +47,9 @@ DEFAULT_ZONE = "Europe/Moscow"
 zone (``info/timezone``), Moscow unless the account changed it."""
 
 
+_ONCE_PER_CALL = frozenset({"NOTIFY_START", "NOTIFY_END", "NOTIFY_OUT_START", "NOTIFY_OUT_END"})
+
+
 def call_start_epoch(text: str | None, zone: str = DEFAULT_ZONE) -> float | None:
     """A webhook's ``call_start`` (``Y-m-d H:M:S`` in ``zone``) as epoch seconds, or None."""
     from datetime import datetime
@@ -79,6 +82,9 @@ def record_webhook(call_log: CallLog, event: WebhookEvent, *, zone: str = DEFAUL
         call_id=event.pbx_call_id,
         payload=dict(event.fields),
         once=True,
+        # A call starts and ends once; INTERNAL/ANSWER/IVR/RECORD may come again for
+        # another extension or recording, and only an identical post is a replay.
+        same_payload=event.event not in _ONCE_PER_CALL,
     )
     if stored is None:
         log.info("%s pbx_call_id=%s again: a replay, not stored", event.event, event.pbx_call_id)
@@ -169,8 +175,7 @@ def serve(
 
     from trunkctl.calllog import CallLog
     from trunkctl.errors import BadInput
-    from trunkctl.novofon import webhook_app
-    from trunkctl.novofon._webhook import header_timeout_protocol
+    from trunkctl.novofon import header_timeout_protocol, webhook_app
 
     o = out()
     try:
