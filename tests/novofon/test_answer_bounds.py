@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from trunkctl.novofon import (
+    DataApiClient,
     NovofonApiError,
     NovofonConfig,
     NovofonOutcomeUnknown,
@@ -281,3 +282,16 @@ async def test_an_echoed_authorization_is_masked_in_every_error(status: int) -> 
     shown = json.dumps(caught.value.to_dict()) + str(caught.value.evidence)
     assert signature not in shown and REST_KEY not in shown
     assert "Authorization: ********" in shown
+
+
+async def test_a_jsonrpc_row_without_its_id_is_not_id_zero() -> None:
+    # Before: get.sip_lines rows without "id" became SipLine(id=0), and a password reset
+    # would then have been asked for line 0.
+    answer = {"jsonrpc": "2.0", "id": 1, "result": {"data": [{"phone_number": "0053248"}]}}
+    transport, _ = mock(httpx.Response(200, json=answer))
+    async with DataApiClient(
+        api_key="k" * 20, base_url="https://x.test/v2.0", transport=transport
+    ) as data:
+        with pytest.raises(NovofonProtocolError) as caught:
+            await data.sip_lines()
+    assert caught.value.details["field"] == "id"

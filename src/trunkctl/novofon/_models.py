@@ -359,8 +359,8 @@ class SipLine:
             if isinstance(a, Mapping)
         )
         return cls(
-            id=_int(d, "id") or 0,
-            phone_number=_str(d, "phone_number") or "",
+            id=_req_int(d, "id", "get.sip_lines"),
+            phone_number=_req_str(d, "phone_number", "get.sip_lines"),
             physical_state=_str(d, "physical_state"),
             ip_addresses=addresses,
             billing_state=_str(d, "billing_state"),
@@ -388,8 +388,8 @@ class VirtualNumber:
     def from_wire(cls, d: Wire) -> VirtualNumber:
         """Parse one ``data`` item."""
         return cls(
-            id=_int(d, "id") or 0,
-            virtual_phone_number=_str(d, "virtual_phone_number") or "",
+            id=_req_int(d, "id", "get.virtual_numbers"),
+            virtual_phone_number=_req_str(d, "virtual_phone_number", "get.virtual_numbers"),
             status=_str(d, "status"),
             type=_str(d, "type"),
             category=_str(d, "category"),
@@ -420,7 +420,7 @@ class CallReportRow:
     def from_wire(cls, d: Wire) -> CallReportRow:
         """Parse one ``data`` item."""
         return cls(
-            id=_int(d, "id") or 0,
+            id=_req_int(d, "id", "get.calls_report"),
             start_time=_str(d, "start_time"),
             finish_time=_str(d, "finish_time"),
             finish_reason=_str(d, "finish_reason"),
@@ -448,7 +448,9 @@ class Account:
     @classmethod
     def from_wire(cls, d: Wire) -> Account:
         """Parse one ``data`` item."""
-        return cls(_int(d, "app_id") or 0, _str(d, "name"), _str(d, "timezone"), raw=d)
+        return cls(
+            _req_int(d, "app_id", "get.account"), _str(d, "name"), _str(d, "timezone"), raw=d
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -473,7 +475,7 @@ class CallLeg:
     def from_wire(cls, d: Wire) -> CallLeg:
         """Parse one ``legs`` item."""
         return cls(
-            _int(d, "leg_id") or 0,
+            _req_int(d, "leg_id", "list.calls"),
             _str(d, "calling_phone_number"),
             _str(d, "called_phone_number"),
             _bool(d, "is_operator"),
@@ -499,7 +501,7 @@ class ActiveCall:
         """Parse one ``data`` item."""
         legs = tuple(CallLeg.from_wire(x) for x in d.get("legs") or [] if isinstance(x, Mapping))
         return cls(
-            call_session_id=_int(d, "call_session_id") or 0,
+            call_session_id=_req_int(d, "call_session_id", "list.calls"),
             direction=_str(d, "direction"),
             start_time=_str(d, "start_time"),
             virtual_phone_number=_str(d, "virtual_phone_number"),
