@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS events (
     call_id TEXT,
     payload TEXT NOT NULL            -- JSON
 );
+CREATE INDEX IF NOT EXISTS events_call ON events(call_id, kind);
 CREATE TABLE IF NOT EXISTS campaigns (
     id TEXT PRIMARY KEY,
     created_at REAL NOT NULL,
@@ -137,10 +138,13 @@ class CallLog:
         channel_id: str | None = None,
         external_id: str | None = None,
         detail: dict[str, Any] | None = None,
+        started_at: float | None = None,
     ) -> int:
         """Record a call about to be placed (status ``dialing``); returns its row id.
 
         Within a campaign a number can be started only once (raises sqlite3.IntegrityError).
+        ``started_at`` (epoch seconds) is now unless given: a call heard of afterwards (a
+        webhook's ``call_start``) carries the time it really started.
         """
         # One statement: SQLite commits it on its own (autocommit), durably before the
         # Originate goes out, at a third of the cost of BEGIN/INSERT/COMMIT from Python.
@@ -153,7 +157,7 @@ class CallLog:
                 number,
                 channel_id,
                 external_id,
-                time.time(),
+                time.time() if started_at is None else started_at,
                 json.dumps(detail or {}, ensure_ascii=False),
             ),
         )
@@ -186,6 +190,7 @@ class CallLog:
             source=source,
             number=number,
             detail=detail,
+            started_at=fields.pop("started_at", None),
             channel_id=fields.pop("channel_id", None),
             external_id=fields.pop("external_id", None),
         )
@@ -234,14 +239,34 @@ class CallLog:
 
     # -- events --------------------------------------------------------------------------
     def record_event(
-        self, *, source: str, kind: str, call_id: str | None, payload: dict[str, Any]
-    ) -> int:
-        """Store one event (a webhook's NOTIFY_*, say)."""
+        self,
+        *,
+        source: str,
+        kind: str,
+        call_id: str | None,
+        payload: dict[str, Any],
+        once: bool = False,
+        same_payload: bool = False,
+    ) -> int | None:
+        """Store one event (a webhook's NOTIFY_*, say); its row id.
+
+        ``once``: an event with the same (source, kind, call_id) already stored — and, with
+        ``same_payload``, the same payload too — is not stored again and None is returned
+        (a webhook NovoFon retried, or someone replayed).
+        """
+        text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
         with self._tx() as db:
+            if once and call_id is not None:
+                seen = db.execute(
+                    "SELECT payload FROM events WHERE source = ? AND kind = ? AND call_id = ?",
+                    (source, kind, call_id),
+                ).fetchall()
+                if any(not same_payload or _same(row["payload"], payload) for row in seen):
+                    return None
             cur = db.execute(
                 "INSERT INTO events (received_at, source, kind, call_id, payload)"
                 " VALUES (?, ?, ?, ?, ?)",
-                (time.time(), source, kind, call_id, json.dumps(payload, ensure_ascii=False)),
+                (time.time(), source, kind, call_id, text),
             )
             return int(cur.lastrowid or 0)
 
@@ -253,6 +278,13 @@ class CallLog:
             args.append(call_id)
         rows = self._db.execute(sql + " ORDER BY id DESC LIMIT ?", (*args, limit)).fetchall()
         return [_row(r, json_key="payload") for r in rows]
+
+
+def _same(stored: str, payload: dict[str, Any]) -> bool:
+    try:
+        return bool(json.loads(stored) == payload)
+    except ValueError:
+        return False
 
 
 def _row(row: sqlite3.Row, json_key: str = "detail") -> dict[str, Any]:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import pytest
 
@@ -31,6 +34,7 @@ from trunkctl.errors import BadInput, TrunkctlError
 from trunkctl.novofon import (
     CallReportRow,
     NovofonBlocked,
+    NovofonConfig,
     NovofonOutcomeUnknown,
     StatisticsRecord,
 )
@@ -40,6 +44,7 @@ from trunkctl.novofon.emulator import (
     SipLineInfo,
     VirtualNumberInfo,
 )
+from trunkctl.secret import Secret
 
 from ..novofon.served import Served, serve
 
@@ -282,16 +287,105 @@ async def test_calls_report_from_the_data_api_and_from_rest_v1(nf: Served) -> No
     await place_call(conf, "79990000486", external_id="second")
     nf.backend.finish("1", "answered")
     nf.backend.finish("2", "busy")
-    rows = await calls_report(conf)
+    rows = (await calls_report(conf)).rows
     assert [(r.id, r.finish_reason) for r in rows] == [  # type: ignore[union-attr]
         (500000001, "subscriber_disconnects"),
         (500000002, "subscriber_busy"),
     ]
-    (one,) = await calls_report(conf, external_id="first")
+    (one,) = (await calls_report(conf, external_id="first")).rows
     assert isinstance(one, CallReportRow) and one.id == first.call_session_id
-    stats = await calls_report(conf, via="v1")
+    stats = (await calls_report(conf, via="v1")).rows
     assert all(isinstance(s, StatisticsRecord) for s in stats)
     assert [(s.to_number, s.disposition) for s in stats] == [  # type: ignore[union-attr]
         (ANSWER, "answered"),
         ("79990000486", "busy"),
     ]
+
+
+# --- issue 13 item 3: long periods are split into the server's windows -------------------
+
+
+def _past(backend: InMemoryBackend, call_id: str, days_ago: float, number: str) -> None:
+    started = datetime.now(UTC) - timedelta(days=days_ago)
+    backend.add_call(
+        CallRecord(
+            call_id,
+            LINE,
+            number,
+            None,
+            None,
+            "callback",
+            started,
+            answered=started,
+            finished=started + timedelta(seconds=30),
+            disposition="answered",
+            finish_reason="subscriber_disconnects",
+        )
+    )
+
+
+async def test_a_1000_hour_v1_period_is_split_into_the_servers_30_day_windows(
+    nf: Served,
+) -> None:
+    # Before: one request; the server cut it to 30 days and the 35-day-old call was
+    # silently missing ("No calls in that period.").
+    _past(nf.backend, "old", 35, "79990000035")
+    _past(nf.backend, "new", 1, "79990000001")
+    report = await calls_report(nf.conf(), hours=1000, via="v1")
+    assert [r.to_number for r in report.rows] == ["79990000035", "79990000001"]  # type: ignore[union-attr]
+    assert report.requests == 2
+    assert report.complete
+    assert report.covered[0] <= report.requested[0]
+    assert report.covered[1] >= report.requested[1]
+    assert report.requested[1] - report.requested[0] == timedelta(hours=1014)
+
+
+async def test_a_v1_period_over_the_rate_limited_windows_is_refused_naming_the_limit(
+    nf: Served,
+) -> None:
+    with pytest.raises(BadInput) as caught:
+        await calls_report(nf.conf(), hours=5000, via="v1")
+    assert "30 days a request and 3 requests a minute" in caught.value.what.en
+    assert "2146" in caught.value.what.en
+    assert "--via data" in str(caught.value.next_step)
+    assert await placed_calls(nf) == []
+
+
+async def test_the_servers_start_and_end_are_honoured_when_it_serves_less() -> None:
+    # A server (loopback, plain asyncio) that serves 7 days a request whatever is asked:
+    # the report follows its `end`, and says the period it covered is not all of it.
+    asked: list[tuple[str, str]] = []
+
+    async def serve_7_days(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode()
+        query = dict(parse_qsl(head.split(" ")[1].partition("?")[2]))
+        asked.append((query["start"], query["end"]))
+        start = datetime.strptime(query["start"], "%Y-%m-%d %H:%M:%S")
+        end = min(start + timedelta(days=7), datetime.strptime(query["end"], "%Y-%m-%d %H:%M:%S"))
+        body = json.dumps(
+            {
+                "status": "success",
+                "start": start.strftime("%Y-%m-%d %H:%M:%S"),
+                "end": end.strftime("%Y-%m-%d %H:%M:%S"),
+                "stats": [],
+            }
+        ).encode()
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve_7_days, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    conf = NovofonConfig(api_url=url, values={"key": Secret("k"), "secret": Secret("s")})
+    try:
+        report = await calls_report(conf, hours=1000, via="v1")
+    finally:
+        server.close()
+        await server.wait_closed()
+    # Each request starts where the server said the previous one ended (start + 7 days).
+    starts = [datetime.strptime(a[0], "%Y-%m-%d %H:%M:%S") for a in asked]
+    assert [b - a for a, b in itertools.pairwise(starts)] == [timedelta(days=7)] * 2
+    assert report.requests == 3
+    assert not report.complete
+    assert report.covered[1] - report.covered[0] == timedelta(days=21)
+    assert report.to_dict()["complete"] is False

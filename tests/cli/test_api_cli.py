@@ -17,6 +17,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -348,9 +349,26 @@ class FaultServer:
             await respond(send, 502, b"<html>502 Bad Gateway</html>", content_type="text/html")
         elif mode == "html":
             await respond(send, 200, b"<html>Wi-Fi login</html>", content_type="text/html")
+        elif mode == "empty":  # a proxy's 200 {}: once read as "Balance: 0.00"
+            await respond(send, 200, {})
+        elif mode in ("drip", "flood"):
+            await self._stream(send, mode)
         else:  # "slow": no answer within the client's timeout
             await asyncio.sleep(3)
             await respond(send, 200, b"{}")
+
+    async def _stream(self, send: Send, mode: str) -> None:
+        """``drip``: one byte every 2 s; ``flood``: 50 MB of blanks in 64 KB chunks."""
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        if mode == "drip":
+            for byte in b'{"status": "success", "balance": 1.5, "currency": "RUB"}':
+                await send({"type": "http.response.body", "body": bytes([byte]), "more_body": True})
+                await asyncio.sleep(2)
+        else:
+            chunk = b" " * (64 << 10)
+            for _ in range(800):
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
 
 
 def _free_port() -> int:
@@ -398,6 +416,15 @@ CREDS["TRUNKCTL_NOVOFON_API_TOKEN"] = TOKEN
         ("html", ("sip-lines",), "novofon_protocol", "proxy"),
         ("slow", ("balance", "--timeout", "0.5"), "novofon_timeout", "Try again"),
         ("foreign", ("sip-lines",), "novofon_ip_not_whitelisted", "API tab"),
+        ("empty", ("balance",), "novofon_protocol", "proxy"),
+        (
+            "empty",
+            ("call", "79991234567", "--via", "callback", "--from", "100"),
+            "novofon_outcome_unknown",
+            "statistics",
+        ),
+        ("drip", ("balance", "--timeout", "3"), "novofon_timeout", "Try again"),
+        ("flood", ("balance",), "novofon_protocol", "proxy"),
     ],
 )
 def test_faults_become_typed_errors_with_a_next_step(
@@ -464,6 +491,37 @@ def test_a_rate_limited_call_is_refused_not_retried(
     assert server.hits["e429"] - before == 1
 
 
+def test_timeout_is_one_deadline_for_the_whole_answer(
+    faults: tuple[FaultServer, str], bare: Cli
+) -> None:
+    # Before: a byte every 2 s kept `api balance` busy for 49 s, then it said "10 s".
+    _, url = faults
+    started = time.monotonic()
+    out = bare("api", "balance", "--api-url", f"{url}/drip", "--timeout", "3", "--json", env=CREDS)
+    elapsed = time.monotonic() - started
+    assert js(out)["error"]["code"] == "novofon_timeout"
+    assert elapsed < 8, elapsed  # 3 s plus the interpreter's start-up
+
+
+def test_api_calls_v1_over_a_long_period_shows_what_was_covered(
+    faults: tuple[FaultServer, str], bare: Cli
+) -> None:
+    _, url = faults
+    args = ("api", "calls", "--via", "v1", "--hours", "1000", "--api-url", f"{url}/ok")
+    out = bare(*args, "--json", env=CREDS)
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = js(out)
+    assert report["requests"] == 2 and report["complete"] is True
+    assert report["covered"]["start"] <= report["requested"]["start"]
+    # statistics allow 3 requests a minute: one more for the human-readable form.
+    text = bare(*args[:5], "24", *args[6:], env=CREDS)
+    assert "Period covered: " in text.stdout, text.stdout + text.stderr
+    refused = bare(
+        "api", "calls", "--via", "v1", "--hours", "5000", "--api-url", f"{url}/ok", env=CREDS
+    )
+    assert refused.returncode != 0 and "2146" in refused.stderr
+
+
 def test_faultless_server_works_for_contrast(faults: tuple[FaultServer, str], bare: Cli) -> None:
     _, url = faults
     out = bare("api", "sip-lines", "--api-url", f"{url}/ok", "--json", env=CREDS)
@@ -488,6 +546,8 @@ def receiver(call_log: Path) -> Iterator[str]:
             "serve",
             "--port",
             str(port),
+            "--header-timeout",
+            "2",
             "--credentials-stdin",
         ],
         stdin=subprocess.PIPE,
@@ -547,3 +607,155 @@ def test_webhook_check_proves_a_receiver(receiver: str, bare: Cli) -> None:
     other = bare("webhook", "check", receiver, "--json", env={"TRUNKCTL_NOVOFON_SECRET": "z" * 20})
     assert other.returncode == 1
     assert [c["ok"] for c in js(other)["checks"]] == [True, False, True]
+
+
+def _end_form(pbx_call_id: str) -> dict[str, str]:
+    return {
+        "event": "NOTIFY_END",
+        "call_start": "2026-01-01 10:00:00",
+        "pbx_call_id": pbx_call_id,
+        "caller_id": "79991234567",
+        "called_did": "74951112233",
+        "disposition": "answered",
+        "status_code": "16",
+        "duration": "42",
+    }
+
+
+def test_a_replayed_webhook_is_stored_once_and_starts_at_call_start(
+    receiver: str, bare: Cli, call_log: Path
+) -> None:
+    # Before: three posts of the same signed NOTIFY_END made three calls, each starting
+    # when the post arrived.
+    form = _end_form("in_replayed_1")
+    headers = {"Signature": webhook_signature(SECRET, form)}
+    answers = [httpx.post(receiver, data=form, headers=headers).status_code for _ in range(3)]
+    assert answers == [200, 200, 200]  # a replay is acknowledged, so NovoFon stops retrying
+    events = js(bare("webhook", "events", "--json", "--call-log", str(call_log)))["events"]
+    assert [(e["kind"], e["call_id"]) for e in events] == [("NOTIFY_END", "in_replayed_1")]
+    with sqlite3.connect(call_log) as db:
+        calls = db.execute("SELECT number, status, started_at, talk_duration FROM calls").fetchall()
+    # 10:00:00 in Moscow (UTC+3, the default --zone) is 07:00:00 UTC.
+    moscow_10am = datetime(2026, 1, 1, 7, 0, 0, tzinfo=UTC).timestamp()
+    assert calls == [("79991234567", "answered", moscow_10am, 42.0)]
+
+
+def test_webhook_check_leaves_a_check_not_a_call(receiver: str, bare: Cli, call_log: Path) -> None:
+    # Before: the check's synthetic event sat in the call log as if NovoFon had sent it.
+    good = bare("webhook", "check", receiver, "--json", env={"TRUNKCTL_NOVOFON_SECRET": SECRET})
+    assert good.returncode == 0, good.stdout
+    (event,) = js(bare("webhook", "events", "--json", "--call-log", str(call_log)))["events"]
+    assert event["source"] == "webhook-check"
+    assert event["call_id"].startswith("trunkctl-check-")
+    shown = bare("webhook", "events", "--call-log", str(call_log))
+    assert "(check)" in shown.stdout
+    with sqlite3.connect(call_log) as db:
+        assert db.execute("SELECT count(*) FROM calls").fetchone() == (0,)
+
+
+def test_webhook_check_never_prints_the_signature_a_receiver_echoes(bare: Cli) -> None:
+    # A receiver that echoes the request's headers: its answer must not carry the
+    # signature (valid for replaying that post) into the output.
+    async def echo(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await lifespan(receive, send)
+            return
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        await respond(send, 403, f"denied {headers.get('signature', '')}")
+
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(echo, host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        out = bare(
+            "webhook",
+            "check",
+            f"http://127.0.0.1:{port}/",
+            "--json",
+            env={"TRUNKCTL_NOVOFON_SECRET": SECRET},
+        )
+    finally:
+        server.should_exit = True
+        thread.join(5)
+    assert out.returncode == 1
+    signed = next(c for c in js(out)["checks"] if c["check"] == "signed")
+    assert "denied ***" in signed["detail"], signed
+    # A signature is base64 of 40 hex digits: 56 characters ending in "==".
+    words = [w.strip("'\"") for c in js(out)["checks"] for w in c["detail"].split()]
+    assert not [w for w in words if len(w) == 56 and w.endswith("==")], words
+
+
+def _raw(url: str) -> socket.socket:
+    host, port = httpx.URL(url).host, httpx.URL(url).port
+    return socket.create_connection((host, port or 80), timeout=8)
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        b"",
+        b"POST /novofon HTTP/1.1\r\nHost: x\r\nContent-Ty",
+        b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nevent=NOTIFY",
+    ],
+    ids=["silent", "half-a-header", "half-a-body"],
+)
+def test_webhook_receiver_drops_a_connection_that_never_finishes_its_request(
+    receiver: str, sent: bytes
+) -> None:
+    # Before (issue 16): half a header kept the connection open (90 s and counting); a few
+    # hundred such connections starve the receiver. The fixture runs --header-timeout 2.
+    with _raw(receiver) as sock:
+        sock.sendall(sent)
+        started = time.monotonic()
+        try:
+            closed = sock.recv(1024) == b""
+        except ConnectionResetError:
+            closed = True
+        elapsed = time.monotonic() - started
+    assert closed
+    assert elapsed < 4, elapsed
+    # The receiver still serves everyone else.
+    assert httpx.get(receiver, params={"zd_echo": "still-up"}).text == "still-up"
+
+
+def test_webhook_receiver_keeps_a_slow_but_finished_request(receiver: str) -> None:
+    form = _end_form("in_slow_ok")
+    body = "&".join(f"{k}={v}" for k, v in form.items()).replace(" ", "+").encode()
+    head = (
+        "POST /novofon HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        f"Signature: {webhook_signature(SECRET, form)}\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with _raw(receiver) as sock:
+        sock.sendall(head[:20])
+        time.sleep(1)  # within the 2 s deadline
+        sock.sendall(head[20:] + body)
+        answer = sock.recv(1024)
+    assert answer.startswith(b"HTTP/1.1 200"), answer
+
+
+def test_repeatable_events_are_told_from_replays_by_their_content(
+    receiver: str, bare: Cli, call_log: Path
+) -> None:
+    # NOTIFY_INTERNAL may come once per extension the call reaches: two different ones are
+    # two events; the same one posted twice is one.
+    def internal(extension: str) -> dict[str, str]:
+        return {
+            "event": "NOTIFY_INTERNAL",
+            "call_start": "2026-01-01 10:00:00",
+            "pbx_call_id": "in_internal_1",
+            "caller_id": "79991234567",
+            "called_did": "74951112233",
+            "internal": extension,
+        }
+
+    for form in (internal("100"), internal("101"), internal("100")):
+        answer = httpx.post(
+            receiver, data=form, headers={"Signature": webhook_signature(SECRET, form)}
+        )
+        assert answer.status_code == 200
+    events = js(bare("webhook", "events", "--json", "--call-log", str(call_log)))["events"]
+    assert sorted(e["payload"]["internal"] for e in events) == ["100", "101"]

@@ -127,6 +127,10 @@ def test_parse_credentials_never_echoes_a_bad_line(line: str) -> None:
         ("unallocated number", "not_found"),
         ("no money", "rejected"),
         ("line limit", "rejected"),
+        # zadarma/openapi spec/v1/openapi.json, statistics disposition enum: the spelling
+        # with the comma; no money and no limit means the call was never placed.
+        ("no money, no limit", "failed"),
+        ("call failed", "failed"),
         ("something new", "failed"),
         (None, "failed"),
     ],

@@ -15,7 +15,9 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -142,6 +144,37 @@ async def test_callback_rings_the_pbx_then_the_number(line: EmulatorInfo) -> Non
         fh.seek(log_start)
         added = fh.read().decode(errors="replace")
     assert "trunkctl: call from novofon to" in added, added[-2000:]
+
+
+async def test_a_predicted_callback_rings_the_number_first(line: EmulatorInfo) -> None:
+    # zadarma/openapi spec/v1/openapi.json, /v1/request/callback: with `predicted`, `to` is
+    # called first and `from` only once `to` answers. A busy `to` therefore never rings
+    # the pbx (without `predicted` the pbx rings first and answers).
+    pbx = line.sandbox
+    assert await register_pbx(pbx) == "Registered"
+    log_start = pbx.sandbox.pbx.log_file.stat().st_size
+    async with line.conf().rest_client() as rest, line.conf().data_client() as data:
+        sent = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime())
+        await rest.request_callback(line.line, "79990000486", predicted=True)
+        for _ in range(100):
+            rows = [
+                r
+                for r in await data.calls_report(sent, report_window()[1])
+                if r.source == "callback"
+            ]
+            if rows:
+                break
+            await asyncio.sleep(0.2)
+        stats = await rest.statistics(sent, report_window()[1])
+    (last,) = rows
+    assert (last.finish_reason, last.is_lost) == ("subscriber_busy", True)
+    (record,) = [r for r in stats.stats if r.from_number == "79990000486"]
+    assert record.disposition == "busy"
+    assert record.sip == line.line  # the SIP line took part; never the phone number
+    with pbx.sandbox.pbx.log_file.open("rb") as fh:
+        fh.seek(log_start)
+        added = fh.read().decode(errors="replace")
+    assert "trunkctl: call from novofon to" not in added, added[-2000:]
 
 
 async def test_simple_call_to_a_busy_number_is_reported_busy(line: EmulatorInfo) -> None:
@@ -348,6 +381,13 @@ async def test_calls_send_signed_out_start_and_out_end(
     assert start.pbx_call_id == end.pbx_call_id and start.signature_form == "hex"
     assert (end.get("internal"), end.get("destination")) == ("79990000200", "79990000486")
     assert (end.disposition, end.status_code, end.duration) == ("busy", 17, 0)
+    # novofon/user-api-v1 lib/Webhook/NotifyOutEnd.php: caller_id, the caller's number;
+    # call_start in the account's zone (Moscow), as NovoFon stamps it.
+    assert end.get("caller_id") == SANDBOX_VIRTUAL_NUMBER
+    moscow_now = datetime.now(ZoneInfo("Europe/Moscow")).replace(tzinfo=None)
+    stamp = datetime.strptime(end.get("call_start") or "", "%Y-%m-%d %H:%M:%S")
+    assert abs((moscow_now - stamp).total_seconds()) < 120, (moscow_now, stamp)
     async with conf.data_client() as data:
         row = await finished_call(data, started.external_id)
     assert row.finish_reason == "subscriber_busy"
+    assert row.direction == "in"  # start.simple_call's default direction (NovoFon's page)

@@ -20,9 +20,10 @@ from trunkctl.i18n import Text
 
 if TYPE_CHECKING:
     from trunkctl.calllog import CallLog
-    from trunkctl.novofon import CallReportRow, NovofonConfig, StatisticsRecord
+    from trunkctl.novofon import CallReportRow, NovofonConfig, RestV1Client, StatisticsRecord
 
 __all__ = [
+    "CallsReport",
     "PlacedCall",
     "call_via",
     "calls_report",
@@ -178,8 +179,7 @@ async def place_call(
             _log_finish(call_log, row, "unknown" if _unknown(exc) else "refused")
             raise
     _log_finish(call_log, row, "requested")
-    requested = float(result.time) if result.time is not None else time.time()
-    return PlacedCall("callback", first, target, None, None, requested)
+    return PlacedCall("callback", first, target, None, None, float(result.time))
 
 
 def _unknown(exc: TrunkctlError) -> bool:
@@ -224,18 +224,159 @@ async def wait_for_call(
             await asyncio.sleep(interval)
 
 
+V1_WINDOW = timedelta(days=30)
+"""What one REST v1 ``statistics`` request serves: "Maximum period: 1 month" (zadarma/openapi
+spec/v1/openapi.json), cut to 30 days (novofon/user-api-v1 lib/Api.php docblock)."""
+V1_MAX_REQUESTS = 3
+"""``statistics`` allows 3 requests a minute (zadarma/openapi): more windows would stall."""
+DATA_WINDOW = timedelta(days=90)
+"""``get.calls_report`` refuses a period over 3 months (``date_interval_limit_reached``)."""
+DATA_MAX_REQUESTS = 4
+_V1_PAGE = 1000
+_STAMP = "%Y-%m-%d %H:%M:%S"
+
+
+@dataclass(frozen=True)
+class CallsReport:
+    """The calls of a period and the period the server really covered.
+
+    ``covered`` is what NovoFon said it served (REST v1 ``start``/``end`` of each answer,
+    first start to last end), or the requested period for the Data API, which does not
+    say; ``complete`` is False when the server served less than was asked for.
+    """
+
+    via: Literal["data", "v1"]
+    rows: list[CallReportRow] | list[StatisticsRecord]
+    requested: tuple[datetime, datetime]
+    covered: tuple[datetime, datetime]
+    requests: int
+
+    @property
+    def complete(self) -> bool:
+        """Whether the covered period contains the requested one."""
+        return self.covered[0] <= self.requested[0] and self.covered[1] >= self.requested[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view of the periods (rows are rendered by the caller)."""
+        return {
+            "requested": {"start": _text(self.requested[0]), "end": _text(self.requested[1])},
+            "covered": {"start": _text(self.covered[0]), "end": _text(self.covered[1])},
+            "complete": self.complete,
+            "requests": self.requests,
+        }
+
+
+def _text(stamp: datetime) -> str:
+    return stamp.strftime(_STAMP)
+
+
+def _windows_needed(since: datetime, till: datetime, window: timedelta) -> int:
+    return max(1, -(-(till - since) // window))
+
+
+def _too_long(hours: float, via: str, window: timedelta, most: int, extra: timedelta) -> BadInput:
+    limit_hours = int((window * most - extra) / timedelta(hours=1))
+    what = (
+        Text(
+            "REST v1 statistics serve at most 30 days a request and 3 requests a minute, "
+            "so --hours can be at most {limit} here",
+            "Статистика REST v1 отдаёт не больше 30 дней за запрос и 3 запроса в минуту, "
+            "поэтому --hours здесь не больше {limit}",
+        )
+        if via == "v1"
+        else Text(
+            "The calls report serves at most 3 months a request, so --hours can be at most "
+            "{limit} here",
+            "Отчёт по звонкам отдаёт не больше 3 месяцев за запрос, поэтому --hours здесь "
+            "не больше {limit}",
+        )
+    )
+    return BadInput(
+        what.format(limit=limit_hours),
+        evidence=f"--hours {hours:g} ({via})",
+        next_step=Text(
+            "Ask for a shorter period (--hours {limit} or less){alt}.",
+            "Запросите период короче (--hours {limit} или меньше){alt}.",
+        ).format(
+            limit=limit_hours,
+            alt=", or use --via data (3 months a request)" if via == "v1" else "",
+        ),
+    )
+
+
 async def calls_report(
     conf: NovofonConfig,
     *,
     hours: float = 24.0,
     external_id: str | None = None,
     via: Literal["data", "v1"] = "data",
-) -> list[CallReportRow] | list[StatisticsRecord]:
-    """The calls of the last ``hours``: Data API report rows, or REST v1 statistics."""
+) -> CallsReport:
+    """The calls of the last ``hours``: Data API report rows, or REST v1 statistics.
+
+    A period longer than one request may serve is split into the server's windows (30 days
+    for v1, 3 months for the Data API), each v1 window following the ``end`` NovoFon says
+    it served; a period needing more requests than the rate limits allow is refused with
+    :class:`BadInput` naming the limit, before anything is sent.
+    """
     since, till = _window(hours)
+    extra = timedelta(hours=14)  # _window's look-ahead
     if via == "v1":
-        # REST v1 statistics serve at most a month; the window here is far shorter.
+        if _windows_needed(since, till, V1_WINDOW) > V1_MAX_REQUESTS:
+            raise _too_long(hours, via, V1_WINDOW, V1_MAX_REQUESTS, extra)
         async with conf.rest_client() as rest:
-            return list((await rest.statistics(since, till)).stats)
+            return await _v1_report(rest, since, till)
+    if _windows_needed(since, till, DATA_WINDOW) > DATA_MAX_REQUESTS:
+        raise _too_long(hours, via, DATA_WINDOW, DATA_MAX_REQUESTS, extra)
+    rows: dict[int, CallReportRow] = {}
+    requests = 0
     async with conf.data_client() as data:
-        return await data.calls_report(since, till, external_id=external_id)
+        cursor = since
+        while cursor < till:
+            end = min(till, cursor + DATA_WINDOW)
+            for row in await data.calls_report(cursor, end, external_id=external_id):
+                rows[row.id] = row
+            requests += 1
+            cursor = end
+    ordered = sorted(rows.values(), key=lambda r: (r.start_time or "", r.id))
+    return CallsReport("data", ordered, (since, till), (since, till), requests)
+
+
+async def _v1_report(rest: RestV1Client, since: datetime, till: datetime) -> CallsReport:
+    from trunkctl.novofon import NovofonProtocolError
+
+    found: dict[str, StatisticsRecord] = {}
+    covered_start: datetime | None = None
+    cursor, requests = since, 0
+    covered_end = since
+    while cursor < till and requests < V1_MAX_REQUESTS:
+        window_end = min(till, cursor + V1_WINDOW)
+        skip = 0
+        while True:
+            page = await rest.statistics(cursor, window_end, skip=skip or None, limit=_V1_PAGE)
+            requests += 1
+            for record in page.stats:
+                found[record.id] = record
+            if len(page.stats) < _V1_PAGE or requests >= V1_MAX_REQUESTS:
+                break
+            skip += _V1_PAGE
+        try:
+            served_start = datetime.strptime(page.start, _STAMP)
+            served_end = datetime.strptime(page.end, _STAMP)
+        except ValueError as exc:
+            raise NovofonProtocolError(
+                Text(
+                    "NovoFon's statistics period is not a date",
+                    "Период статистики NovoFon — не дата",
+                ),
+                evidence=f"statistics: start={page.start!r} end={page.end!r}",
+                method="statistics",
+            ) from exc
+        if covered_start is None:
+            covered_start = served_start
+        covered_end = max(covered_end, served_end)
+        if served_end <= cursor:
+            break  # no progress: report what was covered rather than loop
+        cursor = served_end
+    ordered = sorted(found.values(), key=lambda r: (r.callstart, r.id))
+    covered = (covered_start or since, covered_end)
+    return CallsReport("v1", ordered, (since, till), covered, requests)

@@ -42,7 +42,11 @@ ApiUrlOpt = Annotated[
 ]
 TimeoutOpt = Annotated[
     float | None,
-    typer.Option("--timeout", help="Seconds to wait for each answer (default 10).", min=0.1),
+    typer.Option(
+        "--timeout",
+        help="Seconds each request may take, connect to last byte (default 10).",
+        min=0.1,
+    ),
 ]
 CredentialsStdinOpt = Annotated[
     bool,
@@ -440,9 +444,9 @@ def calls(
     o = out(json_)
     conf = api_config(api_url, timeout_s, credentials_stdin, argv_secret)
     how = _via(conf, via)
-    rows = run(calls_report(conf, hours=hours, external_id=external_id, via=how))
+    report = run(calls_report(conf, hours=hours, external_id=external_id, via=how))
     items: list[dict[str, Any]] = []
-    for row in rows:
+    for row in report.rows:
         if isinstance(row, CallReportRow):
             items.append(
                 {
@@ -473,9 +477,28 @@ def calls(
     total = len(items)
     # Newest first; a busy account has hundreds of calls a day.
     items = sorted(items, key=lambda i: str(i["start_time"] or ""), reverse=True)[:limit]
+    period = report.to_dict()
     if o.json:
-        o.emit_json({"via": how, "total": total, "calls": items})
+        o.emit_json({"via": how, "total": total, **period, "calls": items})
         return
+    covered = period["covered"]
+    o.say(
+        Text(
+            "Period covered: {start} – {end} ({n} request(s)).",
+            "Охваченный период: {start} – {end} (запросов: {n}).",
+        ).format(start=covered["start"], end=covered["end"], n=report.requests)
+    )
+    if not report.complete:
+        asked = period["requested"]
+        o.say(
+            Text(
+                "NovoFon served less than was asked for ({start} – {end}): calls outside "
+                "the covered period are not shown.",
+                "NovoFon отдал меньше, чем запрошено ({start} – {end}): звонки вне "
+                "охваченного периода не показаны.",
+            ).format(start=asked["start"], end=asked["end"]),
+            style="yellow",
+        )
     if not items:
         o.say(Text("No calls in that period.", "Звонков за этот период нет."))
         return

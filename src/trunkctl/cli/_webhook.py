@@ -40,16 +40,59 @@ CallLogOpt = Annotated[
 ]
 
 
-def record_webhook(call_log: CallLog, event: WebhookEvent) -> None:
-    """Store a verified notification; an END (in or out) also becomes a call row."""
+CHECK_PREFIX = "trunkctl-check-"
+"""``pbx_call_id`` prefix of the synthetic event `webhook check` posts: stored as a check."""
+DEFAULT_ZONE = "Europe/Moscow"
+"""The zone ``call_start`` is read in unless told: NovoFon stamps in the account's time
+zone (``info/timezone``), Moscow unless the account changed it."""
+
+
+_ONCE_PER_CALL = frozenset({"NOTIFY_START", "NOTIFY_END", "NOTIFY_OUT_START", "NOTIFY_OUT_END"})
+
+
+def call_start_epoch(text: str | None, zone: str = DEFAULT_ZONE) -> float | None:
+    """A webhook's ``call_start`` (``Y-m-d H:M:S`` in ``zone``) as epoch seconds, or None."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if not text:
+        return None
+    try:
+        stamp = datetime.strptime(text.strip(), "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return None
+    return stamp.replace(tzinfo=ZoneInfo(zone)).timestamp()
+
+
+def record_webhook(call_log: CallLog, event: WebhookEvent, *, zone: str = DEFAULT_ZONE) -> bool:
+    """Store a verified notification once; an END (in or out) also becomes a call row.
+
+    Idempotent by (event, pbx_call_id): a replay (NovoFon retrying, or anyone re-posting a
+    captured signed post) is not stored again and False is returned; the receiver still
+    answers 200, so NovoFon stops retrying. A call row starts at the event's
+    ``call_start`` (read in ``zone``), not at its arrival. The event `webhook check` posts
+    is stored with source ``webhook-check`` and never becomes a call.
+    """
     from trunkctl.novofon import disposition_status
 
-    call_log.record_event(
-        source="webhook", kind=event.event, call_id=event.pbx_call_id, payload=dict(event.fields)
+    check = (event.pbx_call_id or "").startswith(CHECK_PREFIX)
+    stored = call_log.record_event(
+        source="webhook-check" if check else "webhook",
+        kind=event.event,
+        call_id=event.pbx_call_id,
+        payload=dict(event.fields),
+        once=True,
+        # A call starts and ends once; INTERNAL/ANSWER/IVR/RECORD may come again for
+        # another extension or recording, and only an identical post is a replay.
+        same_payload=event.event not in _ONCE_PER_CALL,
     )
-    if event.event in ("NOTIFY_END", "NOTIFY_OUT_END"):
+    if stored is None:
+        log.info("%s pbx_call_id=%s again: a replay, not stored", event.event, event.pbx_call_id)
+        return False
+    if event.event in ("NOTIFY_END", "NOTIFY_OUT_END") and not check:
         outgoing = event.event == "NOTIFY_OUT_END"
         duration = event.duration
+        started = call_start_epoch(event.get("call_start"), zone)
         call_log.record_call(
             source="webhook",
             number=event.get("destination") if outgoing else event.get("caller_id"),
@@ -57,10 +100,13 @@ def record_webhook(call_log: CallLog, event: WebhookEvent) -> None:
             channel_id=event.pbx_call_id,
             q850=event.status_code,
             talk_duration=float(duration) if duration is not None else None,
+            started_at=started,
             detail={
                 "direction": "out" if outgoing else "in",
                 "disposition": event.disposition,
                 "call_start": event.get("call_start"),
+                "call_start_zone": zone if started is not None else None,
+                "caller_id": event.get("caller_id"),
                 "called_did": event.get("called_did"),
                 "internal": event.get("internal"),
             },
@@ -71,6 +117,7 @@ def record_webhook(call_log: CallLog, event: WebhookEvent) -> None:
         event.pbx_call_id or "-",
         event.disposition or "",
     )
+    return True
 
 
 def _secret(conf: NovofonConfig) -> Secret:
@@ -104,19 +151,55 @@ def serve(
         typer.Option("--trusted-proxy", help="Whose X-Forwarded-For to believe (comma-separated)."),
     ] = "127.0.0.1",
     call_log: CallLogOpt = None,
+    zone: Annotated[
+        str,
+        typer.Option(
+            "--zone", help="The account's time zone, which call_start is stamped in (IANA)."
+        ),
+    ] = DEFAULT_ZONE,
+    header_timeout: Annotated[
+        float,
+        typer.Option(
+            "--header-timeout",
+            help="Seconds a client has to deliver a whole request before it is dropped.",
+            min=0.1,
+        ),
+    ] = 10.0,
     credentials_stdin: CredentialsStdinOpt = False,
     argv_secret: ArgvSecretOpt = None,
 ) -> None:
     """Receive NOTIFY_* posts: zd_echo check, Signature verification, into the call log."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
     import uvicorn
 
     from trunkctl.calllog import CallLog
-    from trunkctl.novofon import webhook_app
+    from trunkctl.errors import BadInput
+    from trunkctl.novofon import header_timeout_protocol, webhook_app
 
     o = out()
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise BadInput(
+            Text("unknown time zone {zone!r}", "неизвестный часовой пояс {zone!r}").format(
+                zone=zone
+            ),
+            next_step=Text(
+                "Give an IANA zone such as Europe/Moscow (the account's zone: "
+                "NovoFon cabinet, or REST v1 info/timezone).",
+                "Укажите зону IANA, например Europe/Moscow (зона аккаунта: кабинет "
+                "NovoFon или REST v1 info/timezone).",
+            ),
+        ) from exc
     secret = _secret(api_config(None, None, credentials_stdin, argv_secret))
     logs = CallLog(call_log)
-    receiver = webhook_app(secret, lambda event: record_webhook(logs, event))
+
+    def on_event(event: WebhookEvent) -> None:
+        # Stored or a replay alike, the answer is 200 with an empty body.
+        record_webhook(logs, event, zone=zone)
+
+    receiver = webhook_app(secret, on_event)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     o.progress(
         Text(
@@ -134,6 +217,7 @@ def serve(
             proxy_headers=True,
             forwarded_allow_ips=trusted_proxy,
             server_header=False,
+            http=header_timeout_protocol(header_timeout),
         )
     finally:
         logs.close()
@@ -160,8 +244,9 @@ def events(
     for item in found:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(item["received_at"]))
         payload = item["payload"]
+        mark = " (check)" if item["source"] == "webhook-check" else ""
         o.say(
-            f"{stamp} {item['kind']} {item['call_id'] or '-'} "
+            f"{stamp} {item['kind']}{mark} {item['call_id'] or '-'} "
             f"{payload.get('caller_id') or payload.get('internal') or ''} → "
             f"{payload.get('called_did') or payload.get('destination') or ''} "
             f"{payload.get('disposition') or ''}".rstrip()
@@ -194,7 +279,7 @@ def check(
     o = out(json_)
     conf = api_config(api_url, None, credentials_stdin, argv_secret)
     secret = _secret(conf)
-    token = f"trunkctl-check-{secrets.token_hex(4)}"
+    token = f"{CHECK_PREFIX}{secrets.token_hex(4)}"
     form = _sample(token)
     results: list[dict[str, Any]] = []
 
@@ -202,17 +287,16 @@ def check(
         results.append({"check": name, "ok": ok, "detail": detail})
 
     try:
+        signature = webhook_signature(secret, form)
         with httpx.Client(timeout=10.0) as http:
             echo = http.get(url, params={"zd_echo": token})
-            step("zd_echo", echo.status_code == 200 and echo.text == token, _said(echo))
-            signed = http.post(
-                url, data=form, headers={"Signature": webhook_signature(secret, form)}
-            )
-            step("signed", signed.status_code == 200, _said(signed))
+            step("zd_echo", echo.status_code == 200 and echo.text == token, _said(echo, signature))
+            signed = http.post(url, data=form, headers={"Signature": signature})
+            step("signed", signed.status_code == 200, _said(signed, signature))
             forged = http.post(url, data=form, headers={"Signature": "Zm9yZ2Vk"})
-            step("forged", forged.status_code == 403, _said(forged))
+            step("forged", forged.status_code == 403, _said(forged, signature))
     except httpx.HTTPError as exc:
-        step("connect", False, f"{type(exc).__name__}: {exc}")
+        step("connect", False, _masked(f"{type(exc).__name__}: {exc}", form, secret))
     ok = all(r["ok"] for r in results)
     if o.json:
         o.emit_json({"ok": ok, "url": url, "checks": results})
@@ -230,5 +314,14 @@ def check(
         raise typer.Exit(1)
 
 
-def _said(response: Any) -> str:
-    return f"HTTP {response.status_code} {response.text[:60]!r}"
+def _said(response: Any, signature: str) -> str:
+    # A receiver that echoes the request's headers must not get the signature (valid for
+    # replaying this very post) into the output.
+    text = str(response.text).replace(signature, "***")
+    return f"HTTP {response.status_code} {text[:60]!r}"
+
+
+def _masked(text: str, form: dict[str, str], secret: Secret) -> str:
+    from trunkctl.novofon import webhook_signature
+
+    return text.replace(webhook_signature(secret, form), "***").replace(secret.reveal(), "***")

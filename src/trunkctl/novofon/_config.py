@@ -30,6 +30,7 @@ from trunkctl.i18n import Text
 from trunkctl.secret import Secret
 from trunkctl.settings import default_settings_paths, read_settings_table
 
+from ._http import DEFAULT_MAX_ANSWER, DEFAULT_MAX_REPORT_ANSWER
 from ._jsonrpc import CALL_API_URL, DATA_API_URL, CallApiClient, DataApiClient
 from ._rest import DEFAULT_REST_URL, RestV1Client
 
@@ -87,6 +88,8 @@ class NovofonConfig:
     line: str | None = None
     trunk: str = "novofon"
     timeout: float = 10.0
+    max_answer: int = DEFAULT_MAX_ANSWER
+    max_report_answer: int = DEFAULT_MAX_REPORT_ANSWER
     values: Mapping[str, Secret] = field(default_factory=dict, repr=False)
     files: Mapping[str, Path] = field(default_factory=dict)
     source: Path | None = None
@@ -162,6 +165,8 @@ class NovofonConfig:
                 ),
             )
         options.setdefault("timeout", self.timeout)
+        options.setdefault("max_answer", self.max_answer)
+        options.setdefault("max_report_answer", self.max_report_answer)
         return RestV1Client(key, secret, self.rest_base(), **options)
 
     def _source_text(self) -> Text:
@@ -190,11 +195,15 @@ class NovofonConfig:
     def data_client(self, **options: Any) -> DataApiClient:
         """A Data API 2.0 client (permanent token first, else login and password)."""
         options.setdefault("timeout", self.timeout)
+        options.setdefault("max_answer", self.max_answer)
+        options.setdefault("max_report_answer", self.max_report_answer)
         return DataApiClient(base_url=self.data_api_base(), **self._jsonrpc_auth(), **options)
 
     def call_client(self, **options: Any) -> CallApiClient:
         """A Call API 4.0 client (permanent token first, else login and password)."""
         options.setdefault("timeout", self.timeout)
+        options.setdefault("max_answer", self.max_answer)
+        options.setdefault("max_report_answer", self.max_report_answer)
         return CallApiClient(base_url=self.call_api_base(), **self._jsonrpc_auth(), **options)
 
     def to_dict(self) -> dict[str, Any]:
@@ -276,7 +285,8 @@ def load_novofon_config(
     """Settings file ``path`` (default: the first of trunkctl's default locations), then
     the environment, then ``stdin_values`` (:func:`parse_credentials`); ``api_url`` (the
     CLI's ``--api-url``) overrides every base URL; ``timeout`` (s) overrides [novofon]
-    ``timeout`` (default 10)."""
+    ``timeout`` (default 10, one deadline per request); ``max_answer_mb`` (4) and
+    ``max_report_answer_mb`` (32, statistics and calls reports) cap an answer's size."""
     env = os.environ if environ is None else environ
     source = _settings_file(path)
     table = _table(source)
@@ -306,6 +316,10 @@ def load_novofon_config(
         ) from exc
     return NovofonConfig(
         **urls,
+        max_answer=_megabytes(table, "max_answer_mb", DEFAULT_MAX_ANSWER, source),
+        max_report_answer=_megabytes(
+            table, "max_report_answer_mb", DEFAULT_MAX_REPORT_ANSWER, source
+        ),
         timeout=seconds,
         login=login,
         virtual_number=text.get("virtual_number"),
@@ -315,3 +329,23 @@ def load_novofon_config(
         files=files,
         source=source,
     )
+
+
+def _megabytes(table: Mapping[str, Any], key: str, default: int, source: Path | None) -> int:
+    """A size cap in MB from the [novofon] table, as bytes (``default`` when unset)."""
+    value = table.get(key)
+    if value is None:
+        return default
+    try:
+        size = float(value)
+    except (TypeError, ValueError):
+        size = -1.0
+    if not 0 < size <= 4096:
+        raise NovofonConfigError(
+            Text(
+                "[novofon] {key} must be a number of megabytes (0..4096)",
+                "[novofon] {key} должен быть числом мегабайт (0..4096)",
+            ).format(key=key),
+            evidence=f"{source}: {key} = {value!r}",
+        )
+    return int(size * (1 << 20))

@@ -570,10 +570,12 @@ _UNKNOWN_NEXT: dict[str, Text] = {
         "(list.calls); повторяйте, только если его нет ни там, ни там.",
     ),
     "request/callback": Text(
-        "Do not repeat it blindly: first check the call statistics (statistics) from "
-        "{sent_at} on; repeat only if the callback is not there.",
-        "Не повторяйте вслепую: сначала проверьте статистику звонков (statistics) начиная "
-        "с {sent_at}; повторяйте, только если обратного звонка там нет.",
+        "Do not repeat it blindly: first check the call statistics (statistics: "
+        "`trunkctl api calls --via v1`) from {sent_at} on; repeat only if the callback is "
+        "not there.",
+        "Не повторяйте вслепую: сначала проверьте статистику звонков (statistics: "
+        "`trunkctl api calls --via v1`) начиная с {sent_at}; повторяйте, только если "
+        "обратного звонка там нет.",
     ),
     "update.sip_line_password": Text(
         "The SIP password may already have changed: check whether the line still "

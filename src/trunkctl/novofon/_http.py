@@ -3,6 +3,11 @@
 Every httpx exception is translated here (STYLE.md §5), and the translation depends on
 whether the request had effects: a read that timed out is a plain timeout (repeat it), a
 call whose answer was lost is an *unknown outcome* (do not repeat it blindly).
+
+Two bounds hold for every request: ``timeout`` is one deadline from the connect to the
+last byte of the answer (httpx's own timeouts are per read, so a server dripping a byte
+every few seconds would never trip them), and the answer is streamed and cut at
+``max_answer`` bytes (``max_report_answer`` for reports), so a flood cannot fill memory.
 """
 
 from __future__ import annotations
@@ -29,7 +34,20 @@ from ._errors import (
 )
 from ._secret import Secret, scrub
 
-__all__ = ["EdgeClient", "HttpEdge", "RateLimitInfo", "RetryPolicy", "Sleep"]
+__all__ = [
+    "DEFAULT_MAX_ANSWER",
+    "DEFAULT_MAX_REPORT_ANSWER",
+    "EdgeClient",
+    "HttpEdge",
+    "RateLimitInfo",
+    "RetryPolicy",
+    "Sleep",
+]
+
+DEFAULT_MAX_ANSWER = 4 << 20
+"""Bytes an ordinary answer may have (a balance is ~60; a SIP list a few KB)."""
+DEFAULT_MAX_REPORT_ANSWER = 32 << 20
+"""Bytes a report (statistics, get.calls_report: up to 1000 rows a page) may have."""
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -129,15 +147,22 @@ class HttpEdge:
         sleep: Sleep,
         clock: Callable[[], float],
         secrets: Iterable[Secret | None],
+        max_answer: int = DEFAULT_MAX_ANSWER,
+        max_report_answer: int = DEFAULT_MAX_REPORT_ANSWER,
     ) -> None:
         if client is not None and transport is not None:
             raise ValueError("pass either client= or transport=, not both")
         self._owned = client is None
         self.client = client or httpx.AsyncClient(transport=transport, timeout=timeout)
         self.timeout = timeout
+        self.max_answer = max_answer
+        self.max_report_answer = max_report_answer
         self.sleep = sleep
         self.clock = clock
         self.secrets: tuple[Secret | None, ...] = tuple(secrets)
+        self.request_secrets: tuple[Secret, ...] = ()
+        """The last request's ``Authorization`` value and signature: a server that echoes
+        them must not get them into evidence (the signature replays that very request)."""
 
     async def aclose(self) -> None:
         """Close the client if this edge created it (a borrowed client stays open)."""
@@ -155,15 +180,124 @@ class HttpEdge:
         method: str,
         effects: bool,
         external_id: str | None = None,
+        report: bool = False,
     ) -> httpx.Response:
-        """Send one request; read the whole body; translate every httpx failure."""
+        """Send one request and read its whole answer within ``timeout`` (connect to last
+        byte) and ``max_answer`` bytes (``max_report_answer`` when ``report``); every
+        failure becomes a NovoFon error."""
         sent_at = self.now_text()
-        with self._translate(
-            request, method=method, effects=effects, sent_at=sent_at, external_id=external_id
-        ):
-            response = await self.client.send(request)
-            await response.aread()
-            return response
+        auth = request.headers.get("authorization")
+        self.request_secrets = (
+            (Secret(auth), Secret(auth.rpartition(":")[2])) if auth and ":" in auth else ()
+        )
+        cap = self.max_report_answer if report else self.max_answer
+        received = [0]
+        try:
+            async with asyncio.timeout(self.timeout):
+                with self._translate(
+                    request,
+                    method=method,
+                    effects=effects,
+                    sent_at=sent_at,
+                    external_id=external_id,
+                ):
+                    return await self._read(request, cap, received, method, effects, sent_at)
+        except TimeoutError as exc:
+            raise self._deadline(
+                request, method, effects, sent_at, external_id, received[0]
+            ) from exc
+
+    async def _read(
+        self,
+        request: httpx.Request,
+        cap: int,
+        received: list[int],
+        method: str,
+        effects: bool,
+        sent_at: str,
+    ) -> httpx.Response:
+        response = await self.client.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > cap:
+                raise self._too_big(method, effects, sent_at, cap, f"Content-Length {declared}")
+            chunks: list[bytes] = []
+            async for chunk in response.aiter_bytes():
+                received[0] += len(chunk)
+                if received[0] > cap:
+                    raise self._too_big(
+                        method, effects, sent_at, cap, f"more than {cap} bytes received"
+                    )
+                chunks.append(chunk)
+        finally:
+            await response.aclose()
+        # The body is decoded already: the copy must not announce an encoding again.
+        headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(chunks),
+            request=request,
+            extensions=response.extensions,
+        )
+
+    def _too_big(
+        self, method: str, effects: bool, sent_at: str, cap: int, seen: str
+    ) -> NovofonError:
+        if effects:
+            return outcome_unknown(
+                method=method, reason=f"answer over the {cap}-byte cap ({seen})", sent_at=sent_at
+            )
+        return NovofonProtocolError(
+            Text(
+                "NovoFon's answer is larger than {mb:g} MB, so it was not read",
+                "Ответ NovoFon больше {mb:g} МБ, поэтому он не дочитан",
+            ).format(mb=round(cap / (1 << 20), 2)),
+            evidence=f"{method}: {seen}; cap {cap} bytes",
+            next_step=Text(
+                "No NovoFon answer is that large: check the base URL and proxy settings. "
+                "For a genuinely large report, ask for a shorter period or raise "
+                "[novofon] max_report_answer_mb.",
+                "Ответы NovoFon не бывают такими большими: проверьте базовый URL и настройки "
+                "прокси. Для действительно большого отчёта запросите период короче или "
+                "увеличьте [novofon] max_report_answer_mb.",
+            ),
+            method=method,
+        )
+
+    def _deadline(
+        self,
+        request: httpx.Request,
+        method: str,
+        effects: bool,
+        sent_at: str,
+        external_id: str | None,
+        received: int,
+    ) -> NovofonError:
+        reason = f"no complete answer within {self.timeout:g} s ({received} bytes received)"
+        if effects:
+            return outcome_unknown(
+                method=method, reason=reason, sent_at=sent_at, external_id=external_id
+            )
+        host = request.url.host
+        return NovofonTimeout(
+            Text(
+                "NovoFon ({host}) did not answer within {timeout:g} s",
+                "NovoFon ({host}) не ответил за {timeout:g} с",
+            ).format(host=host, timeout=self.timeout),
+            evidence=f"{method}: deadline {self.timeout:g} s from connect to the last byte; "
+            f"{received} bytes of the answer had arrived",
+            next_step=Text(
+                "Try again; if it repeats, check the network path to {host} or raise --timeout.",
+                "Повторите; если повторяется, проверьте сетевой путь до {host} или увеличьте "
+                "--timeout.",
+            ).format(host=host),
+            method=method,
+        )
 
     @contextmanager
     def _translate(
@@ -186,7 +320,7 @@ class HttpEdge:
                     "Could not connect to NovoFon at {host}: nothing was sent",
                     "Не удалось подключиться к NovoFon ({host}): ничего не отправлено",
                 ).format(host=host),
-                evidence=self._scrub(f"{type(exc).__name__}: {exc}"),
+                evidence=self.scrub(f"{type(exc).__name__}: {exc}"),
                 next_step=Text(
                     "Check the network, DNS and proxy settings; it is safe to try again.",
                     "Проверьте сеть, DNS и настройки прокси; повторить запрос безопасно.",
@@ -198,7 +332,7 @@ class HttpEdge:
             if effects:
                 raise outcome_unknown(
                     method=method,
-                    reason=self._scrub(reason),
+                    reason=self.scrub(reason),
                     sent_at=sent_at,
                     external_id=external_id,
                 ) from exc
@@ -208,7 +342,7 @@ class HttpEdge:
                         "The connection to NovoFon ({host}) broke before the answer came",
                         "Соединение с NovoFon ({host}) оборвалось до ответа",
                     ).format(host=host),
-                    evidence=self._scrub(f"{method}: {reason}"),
+                    evidence=self.scrub(f"{method}: {reason}"),
                     next_step=Text(
                         "The request only reads data, so it is safe to try again.",
                         "Запрос только читает данные, повторить его безопасно.",
@@ -220,7 +354,7 @@ class HttpEdge:
                     "NovoFon ({host}) did not answer within {timeout:g} s",
                     "NovoFon ({host}) не ответил за {timeout:g} с",
                 ).format(host=host, timeout=self.timeout),
-                evidence=self._scrub(f"{method}: {reason}"),
+                evidence=self.scrub(f"{method}: {reason}"),
                 next_step=Text(
                     "Try again; if it repeats, check the network path to {host}.",
                     "Повторите; если повторяется, проверьте сетевой путь до {host}.",
@@ -233,7 +367,7 @@ class HttpEdge:
                     "The HTTP exchange with NovoFon failed",
                     "Обмен данными с NovoFon по HTTP не удался",
                 ),
-                evidence=self._scrub(f"{method}: {type(exc).__name__}: {exc}"),
+                evidence=self.scrub(f"{method}: {type(exc).__name__}: {exc}"),
                 next_step=Text(
                     "Check the base URL and proxy settings.",
                     "Проверьте базовый URL и настройки прокси.",
@@ -241,8 +375,14 @@ class HttpEdge:
                 method=method,
             ) from exc
 
-    def _scrub(self, text: str) -> str:
-        return scrub(text, self.secrets)
+    def scrub(self, text: str) -> str:
+        """``text`` with this client's secrets masked (for evidence)."""
+        return scrub(text, self.masked)
+
+    @property
+    def masked(self) -> tuple[Secret | None, ...]:
+        """Every value evidence must not show: credentials and the last signature."""
+        return (*self.secrets, *self.request_secrets)
 
     def server_failed(
         self, response: httpx.Response, *, method: str, effects: bool, external_id: str | None
@@ -258,7 +398,7 @@ class HttpEdge:
                 "NovoFon's server failed (HTTP {status})",
                 "Сервер NovoFon дал сбой (HTTP {status})",
             ).format(status=response.status_code),
-            evidence=self._scrub(f"{method}: HTTP {response.status_code}\n{_head(response)}"),
+            evidence=self.scrub(f"{method}: HTTP {response.status_code}\n{_head(response)}"),
             next_step=Text(
                 "Try again in a minute; if it persists, ask NovoFon support.",
                 "Повторите через минуту; если не проходит, обратитесь в поддержку NovoFon.",
@@ -274,8 +414,8 @@ class HttpEdge:
         try:
             return json.loads(response.content)
         except (ValueError, UnicodeDecodeError) as exc:
-            if effects and response.is_success:
-                # A 2xx that is not the API's JSON (a proxy page): the request reached
+            if effects and response.status_code < 400:
+                # A 2xx/3xx that is not the API's JSON (a proxy page): the request reached
                 # something, and whether the call started is unknown.
                 raise outcome_unknown(
                     method=method,
@@ -291,7 +431,7 @@ class HttpEdge:
                     status=response.status_code,
                     ctype=response.headers.get("content-type", "no content-type"),
                 ),
-                evidence=self._scrub(f"{method}: {_head(response)}"),
+                evidence=self.scrub(f"{method}: {_head(response)}"),
                 next_step=Text(
                     "A proxy or captive portal may be answering instead of NovoFon; check "
                     "the base URL and proxy settings.",
@@ -325,6 +465,8 @@ class EdgeClient:
         sleep: Sleep,
         clock: Callable[[], float],
         secrets: Iterable[Secret | None],
+        max_answer: int = DEFAULT_MAX_ANSWER,
+        max_report_answer: int = DEFAULT_MAX_REPORT_ANSWER,
     ) -> None:
         self._edge = HttpEdge(
             client=client,
@@ -333,6 +475,8 @@ class EdgeClient:
             sleep=sleep,
             clock=clock,
             secrets=secrets,
+            max_answer=max_answer,
+            max_report_answer=max_report_answer,
         )
 
     async def __aenter__(self) -> Self:

@@ -33,7 +33,15 @@ from ._errors import (
     jsonrpc_error,
     outcome_unknown,
 )
-from ._http import EdgeClient, RetryPolicy, Sleep, default_sleep, retry_after_seconds
+from ._http import (
+    DEFAULT_MAX_ANSWER,
+    DEFAULT_MAX_REPORT_ANSWER,
+    EdgeClient,
+    RetryPolicy,
+    Sleep,
+    default_sleep,
+    retry_after_seconds,
+)
 from ._models import (
     Account,
     ActiveCall,
@@ -83,6 +91,8 @@ class JsonRpcClient(EdgeClient):
         renew_before: float = 300.0,
         sleep: Sleep = default_sleep,
         clock: Callable[[], float] = time.time,
+        max_answer: int = DEFAULT_MAX_ANSWER,
+        max_report_answer: int = DEFAULT_MAX_REPORT_ANSWER,
     ) -> None:
         if (api_key is None) == (login is None or password is None):
             raise BadInput(
@@ -108,6 +118,8 @@ class JsonRpcClient(EdgeClient):
             sleep=sleep,
             clock=clock,
             secrets=(self._password, self._api_key),
+            max_answer=max_answer,
+            max_report_answer=max_report_answer,
         )
         self.limits: ApiLimits | None = None
         """``metadata.limits`` of the most recent answer that carried them."""
@@ -221,7 +233,11 @@ class JsonRpcClient(EdgeClient):
             headers={"Content-Type": "application/json; charset=UTF-8"},
         )
         response = await self._edge.send(
-            request, method=method, effects=effects, external_id=external_id
+            request,
+            method=method,
+            effects=effects,
+            external_id=external_id,
+            report=method == "get.calls_report",
         )
         if response.status_code >= 500:
             raise self._edge.server_failed(
@@ -239,7 +255,7 @@ class JsonRpcClient(EdgeClient):
                 },
                 method=method,
                 http_status=429,
-                secrets=self._edge.secrets,
+                secrets=self._edge.masked,
             )
         body = self._edge.json_of(response, method=method, effects=effects, external_id=external_id)
         if not isinstance(body, Mapping):
@@ -251,7 +267,7 @@ class JsonRpcClient(EdgeClient):
                 error,
                 method=method,
                 http_status=response.status_code,
-                secrets=self._edge.secrets,
+                secrets=self._edge.masked,
             )
             if effects and mapped.api_code == -32603:
                 # An internal error after the request was accepted says nothing about
@@ -297,7 +313,7 @@ class JsonRpcClient(EdgeClient):
                 "NovoFon's answer is not the JSON-RPC result it should be",
                 "Ответ NovoFon — не тот результат JSON-RPC, что ожидался",
             ),
-            evidence=scrub(f"{method}: {str(body)[:300]}", self._edge.secrets),
+            evidence=scrub(f"{method}: {str(body)[:300]}", self._edge.masked),
             next_step=Text(
                 "Check the base URL (it must point at the JSON-RPC API and its version).",
                 "Проверьте базовый URL (он должен указывать на JSON-RPC API и его версию).",

@@ -1,7 +1,11 @@
 """Typed results of the NovoFon API methods trunkctl uses.
 
-Parsing is tolerant on purpose: fields NovoFon documents but leaves out become None, and
-the wire dict stays in ``raw`` for anything not modelled. Field names follow the API.
+Optional fields NovoFon leaves out become None, and the wire dict stays in ``raw`` for
+anything not modelled. A field the spec *requires* (zadarma/openapi spec/v1/openapi.json,
+``required`` of each answer) is never defaulted: an answer without it is not NovoFon's
+answer (a proxy's ``200 {}``, a truncated body), and parsing raises
+:class:`~trunkctl.novofon.NovofonProtocolError` instead of inventing ``0.0`` or ``""``.
+Field names follow the API.
 """
 
 from __future__ import annotations
@@ -9,6 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from trunkctl.i18n import Text
+
+from ._errors import NovofonProtocolError
 
 __all__ = [
     "Account",
@@ -53,6 +61,55 @@ def _float(d: Wire, key: str) -> float | None:
         return None
 
 
+def _missing(d: Wire, key: str, answer: str) -> NovofonProtocolError:
+    return NovofonProtocolError(
+        Text(
+            "NovoFon's {answer} answer lacks the required field {key!r}",
+            "В ответе NovoFon {answer} нет обязательного поля {key!r}",
+        ).format(answer=answer, key=key),
+        evidence=f"{answer}: fields {sorted(str(k) for k in d)}; {key}={d.get(key)!r}",
+        next_step=Text(
+            "A proxy or captive portal may be answering instead of NovoFon; check the base "
+            "URL and proxy settings, then try again.",
+            "Возможно, вместо NovoFon отвечает прокси или портал авторизации; проверьте "
+            "базовый URL и настройки прокси и повторите.",
+        ),
+        field=key,
+    )
+
+
+def _req_str(d: Wire, key: str, answer: str) -> str:
+    """A required string field (a number on the wire is accepted as its text)."""
+    value = d.get(key)
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value)
+    raise _missing(d, key, answer)
+
+
+def _req_int(d: Wire, key: str, answer: str) -> int:
+    """A required integer field."""
+    value = _int(d, key)
+    if value is None or isinstance(d.get(key), bool):
+        raise _missing(d, key, answer)
+    return value
+
+
+def _req_float(d: Wire, key: str, answer: str) -> float:
+    """A required number field."""
+    value = _float(d, key)
+    if value is None or isinstance(d.get(key), bool):
+        raise _missing(d, key, answer)
+    return value
+
+
+def _req_bool(d: Wire, key: str, answer: str) -> bool:
+    """A required boolean field (``"true"``/``"false"`` on REST v1)."""
+    value = _bool(d, key)
+    if value is None:
+        raise _missing(d, key, answer)
+    return value
+
+
 def _bool(d: Wire, key: str) -> bool | None:
     """JSON booleans, and REST v1's ``"true"``/``"false"`` strings (zadarma/openapi)."""
     value = d.get(key)
@@ -79,7 +136,11 @@ class Balance:
     @classmethod
     def from_wire(cls, d: Wire) -> Balance:
         """Parse the JSON answer."""
-        return cls(_float(d, "balance") or 0.0, _str(d, "currency") or "", raw=d)
+        return cls(
+            _req_float(d, "balance", "info/balance"),
+            _req_str(d, "currency", "info/balance"),
+            raw=d,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +155,7 @@ class SipNumber:
     @classmethod
     def from_wire(cls, d: Wire) -> SipNumber:
         """Parse one ``sips`` item."""
-        return cls(_str(d, "id") or "", _str(d, "display_name"), _int(d, "lines"), raw=d)
+        return cls(_req_str(d, "id", "sip"), _str(d, "display_name"), _int(d, "lines"), raw=d)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +185,8 @@ class SipStatus:
     @classmethod
     def from_wire(cls, d: Wire) -> SipStatus:
         """Parse the JSON answer (``is_online`` is the string "true"/"false" on the wire)."""
-        return cls(_str(d, "sip") or "", bool(_bool(d, "is_online")), raw=d)
+        answer = "sip/status"
+        return cls(_req_str(d, "sip", answer), _req_bool(d, "is_online", answer), raw=d)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +195,19 @@ class CallbackResult:
 
     from_number: str
     to_number: str
-    time: int | None
+    time: int
     raw: Wire = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_wire(cls, d: Wire) -> CallbackResult:
         """Parse the JSON answer."""
-        return cls(_str(d, "from") or "", _str(d, "to") or "", _int(d, "time"), raw=d)
+        answer = "request/callback"
+        return cls(
+            _req_str(d, "from", answer),
+            _req_str(d, "to", answer),
+            _req_int(d, "time", answer),
+            raw=d,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +216,10 @@ class StatisticsRecord:
 
     id: str
     sip: str | None
-    callstart: str | None
+    callstart: str
     from_number: str | None
     to_number: str | None
-    disposition: str | None
+    disposition: str
     billseconds: int | None
     cost: float | None
     billcost: float | None
@@ -162,12 +230,12 @@ class StatisticsRecord:
     def from_wire(cls, d: Wire) -> StatisticsRecord:
         """Parse one ``stats`` item."""
         return cls(
-            id=_str(d, "id") or "",
+            id=_req_str(d, "id", "statistics"),
             sip=_str(d, "sip"),
-            callstart=_str(d, "callstart"),
+            callstart=_req_str(d, "callstart", "statistics"),
             from_number=_str(d, "from"),
             to_number=_str(d, "to"),
-            disposition=_str(d, "disposition"),
+            disposition=_req_str(d, "disposition", "statistics"),
             billseconds=_int(d, "billseconds"),
             cost=_float(d, "cost"),
             billcost=_float(d, "billcost"),
@@ -180,17 +248,20 @@ class StatisticsRecord:
 class Statistics:
     """``statistics``: the period the server actually used and its calls."""
 
-    start: str | None
-    end: str | None
+    start: str
+    end: str
     stats: tuple[StatisticsRecord, ...]
     raw: Wire = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_wire(cls, d: Wire) -> Statistics:
         """Parse the JSON answer."""
-        items = d.get("stats") or []
+        items = d.get("stats")
+        if not isinstance(items, list):
+            raise _missing(d, "stats", "statistics")
         stats = tuple(StatisticsRecord.from_wire(x) for x in items if isinstance(x, Mapping))
-        return cls(_str(d, "start"), _str(d, "end"), stats, raw=d)
+        start = _req_str(d, "start", "statistics")
+        return cls(start, _req_str(d, "end", "statistics"), stats, raw=d)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +291,8 @@ class PbxExtensionStatus:
     @classmethod
     def from_wire(cls, d: Wire) -> PbxExtensionStatus:
         """Parse the JSON answer."""
-        return cls(_int(d, "pbx_id"), _int(d, "number"), bool(_bool(d, "is_online")), raw=d)
+        online = _req_bool(d, "is_online", "pbx/internal/status")
+        return cls(_int(d, "pbx_id"), _int(d, "number"), online, raw=d)
 
 
 # --- JSON-RPC ---------------------------------------------------------------------------
@@ -287,8 +359,8 @@ class SipLine:
             if isinstance(a, Mapping)
         )
         return cls(
-            id=_int(d, "id") or 0,
-            phone_number=_str(d, "phone_number") or "",
+            id=_req_int(d, "id", "get.sip_lines"),
+            phone_number=_req_str(d, "phone_number", "get.sip_lines"),
             physical_state=_str(d, "physical_state"),
             ip_addresses=addresses,
             billing_state=_str(d, "billing_state"),
@@ -316,8 +388,8 @@ class VirtualNumber:
     def from_wire(cls, d: Wire) -> VirtualNumber:
         """Parse one ``data`` item."""
         return cls(
-            id=_int(d, "id") or 0,
-            virtual_phone_number=_str(d, "virtual_phone_number") or "",
+            id=_req_int(d, "id", "get.virtual_numbers"),
+            virtual_phone_number=_req_str(d, "virtual_phone_number", "get.virtual_numbers"),
             status=_str(d, "status"),
             type=_str(d, "type"),
             category=_str(d, "category"),
@@ -348,7 +420,7 @@ class CallReportRow:
     def from_wire(cls, d: Wire) -> CallReportRow:
         """Parse one ``data`` item."""
         return cls(
-            id=_int(d, "id") or 0,
+            id=_req_int(d, "id", "get.calls_report"),
             start_time=_str(d, "start_time"),
             finish_time=_str(d, "finish_time"),
             finish_reason=_str(d, "finish_reason"),
@@ -376,7 +448,9 @@ class Account:
     @classmethod
     def from_wire(cls, d: Wire) -> Account:
         """Parse one ``data`` item."""
-        return cls(_int(d, "app_id") or 0, _str(d, "name"), _str(d, "timezone"), raw=d)
+        return cls(
+            _req_int(d, "app_id", "get.account"), _str(d, "name"), _str(d, "timezone"), raw=d
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,7 +475,7 @@ class CallLeg:
     def from_wire(cls, d: Wire) -> CallLeg:
         """Parse one ``legs`` item."""
         return cls(
-            _int(d, "leg_id") or 0,
+            _req_int(d, "leg_id", "list.calls"),
             _str(d, "calling_phone_number"),
             _str(d, "called_phone_number"),
             _bool(d, "is_operator"),
@@ -427,7 +501,7 @@ class ActiveCall:
         """Parse one ``data`` item."""
         legs = tuple(CallLeg.from_wire(x) for x in d.get("legs") or [] if isinstance(x, Mapping))
         return cls(
-            call_session_id=_int(d, "call_session_id") or 0,
+            call_session_id=_req_int(d, "call_session_id", "list.calls"),
             direction=_str(d, "direction"),
             start_time=_str(d, "start_time"),
             virtual_phone_number=_str(d, "virtual_phone_number"),

@@ -3,8 +3,9 @@
 Request building and answer checking are plain functions; :class:`RestV1Client` only
 loops over them with the transport (sans-I/O in spirit, STYLE.md §4). Facts used, from
 novofon/user-api-v1 and zadarma/openapi: path ``/v1/<method>/``; GET sends the signed
-query string, POST/PUT send it as the form body; success is ``{"status": "success"}``,
-failure ``{"status": "error", "message": ...}`` and/or HTTP 4xx; 429 when a limit is hit.
+query string, POST/PUT send it as the form body; success is ``{"status": "success"}`` and
+nothing else is (the spec makes ``status`` required), failure ``{"status": "error",
+"message": ...}`` and/or HTTP 4xx; 429 when a limit is hit.
 """
 
 from __future__ import annotations
@@ -19,8 +20,17 @@ import httpx
 from trunkctl.errors import BadInput
 from trunkctl.i18n import Text
 
-from ._errors import NovofonApiError, NovofonProtocolError, rest_error
-from ._http import EdgeClient, RateLimitInfo, RetryPolicy, Sleep, default_sleep, retry_after_seconds
+from ._errors import NovofonApiError, NovofonProtocolError, outcome_unknown, rest_error
+from ._http import (
+    DEFAULT_MAX_ANSWER,
+    DEFAULT_MAX_REPORT_ANSWER,
+    EdgeClient,
+    RateLimitInfo,
+    RetryPolicy,
+    Sleep,
+    default_sleep,
+    retry_after_seconds,
+)
 from ._models import (
     Balance,
     CallbackResult,
@@ -90,6 +100,8 @@ class RestV1Client(EdgeClient):
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, shared safely
         sleep: Sleep = default_sleep,
         clock: Callable[[], float] = time.time,
+        max_answer: int = DEFAULT_MAX_ANSWER,
+        max_report_answer: int = DEFAULT_MAX_REPORT_ANSWER,
     ) -> None:
         self._key = as_secret(key)
         self._secret = as_secret(secret)
@@ -102,6 +114,8 @@ class RestV1Client(EdgeClient):
             sleep=sleep,
             clock=clock,
             secrets=(self._key, self._secret),
+            max_answer=max_answer,
+            max_report_answer=max_report_answer,
         )
         self.rate_limits: RateLimitInfo | None = None
         """``X-RateLimit-*`` of the most recent answer that carried them."""
@@ -127,7 +141,12 @@ class RestV1Client(EdgeClient):
         )
         attempt = 1
         while True:
-            response = await self._edge.send(request, method=method, effects=not idempotent)
+            response = await self._edge.send(
+                request,
+                method=method,
+                effects=not idempotent,
+                report=method.startswith("statistics"),
+            )
             self.rate_limits = RateLimitInfo.from_headers(response.headers) or self.rate_limits
             if response.status_code == 429:
                 hinted = retry_after_seconds(response.headers, self._edge.clock())
@@ -141,7 +160,7 @@ class RestV1Client(EdgeClient):
                     http_status=429,
                     message=self._message(response),
                     retry_after=hinted,
-                    secrets=self._edge.secrets,
+                    secrets=self._edge.masked,
                 )
             return self._check(method, response, effects=not idempotent)
 
@@ -161,18 +180,33 @@ class RestV1Client(EdgeClient):
             # A 4xx is a definite refusal even when a proxy wrote the body in HTML.
             raise self._refusal(method, response.status_code, self._message(response))
         body = self._edge.json_of(response, method=method, effects=effects, external_id=None)
-        if not isinstance(body, dict):
-            raise NovofonProtocolError(
-                Text(
-                    "NovoFon's answer is JSON but not an object",
-                    "Ответ NovoFon — JSON, но не объект",
-                ),
-                evidence=f"{method}: {str(body)[:200]}",
-                method=method,
-            )
-        if body.get("status") == "error":
+        if isinstance(body, dict) and body.get("status") == "error":
             raise self._refusal(method, response.status_code, str(body.get("message", "")))
-        return body
+        if isinstance(body, dict) and body.get("status") == "success" and response.is_success:
+            return body
+        # Not NovoFon's documented answer (zadarma/openapi: ``status`` is required,
+        # success|error): a proxy's ``200 {}``, a redirect, an odd status. Never a success.
+        shown = str(body.get("status")) if isinstance(body, dict) else type(body).__name__
+        reason = f"HTTP {response.status_code} without status: success (status: {shown})"
+        if effects:
+            raise outcome_unknown(
+                method=method, reason=reason, sent_at=self._edge.now_text(), external_id=None
+            )
+        raise NovofonProtocolError(
+            Text(
+                "NovoFon's answer does not say success (HTTP {status})",
+                "Ответ NovoFon не сообщает об успехе (HTTP {status})",
+            ).format(status=response.status_code),
+            evidence=self._edge.scrub(f"{method}: {reason}\n{str(body)[:200]}"),
+            next_step=Text(
+                "A proxy or captive portal may be answering instead of NovoFon; check the "
+                "base URL and proxy settings, then try again.",
+                "Возможно, вместо NovoFon отвечает прокси или портал авторизации; проверьте "
+                "базовый URL и настройки прокси и повторите.",
+            ),
+            method=method,
+            http_status=response.status_code,
+        )
 
     def _refusal(self, method: str, status: int, message: str) -> NovofonApiError:
         return rest_error(
@@ -180,7 +214,7 @@ class RestV1Client(EdgeClient):
             http_status=status,
             message=message,
             retry_after=None,
-            secrets=self._edge.secrets,
+            secrets=self._edge.masked,
         )
 
     # --- the methods trunkctl uses ----------------------------------------------------
@@ -219,7 +253,16 @@ class RestV1Client(EdgeClient):
         params: dict[str, ParamValue | None] = {"from": from_.strip(), "to": target, "sip": sip}
         if predicted:
             params["predicted"] = True
-        return CallbackResult.from_wire(await self.call("request/callback", params))
+        wire = await self.call("request/callback", params)
+        try:
+            return CallbackResult.from_wire(wire)
+        except NovofonProtocolError as exc:
+            # "success" came, but not the documented fields: the call may have started.
+            raise outcome_unknown(
+                method="request/callback",
+                reason=f"the answer lacks {exc.details.get('field')!r}",
+                sent_at=self._edge.now_text(),
+            ) from exc
 
     async def statistics(
         self,

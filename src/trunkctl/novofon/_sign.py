@@ -47,12 +47,15 @@ def php_urlencode(text: str) -> str:
     return quote_plus(text, safe="").replace("~", "%7E")
 
 
-def rest_v1_query(params: Mapping[str, ParamValue]) -> str:
-    """The signed query string: parameters sorted by name, form-encoded, joined by ``&``."""
-    return "&".join(
-        f"{php_urlencode(name)}={php_urlencode(wire_value(params[name]))}"
-        for name in sorted(params)
-    )
+def rest_v1_query(params: Mapping[str, ParamValue], *, literal_tilde: bool = False) -> str:
+    """The signed query string: parameters sorted by name, form-encoded, joined by ``&``.
+
+    ``literal_tilde`` keeps ``~`` as Python's ``urlencode`` does (zadarma/user-api-py-v1
+    zadarma/api.py signs that way); the default escapes it as PHP does (novofon/user-api-v1
+    lib/Client.php, ``http_build_query(..., PHP_QUERY_RFC1738)``).
+    """
+    encode = (lambda text: quote_plus(text, safe="")) if literal_tilde else php_urlencode
+    return "&".join(f"{encode(name)}={encode(wire_value(params[name]))}" for name in sorted(params))
 
 
 def hmac_sha1_b64hex(secret: Secret | str, data: str) -> str:

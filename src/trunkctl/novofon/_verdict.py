@@ -25,7 +25,10 @@ _DISPOSITIONS: dict[str, CallStatus] = {
     "no limit": "rejected",
     "no day limit": "rejected",
     "line limit": "rejected",
-    "no money no limit": "rejected",
+    # The spec's spelling has the comma (zadarma/openapi statistics disposition enum); the
+    # account had no money or limit, so the call was never placed: failed, not rejected.
+    "no money, no limit": "failed",
+    "call failed": "failed",
 }
 
 _FINISH_REASONS: dict[str, CallStatus] = {

@@ -37,9 +37,11 @@ from ._secret import Secret, as_secret, reveal
 from ._sign import hmac_sha1_b64hex
 
 __all__ = [
+    "HEADER_TIMEOUT",
     "SIGNED_FIELDS",
     "EventHandler",
     "WebhookEvent",
+    "header_timeout_protocol",
     "parse_form",
     "verify_webhook",
     "webhook_app",
@@ -65,6 +67,10 @@ SIGNED_FIELDS: Mapping[str, tuple[str, ...]] = {
 """Which form fields each event's signature covers, in order."""
 
 MAX_BODY = 64 * 1024
+HEADER_TIMEOUT = 10.0
+"""Seconds a client has, from connecting (or from the first byte of its next request on a
+kept-alive connection), to deliver a whole request: NovoFon's posts are a few hundred
+bytes, so only a stalled or hostile client (slowloris) needs longer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,3 +247,57 @@ def webhook_app(
             await respond(send, 200, dict(reply))
 
     return app
+
+
+def header_timeout_protocol(timeout: float = HEADER_TIMEOUT) -> type[Any]:
+    """uvicorn's h11 protocol with a request deadline: a connection that has not delivered
+    a whole request (headers and body) ``timeout`` seconds after it opened, or after its
+    next request began, is closed.
+
+    uvicorn itself only times out *idle* keep-alive connections; one that sends half a
+    header stays open for ever, and a few hundred of them exhaust the receiver. Pass the
+    result as ``uvicorn.Config(http=...)``.
+    """
+    import asyncio
+
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderTimeoutProtocol(H11Protocol):
+        request_timeout = timeout
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._deadline: asyncio.TimerHandle | None = None
+            self._arm()
+
+        def _arm(self) -> None:
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(self.request_timeout, self._expired)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expired(self) -> None:
+            self._deadline = None
+            if not self.transport.is_closing():
+                client = f"{self.client[0]}:{self.client[1]}" if self.client else "?"
+                log.warning(
+                    "closing %s: no complete request within %g s", client, self.request_timeout
+                )
+                self.transport.close()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.conn.their_state in (h11.DONE, h11.MUST_CLOSE, h11.CLOSED, h11.ERROR):
+                self._disarm()  # the request is in; the handler's time is not the client's
+            else:
+                self._arm()  # a request has begun (again, on a kept-alive connection)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeaderTimeoutProtocol

@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -309,10 +310,22 @@ class WebhookNotifier:
     signs them (``internal + destination + call_start``). Failures are logged, never raised.
     """
 
-    def __init__(self, url_file: Path, secret: str, *, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        url_file: Path,
+        secret: str,
+        *,
+        timeout: float = 5.0,
+        caller_id: str = SANDBOX_VIRTUAL_NUMBER,
+        zone: str = "Europe/Moscow",
+    ) -> None:
         self.url_file = url_file
         self._secret = secret
         self.timeout = timeout
+        self.caller_id = caller_id
+        """NOTIFY_OUT_END's ``caller_id`` for a call placed without one (a callback)."""
+        self.zone = ZoneInfo(zone)
+        """The account's zone, which NovoFon stamps ``call_start`` in."""
         self._tasks: set[asyncio.Task[None]] = set()
         self._http: httpx.AsyncClient | None = None
 
@@ -327,7 +340,10 @@ class WebhookNotifier:
     def ended(self, record: CallRecord, cause: int) -> None:
         """A call ended: NOTIFY_OUT_END with duration, disposition and Q.850 status_code."""
         form = self._form("NOTIFY_OUT_END", record)
+        # novofon/user-api-v1 lib/Webhook/NotifyOutEnd.php: caller_id, "the caller's phone
+        # number" (unsigned; the signature covers internal + destination + call_start).
         form.update(
+            caller_id=record.caller_id or self.caller_id,
             duration=str(record.talk_seconds),
             disposition=record.disposition or "failed",
             status_code=str(cause),
@@ -339,7 +355,7 @@ class WebhookNotifier:
     def _form(self, event: str, record: CallRecord) -> dict[str, str]:
         return {
             "event": event,
-            "call_start": record.started.strftime("%Y-%m-%d %H:%M:%S"),
+            "call_start": record.started.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S"),
             "pbx_call_id": record.id,
             "internal": record.first,
             "destination": record.second,
@@ -606,11 +622,14 @@ class SandboxBackend:
         caller_id: str | None,
         external_id: str | None,
         source: Literal["callback", "callapi"],
+        direction: Literal["in", "out"] = "out",
     ) -> str:
         """Provider AMI Originate: ring ``first``; on answer, ``Dial`` ``second``."""
         line = self._line_login()
         call_id = f"emu-{secrets.token_hex(6)}"
-        record = CallRecord(call_id, first, second, caller_id, external_id, source, self._now())
+        record = CallRecord(
+            call_id, first, second, caller_id, external_id, source, self._now(), direction=direction
+        )
         first_dial, second_dial = self._dial(first, line), self._dial(second, line)
         if first_dial is None or second_dial is None:
             # Not a number NovoFon could dial: the call fails at once, as unallocated.

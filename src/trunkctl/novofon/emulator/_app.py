@@ -49,6 +49,8 @@ class EmulatorAccount:
     components: frozenset[str] = frozenset({"call_api_basic", "call_api_management"})
     allow_international: bool = False
     blacklist: frozenset[str] = frozenset()
+    tariff_id: int = 1
+    tariff_name: str = "Базовый"
     pbx_id: int = 123456
     extensions: tuple[int, ...] = (100,)
 

@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 CallSource = Literal["callback", "callapi"]
+CallDirection = Literal["in", "out"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,9 @@ class CallRecord:
     finished: datetime | None = None
     disposition: str | None = None
     finish_reason: str | None = None
+    direction: CallDirection = "out"
+    """The calls report's ``direction``: a Call API call takes it from ``start.simple_call``
+    (default ``in``, NovoFon's method page); a REST v1 callback is ``out``."""
 
     @property
     def talk_seconds(self) -> int:
@@ -134,6 +138,7 @@ class Backend(Protocol):
         caller_id: str | None,
         external_id: str | None,
         source: CallSource,
+        direction: CallDirection = "out",
     ) -> str:
         """Ring ``first``; when it answers, bridge it to ``second``. Returns the call's id.
 
@@ -200,6 +205,10 @@ class InMemoryBackend:
         """Mark ``login`` unregistered."""
         self._registrations[login] = Registration(False)
 
+    def add_call(self, record: CallRecord) -> None:
+        """Put a call into the history as is (a past call, for report periods)."""
+        self._calls[record.id] = record
+
     def answer(self, call_id: str) -> None:
         """The first leg of a call in progress answers."""
         self._calls[call_id] = replace(self._calls[call_id], answered=self._now())
@@ -248,11 +257,12 @@ class InMemoryBackend:
         caller_id: str | None,
         external_id: str | None,
         source: CallSource,
+        direction: CallDirection = "out",
     ) -> str:
         """See :class:`Backend`."""
         call_id = str(next(self._ids))
         self._calls[call_id] = CallRecord(
-            call_id, first, second, caller_id, external_id, source, self._now()
+            call_id, first, second, caller_id, external_id, source, self._now(), direction=direction
         )
         return call_id
 

@@ -469,7 +469,7 @@ class DataApiService(_JsonRpcService):
             "start_time": _stamp(call.started),
             "finish_time": _stamp(call.finished),
             "finish_reason": call.finish_reason,
-            "direction": "out",
+            "direction": call.direction,
             "source": call.source,
             "is_lost": call.disposition != "answered",
             "contact_phone_number": call.second,
@@ -584,6 +584,11 @@ class CallApiService(_JsonRpcService):
                 field="contact",
                 value=contact,
             )
+        # NovoFon's start.simple_call page (callgear.github.io/call_api/create_call/
+        # start_simple_call mirrors it): direction in|out, default "in"; the report keeps it.
+        direction = params.get("direction", "in")
+        if direction not in ("in", "out"):
+            raise _bad("invalid_parameter_value", "Invalid parameter value", "direction", direction)
         first, second = (operator, contact) if first_call == "operator" else (contact, operator)
         external_id = params.get("external_id")
         call_id = await backend.originate(
@@ -592,6 +597,7 @@ class CallApiService(_JsonRpcService):
             caller_id=number,
             external_id=str(external_id) if external_id is not None else None,
             source="callapi",
+            direction="in" if direction == "in" else "out",
         )
         session = self.emulator.session_id(call_id)
         self.fault("start.simple_call")
@@ -604,14 +610,16 @@ class CallApiService(_JsonRpcService):
         wanted_number = params.get("virtual_phone_number")
         rows: list[dict[str, Any]] = []
         for call in await self.emulator.backend.active_calls():
-            if direction == "in" or (wanted_number and call.caller_id != wanted_number):
+            if (direction and call.direction != direction) or (
+                wanted_number and call.caller_id != wanted_number
+            ):
                 continue
             session = self.emulator.session_id(call.id)
             state = "Разговор" if call.answered else "Дозвон"
             rows.append(
                 {
                     "call_session_id": session,
-                    "direction": "out",
+                    "direction": call.direction,
                     "start_time": _stamp(call.started),
                     "virtual_phone_number": call.caller_id,
                     "contact_phone_number": call.second,

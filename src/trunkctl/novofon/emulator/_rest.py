@@ -10,6 +10,13 @@ Which documented fact each behaviour follows:
   clients parse them; Reset is epoch seconds here, which the real API does not document).
 - ``is_online`` is the string "true"/"false"; statistics longer than a month are cut to 30
   days (user-api-v1 docblock); ``limit`` at most 1000.
+- A ``~`` may be signed literally (zadarma/user-api-py-v1 zadarma/api.py: Python's
+  ``urlencode``) or as ``%7E`` (novofon/user-api-v1 lib/Client.php: PHP's
+  ``http_build_query``); which one NovoFon's server accepts is not published, so both are.
+- Answer shapes and ``required`` fields of ``info/timezone``, ``tariff``, ``PUT
+  sip/callerid``, ``request/callback`` (``predicted``: ``to`` is called first) and
+  ``statistics`` (disposition ``call failed``; ``sip`` is a SIP id, never a phone number)
+  follow zadarma/openapi spec/v1/openapi.json.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
+from zoneinfo import ZoneInfo
 
 from .._asgi import Receive, Scope, Send, header, read_body, respond
 from .._sign import rest_v1_query, rest_v1_signature
@@ -54,6 +62,8 @@ class RestService:
         self.statistics_window = SlidingWindow(
             limits.rest_statistics_per_minute, 60.0, emulator.clock
         )
+        self.caller_ids: dict[str, str] = {}
+        """SIP id → CallerID set with ``PUT sip/callerid`` (used by its callbacks)."""
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         """One HTTP request."""
@@ -80,7 +90,7 @@ class RestService:
             await _error(send, 429, "You exceeded the rate limit", limit_headers + retry)
             return
         try:
-            result = await self._dispatch(method, params)
+            result = await self._dispatch(method, params, scope["method"])
         except _Reply as reply:
             await _error(send, reply.status, reply.message, limit_headers)
             return
@@ -96,8 +106,13 @@ class RestService:
         key, _, signature = (authorization or "").partition(":")
         if not signature or not hmac.compare_digest(key.encode(), account.rest_key.encode()):
             return False
-        expected = rest_v1_signature(path, rest_v1_query(params), account.rest_secret)
-        return hmac.compare_digest(signature.strip().encode(), expected.encode())
+        given = signature.strip().encode()
+        ok = False
+        for literal_tilde in (False, True):  # PHP's %7E, Python's literal ~
+            query = rest_v1_query(params, literal_tilde=literal_tilde)
+            expected = rest_v1_signature(path, query, account.rest_secret)
+            ok |= hmac.compare_digest(given, expected.encode())
+        return ok
 
     def _count(self, method: str, key: str) -> WindowState:
         """Statistics calls count against their own 3/min window and the general one."""
@@ -118,12 +133,22 @@ class RestService:
             ("x-ratelimit-reset", str(reset_at)),
         ]
 
-    async def _dispatch(self, method: str, params: Mapping[str, str]) -> dict[str, Any]:
+    async def _dispatch(
+        self, method: str, params: Mapping[str, str], http_method: str = "GET"
+    ) -> dict[str, Any]:
         emulator = self.emulator
         account = emulator.account
         backend = emulator.backend
         if method == "info/balance":
             return {"balance": account.balance, "currency": account.currency}
+        if method == "info/timezone":
+            return self._timezone()
+        if method == "tariff":
+            return self._tariff()
+        if method == "sip/callerid":
+            if http_method != "PUT":
+                raise _Reply(405, "Method not allowed: use PUT")
+            return await self._callerid(params)
         if method == "sip":
             lines = await backend.sip_lines()
             sips = [
@@ -159,12 +184,62 @@ class RestService:
             }
         raise _Reply(404, "Method not found")
 
+    def _timezone(self) -> dict[str, Any]:
+        """``info/timezone``: now in the account's zone, the zone as ``UTC+N``."""
+        now = self.emulator.now().astimezone(ZoneInfo(self.emulator.account.timezone))
+        offset = now.utcoffset() or timedelta(0)
+        minutes = int(offset.total_seconds() // 60)
+        sign, minutes = ("+" if minutes >= 0 else "-"), abs(minutes)
+        zone = f"UTC{sign}{minutes // 60}" + (f":{minutes % 60:02d}" if minutes % 60 else "")
+        return {
+            "unixtime": int(self.emulator.clock()),
+            "datetime": now.strftime(_STAMP),
+            "timezone": zone,
+        }
+
+    def _tariff(self) -> dict[str, Any]:
+        """``tariff``: the emulated account's one price plan, nothing used."""
+        account = self.emulator.account
+        return {
+            "info": {
+                "tariff_id": account.tariff_id,
+                "tariff_name": account.tariff_name,
+                "is_active": True,
+                "cost": 0,
+                "currency": account.currency,
+                "used_seconds": 0,
+                "used_seconds_mobile": 0,
+                "used_seconds_fix": 0,
+                "used_seconds_speech_recognition": 0,
+                "tariff_id_for_next_period": account.tariff_id,
+                "tariff_for_next_period": account.tariff_name,
+            }
+        }
+
+    async def _callerid(self, params: Mapping[str, str]) -> dict[str, Any]:
+        """``PUT sip/callerid``: the new CallerID must be one of the account's numbers."""
+        sip, number = params.get("id", ""), params.get("number", "").lstrip("+")
+        if sip not in {line.login for line in await self.emulator.backend.sip_lines()}:
+            raise _Reply(400, "Wrong SIP number")
+        if number not in {n.number for n in await self.emulator.backend.virtual_numbers()}:
+            raise _Reply(400, "Wrong CallerID: not a confirmed or purchased number")
+        self.caller_ids[sip] = number
+        return {"sip": sip, "new_caller_id": number}
+
     async def _callback(self, params: Mapping[str, str]) -> dict[str, Any]:
         source, target = params.get("from", ""), params.get("to", "")
         if not source or not target.lstrip("+").isdigit():
             raise _Reply(400, "Check phone's number")
+        predicted = params.get("predicted", "0").strip().lower() not in ("", "0", "false")
+        # The spec: normally `from` is called first, then connected to `to`; with
+        # `predicted`, `to` is called first and `from` only once `to` has answered.
+        first, second = (target.lstrip("+"), source) if predicted else (source, target.lstrip("+"))
         await self.emulator.backend.originate(
-            source, target.lstrip("+"), caller_id=None, external_id=None, source="callback"
+            first,
+            second,
+            caller_id=self.caller_ids.get(source),
+            external_id=None,
+            source="callback",
         )
         return {"from": source, "to": target, "time": int(self.emulator.clock())}
 
@@ -184,17 +259,20 @@ class RestService:
         end = min(end, start + timedelta(days=30))
         sip = params.get("sip")
         records = sorted(await self.emulator.backend.calls(start, end), key=lambda c: c.started)
+        logins = {line.login for line in await self.emulator.backend.sip_lines()}
         if sip:
-            records = [r for r in records if r.first == sip]
+            records = [r for r in records if sip in (r.first, r.second)]
         stats = [
             {
                 "id": record.id,
-                "sip": record.first if record.first.isdigit() else "",
+                # The SIP id the call went through: never a phone number, even an all-digit
+                # one (spec pattern ^[0-9]{5}$; the sandbox's logins are 7 digits).
+                "sip": next((n for n in (record.first, record.second) if n in logins), ""),
                 "callstart": record.started.strftime(_STAMP),
                 "from": record.first,
                 "to": record.second,
                 "description": "",
-                "disposition": record.disposition or "failed",
+                "disposition": _statistics_disposition(record.disposition),
                 "billseconds": record.talk_seconds,
                 "cost": 0.0,
                 "billcost": 0.0,
@@ -203,6 +281,12 @@ class RestService:
             for record in records[skip : skip + limit]
         ]
         return {"start": start.strftime(_STAMP), "end": end.strftime(_STAMP), "stats": stats}
+
+
+def _statistics_disposition(disposition: str | None) -> str:
+    """The backend's word as statistics spell it: ``call failed``, where webhooks (and the
+    backend) say ``failed`` (zadarma/openapi statistics enum; user-api-v1 NotifyOutEnd)."""
+    return "call failed" if disposition in (None, "failed") else disposition
 
 
 def _parse(text: str) -> datetime:
