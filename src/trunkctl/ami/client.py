@@ -29,7 +29,7 @@ from ._errors import (
     timeout_error,
 )
 from ._parser import Message
-from ._protocol import AmiProtocol, ListResult
+from ._protocol import MAX_LIST_BYTES, MAX_LIST_ITEMS, AmiProtocol, ListResult
 
 __all__ = [
     "AmiClient",
@@ -259,8 +259,14 @@ class AmiClient:
         backoff: tuple[float, float] = (0.5, 10.0),
         raw_sink: Callable[[bytes], None] | None = None,
         read_batch: float = 0.0,
+        max_list_items: int = MAX_LIST_ITEMS,
+        max_list_bytes: int = MAX_LIST_BYTES,
     ) -> None:
         self.host = host
+        self.max_list_items = max_list_items
+        """A list action with more events than this fails with AmiListTooLongError."""
+        self.max_list_bytes = max_list_bytes
+        """A list action with more bytes of events than this fails the same way."""
         self.port = port
         self.username = username
         self.__secret = secret
@@ -347,7 +353,13 @@ class AmiClient:
         def factory() -> AmiProtocol:
             nonlocal proto
             proto = AmiProtocol(
-                self.peer, self._dispatch, self._lost, self._raw_sink, read_batch=self._read_batch
+                self.peer,
+                self._dispatch,
+                self._lost,
+                self._raw_sink,
+                read_batch=self._read_batch,
+                max_list_items=self.max_list_items,
+                max_list_bytes=self.max_list_bytes,
             )
             return proto
 
@@ -610,7 +622,9 @@ class AmiClient:
 
         On timeout raises AmiTimeoutError, or with ``partial_ok`` returns what came
         (``complete=False``). PJSIP list actions answer an empty list with an error
-        (``No endpoints found``), raised as AmiActionError.
+        (``No endpoints found``), raised as AmiActionError. A list longer than
+        ``max_list_items`` events or ``max_list_bytes`` bytes raises AmiListTooLongError
+        (its late items are dropped, never handed to listeners).
         """
         result = await self._request(
             name, headers, more, timeout, is_list=True, partial_ok=partial_ok
