@@ -263,3 +263,15 @@ def test_the_lock_still_serialises_when_its_file_is_removed_on_release(tmp_path:
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path)]) for _ in range(4)]
     assert [p.wait(timeout=120) for p in procs] == [0, 0, 0, 0]
     assert (tmp_path / "n.conf").read_text() == "160"
+
+
+def test_the_cli_says_on_stderr_that_it_repaired_an_interrupted_commit(tmp_path: Path) -> None:
+    _seed(tmp_path)
+    assert _commit_killed_at(tmp_path, "write-2") == -signal.SIGKILL
+    # Any command that takes the lock repairs first; `config restore` is one of them (the
+    # killed commit left rtp.conf's ".absent" backup for it to restore).
+    proc = run([TRUNKCTL, "config", "restore", "rtp.conf", "--config-dir", str(tmp_path), "--json"])
+    assert "an interrupted commit of pjsip.conf, extensions.conf, rtp.conf" in proc.stderr
+    assert "rolled back" in proc.stderr
+    json.loads(proc.stdout)  # stdout stays JSON
+    assert proc.returncode == 0 and _state(tmp_path) == OLD

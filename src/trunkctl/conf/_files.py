@@ -27,6 +27,7 @@ import fcntl
 import functools
 import hashlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -58,6 +59,8 @@ _NEW_FILE_MODE: Final = 0o640
 _BACKUP_NAME: Final = re.compile(r"^(.+)\.(\d{8}T\d{6}\.\d{9}Z)(\.absent)?$")
 
 Content = str | bytes | Document
+
+log = logging.getLogger("trunkctl.conf")
 
 
 def _as_bytes(content: Content) -> bytes:
@@ -520,6 +523,9 @@ class ConfigDir:
             )
         self._remove_journal()
         self.recoveries.append(rec)
+        # Until every command prints ``recoveries`` itself, Python's last-resort handler
+        # shows this warning on stderr (stdout, and so --json, stays clean).
+        log.warning("trunkctl: %s (%s)", rec.message().render(), self.path)
 
     def _clean_stale_temps(self) -> None:
         # Temp files of a writer that died (kill -9) are removed once nobody can own them.
