@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli._run import TRUNKCTL, run
-from trunkctl.conf import ConfigDir, Recovery
+from trunkctl.conf import ConfigDir, ConfRecoveryError, Recovery
 from trunkctl.errors import ConfWriteError
 
 OLD = {
@@ -275,3 +275,20 @@ def test_the_cli_says_on_stderr_that_it_repaired_an_interrupted_commit(tmp_path:
     assert "rolled back" in proc.stderr
     json.loads(proc.stdout)  # stdout stays JSON
     assert proc.returncode == 0 and _state(tmp_path) == OLD
+
+
+def test_a_lost_backup_stops_recovery_with_a_typed_error_and_keeps_the_journal(
+    tmp_path: Path,
+) -> None:
+    _seed(tmp_path)
+    assert _commit_killed_at(tmp_path, "write-1") == -signal.SIGKILL
+    cfg = ConfigDir(tmp_path)
+    journal = json.loads(cfg.journal_path.read_bytes())
+    (cfg.backup_dir / journal["files"][0]["backup"]).write_bytes(b"; not what it was\n")
+    with pytest.raises(ConfRecoveryError) as err:
+        cfg.recover()
+    assert err.value.exit_code == 4 and "backup changed" in err.value.what.en
+    assert err.value.next_step is not None and "journal" in err.value.next_step.en
+    assert cfg.journal_path.exists()  # a person decides; nothing was guessed
+    assert (tmp_path / "pjsip.conf").read_bytes() == NEW["pjsip.conf"]
+    assert not (tmp_path / ".trunkctl.lock").exists()
