@@ -12,6 +12,7 @@ from trunkctl.errors import (
     AmiActionError,
     AmiAuthError,
     AmiConnectionError,
+    AmiError,
     AmiPermissionError,
     AmiTimeoutError,
 )
@@ -21,10 +22,12 @@ from ._parser import Message
 
 __all__ = [
     "WRITE_CLASSES",
+    "AmiListTooLongError",
     "action_error",
     "auth_error",
     "closed_error",
     "connect_error",
+    "list_too_long_error",
     "lost_error",
     "permission_error",
     "timeout_error",
@@ -230,4 +233,37 @@ def action_error(peer: str, action: str, response: Message) -> AmiActionError:
         peer=peer,
         action=action,
         message=message,
+    )
+
+
+class AmiListTooLongError(AmiError):
+    """A list action's answer passed its item or byte cap; the rest of it is discarded."""
+
+    code = "ami_list_too_long"
+
+
+def list_too_long_error(
+    peer: str, action: str, items: int, size: int, max_items: int, max_bytes: int
+) -> AmiListTooLongError:
+    """A list that never ends (or is far bigger than any real one) stops here, typed."""
+    return AmiListTooLongError(
+        Text(
+            f"{action} from {peer} sent more than the cap allows and was stopped",
+            f"{action} от {peer} прислал больше допустимого и остановлен",
+        ),
+        evidence=Text(
+            f"{items} events, {size} bytes so far (caps: {max_items} events, {max_bytes} bytes)",
+            f"получено {items} событий, {size} байт (пределы: {max_items} событий, "
+            f"{max_bytes} байт)",
+        ),
+        next_step=Text(
+            "A real list this long is unusual: check the Asterisk at that address; if it is "
+            "right, raise the caps (AmiClient(max_list_items=..., max_list_bytes=...)).",
+            "Такой длинный список необычен: проверьте Asterisk по этому адресу; если всё "
+            "верно, поднимите пределы (AmiClient(max_list_items=..., max_list_bytes=...)).",
+        ),
+        peer=peer,
+        action=action,
+        items=items,
+        bytes=size,
     )

@@ -145,6 +145,13 @@ class Message:
             pairs = self._pairs = _split_lines(self._raw or "")
         return pairs
 
+    @property
+    def size(self) -> int:
+        """Characters of the header block: what the message cost on the wire, near enough."""
+        if self._raw is not None:
+            return len(self._raw)
+        return sum(len(k) + len(v) + 4 for k, v in self.headers)
+
     def _index(self, key: str) -> str | None:
         first = self._first
         if first is None:

@@ -18,10 +18,10 @@ from typing import cast
 
 from trunkctl.errors import AmiError
 
-from ._errors import lost_error, timeout_error
+from ._errors import list_too_long_error, lost_error, timeout_error
 from ._parser import AmiProtocolError, Message, Parser, encode_action
 
-__all__ = ["AmiProtocol", "ListResult"]
+__all__ = ["MAX_LIST_BYTES", "MAX_LIST_ITEMS", "AmiProtocol", "ListResult"]
 
 log = logging.getLogger("trunkctl.ami")
 
@@ -41,11 +41,37 @@ class ListResult:
     complete_event: Message | None = None
 
 
+MAX_LIST_ITEMS = 100_000
+"""Default cap on one list action's events (a PBX with 10 000 endpoints sends ~10 000)."""
+MAX_LIST_BYTES = 64 * 1024 * 1024
+"""Default cap on one list action's bytes (PJSIPShowEndpoint of a big endpoint is ~10 kB)."""
+_DISCARD_KEEP = 64  # abandoned list ActionIDs remembered, to drop their late items
+
+
 class _Pending:
-    __slots__ = ("action", "events", "future", "is_list", "partial_ok", "response", "timer")
+    __slots__ = (
+        "action",
+        "events",
+        "future",
+        "is_list",
+        "max_bytes",
+        "max_items",
+        "overflowed",
+        "partial_ok",
+        "peer",
+        "response",
+        "size",
+        "timer",
+    )
 
     def __init__(
-        self, action: str, future: asyncio.Future[Message | ListResult], is_list: bool
+        self,
+        action: str,
+        future: asyncio.Future[Message | ListResult],
+        is_list: bool,
+        peer: str = "",
+        max_items: int = MAX_LIST_ITEMS,
+        max_bytes: int = MAX_LIST_BYTES,
     ) -> None:
         self.action = action
         self.future = future
@@ -54,6 +80,11 @@ class _Pending:
         self.response: Message | None = None
         self.events: list[Message] = []
         self.timer: asyncio.TimerHandle | None = None
+        self.peer = peer
+        self.max_items = max_items
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.overflowed = False
 
     def take(self, msg: Message) -> bool:
         """Consume ``msg`` if it belongs to this action; True when the action is finished."""
@@ -69,6 +100,15 @@ class _Pending:
             return True
         if (msg.get("EventList") or "").lower() == "complete":
             self._finish(ListResult(self.response, self.events, True, msg))
+            return True
+        self.size += msg.size
+        if len(self.events) >= self.max_items or self.size > self.max_bytes:
+            n, size = len(self.events) + 1, self.size
+            self.events = []  # free them now: the caller gets the error, not the items
+            self.overflowed = True
+            self.fail(
+                list_too_long_error(self.peer, self.action, n, size, self.max_items, self.max_bytes)
+            )
             return True
         self.events.append(msg)
         return False
@@ -97,8 +137,17 @@ class AmiProtocol(asyncio.Protocol):
         raw_sink: Callable[[bytes], None] | None = None,
         *,
         read_batch: float = 0.0,
+        max_list_items: int = MAX_LIST_ITEMS,
+        max_list_bytes: int = MAX_LIST_BYTES,
     ) -> None:
         loop = asyncio.get_running_loop()
+        self.max_list_items = max_list_items
+        self.max_list_bytes = max_list_bytes
+        # ActionIDs of lists we gave up on (cap, timeout): their late items are dropped,
+        # not handed on as events, until their Complete arrives.
+        self._discard: dict[str, None] = {}
+        self.discarded = 0
+        """Late items of abandoned list actions that were dropped."""
         self._loop = loop
         self.peer = peer
         self._on_event = on_event
@@ -133,10 +182,11 @@ class AmiProtocol(asyncio.Protocol):
         if not self.banner.done() and self._parser.banner is not None:
             self.banner.set_result(self._parser.banner)
         pending = self._pending
+        discard = self._discard
         on_event = self._on_event
         for msg in messages:
             # Only look for an ActionID while one is awaited: most events carry none.
-            if pending:
+            if pending or discard:
                 action_id = msg.get("ActionID")
                 if action_id is not None:
                     waiter = pending.get(action_id)
@@ -148,6 +198,13 @@ class AmiProtocol(asyncio.Protocol):
                     ):
                         if waiter.take(msg):
                             del pending[action_id]
+                            if waiter.overflowed:
+                                self._abandon(action_id)
+                        continue
+                    if action_id in discard:
+                        self.discarded += 1
+                        if (msg.get("EventList") or "").lower() == "complete":
+                            del discard[action_id]
                         continue
             if msg.get("Event") is not None:
                 on_event(msg)
@@ -222,7 +279,9 @@ class AmiProtocol(asyncio.Protocol):
             return future
         if action_id in self._pending:
             raise ValueError(f"ActionID {action_id!r} is already in flight")
-        waiter = _Pending(action, future, is_list)
+        waiter = _Pending(
+            action, future, is_list, self.peer, self.max_list_items, self.max_list_bytes
+        )
         waiter.partial_ok = partial_ok
         waiter.timer = self._loop.call_later(timeout, self._expire, action_id, budget or timeout)
         self._pending[action_id] = waiter
@@ -230,10 +289,17 @@ class AmiProtocol(asyncio.Protocol):
         self._transport.write(data)
         return future
 
+    def _abandon(self, action_id: str) -> None:
+        self._discard[action_id] = None
+        while len(self._discard) > _DISCARD_KEEP:
+            del self._discard[next(iter(self._discard))]
+
     def _expire(self, action_id: str, seconds: float) -> None:
         waiter = self._pending.pop(action_id, None)
         if waiter is None:
             return
+        if waiter.is_list and waiter.response is not None:
+            self._abandon(action_id)
         if waiter.partial_ok and waiter.response is not None:
             waiter.future.set_result(ListResult(waiter.response, waiter.events, False))
         else:

@@ -29,7 +29,7 @@ from ._errors import (
     timeout_error,
 )
 from ._parser import Message
-from ._protocol import AmiProtocol, ListResult
+from ._protocol import MAX_LIST_BYTES, MAX_LIST_ITEMS, AmiProtocol, ListResult
 
 __all__ = [
     "AmiClient",
@@ -61,6 +61,12 @@ class EventListener(Protocol):
 
     def on_connection_lost(self, error: AmiError) -> None:
         """Called once per dropped connection (not on a deliberate close)."""
+
+
+def _has_system(events: str) -> bool:
+    """Whether a Login ``Events`` mask lets FullyBooted through."""
+    classes = {c.strip().lower() for c in events.split(",")}
+    return bool(classes & {"on", "all", "system"})
 
 
 def _compile(match: EventMatch) -> Callable[[Message], bool]:
@@ -259,8 +265,18 @@ class AmiClient:
         backoff: tuple[float, float] = (0.5, 10.0),
         raw_sink: Callable[[bytes], None] | None = None,
         read_batch: float = 0.0,
+        max_list_items: int = MAX_LIST_ITEMS,
+        max_list_bytes: int = MAX_LIST_BYTES,
+        boot_wait: float = 60.0,
     ) -> None:
         self.host = host
+        self.boot_wait = boot_wait
+        """After a reconnect, wait up to this long for Asterisk's FullyBooted (0: never)."""
+        self._booted: asyncio.Future[None] | None = None
+        self.max_list_items = max_list_items
+        """A list action with more events than this fails with AmiListTooLongError."""
+        self.max_list_bytes = max_list_bytes
+        """A list action with more bytes of events than this fails the same way."""
         self.port = port
         self.username = username
         self.__secret = secret
@@ -347,7 +363,13 @@ class AmiClient:
         def factory() -> AmiProtocol:
             nonlocal proto
             proto = AmiProtocol(
-                self.peer, self._dispatch, self._lost, self._raw_sink, read_batch=self._read_batch
+                self.peer,
+                self._dispatch,
+                self._lost,
+                self._raw_sink,
+                read_batch=self._read_batch,
+                max_list_items=self.max_list_items,
+                max_list_bytes=self.max_list_bytes,
             )
             return proto
 
@@ -369,10 +391,21 @@ class AmiClient:
                 proto.abort(closed_error(self.peer))
             raise
         assert proto is not None
-        login = [("Username", self.username), ("Secret", self.__secret), ("Events", self._events)]
+        # A reconnect may reach an Asterisk that is still loading its modules (its AMI
+        # listens early): actions then fail ("No such command", a dialplan not loaded yet)
+        # and a campaign would misjudge numbers. So a re-login also asks for the system
+        # class, whose FullyBooted event Asterisk sends at login once booted (or when it
+        # finishes booting), and the session counts as connected only after it.
+        rejoin = self._ever_connected and self.boot_wait > 0
+        events = self._events
+        if rejoin and not _has_system(events):
+            events = "system" if events == "off" else f"{events},system"
+        self._booted = asyncio.get_running_loop().create_future() if rejoin else None
+        login = [("Username", self.username), ("Secret", self.__secret), ("Events", events)]
         try:
             response = await proto.send("Login", login, timeout=self.timeout)
         except (AmiError, asyncio.CancelledError):  # cancelled: close() during a reconnect
+            self._booted = None
             proto.abort(closed_error(self.peer))
             raise
         assert isinstance(response, Message)
@@ -384,12 +417,45 @@ class AmiClient:
         if self._closing:  # closed while we were logging in
             proto.close()
             raise closed_error(self.peer)
+        if rejoin:
+            try:
+                await self._await_boot(proto, events)
+            except (AmiError, asyncio.CancelledError):
+                proto.abort(closed_error(self.peer))
+                raise
         self.version = version
         self._proto = proto
         self._ever_connected = True
         self.connections += 1
         self._connected.set()
         log.info("AMI %s: logged in as %s (AMI %s)", self.peer, self.username, version)
+
+    async def _await_boot(self, proto: AmiProtocol, events: str) -> None:
+        """Hold a fresh re-login until FullyBooted (bounded), then restore the event mask."""
+        booted = self._booted
+        assert booted is not None
+        try:
+            done, _ = await asyncio.wait(
+                {booted, proto.closed}, timeout=self.boot_wait, return_when="FIRST_COMPLETED"
+            )
+        finally:
+            self._booted = None
+        if proto.closed in done or not proto.is_open:
+            raise proto.error or closed_error(self.peer)
+        if booted not in done:
+            log.warning(
+                "AMI %s: no FullyBooted within %g s of reconnecting (does the user read the "
+                "system class?); going on",
+                self.peer,
+                self.boot_wait,
+            )
+        if events != self._events:
+            response = await proto.send(
+                "Events", [("EventMask", self._events)], timeout=self.timeout
+            )
+            assert isinstance(response, Message)
+            if response.get("Response") == "Error":
+                log.info("AMI %s: Events refused: %s", self.peer, response.get("Message"))
 
     def _lost(self, proto: AmiProtocol, error: AmiError) -> None:
         if proto is not self._proto:
@@ -467,6 +533,14 @@ class AmiClient:
 
     # -- events ----------------------------------------------------------------------------
     def _dispatch(self, msg: Message) -> None:
+        booted = self._booted
+        if booted is not None:
+            if msg.get("Event") == "FullyBooted" and not booted.done():
+                booted.set_result(None)
+            if not _has_system(self._events):
+                # System events were asked for only to see FullyBooted: they are nobody's,
+                # and nothing of ours runs on this session yet.
+                return
         for listener in self._listeners:
             listener.on_event(msg)
 
@@ -610,7 +684,9 @@ class AmiClient:
 
         On timeout raises AmiTimeoutError, or with ``partial_ok`` returns what came
         (``complete=False``). PJSIP list actions answer an empty list with an error
-        (``No endpoints found``), raised as AmiActionError.
+        (``No endpoints found``), raised as AmiActionError. A list longer than
+        ``max_list_items`` events or ``max_list_bytes`` bytes raises AmiListTooLongError
+        (its late items are dropped, never handed to listeners).
         """
         result = await self._request(
             name, headers, more, timeout, is_list=True, partial_ok=partial_ok

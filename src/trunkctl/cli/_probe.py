@@ -90,7 +90,9 @@ app = typer.Typer(
 
 Target = Annotated[str, typer.Argument(metavar="HOST[:PORT]", help="The SIP server to probe.")]
 Transport = Annotated[str, typer.Option(help="udp or tcp.")]
-Timeout = Annotated[float, typer.Option(help="Seconds to wait for each answer.")]
+Timeout = Annotated[
+    float, typer.Option(help="Seconds to wait for each answer (more than 0, at most 300).")
+]
 LocalAddress = Annotated[
     str | None, typer.Option("--local-address", help="Send from this local IP.")
 ]
@@ -174,7 +176,21 @@ def options(
     except TrunkctlError as exc:
         _unknown("SIP OPTIONS", exc, json_)
         return
-    _finish(nagios_options(result, warning=warning, critical=critical, lang=o.language), json_)
+    verdict = nagios_options(result, warning=warning, critical=critical, lang=o.language)
+    _finish(_with_noise(verdict, result.noise), json_)
+
+
+def _with_noise(verdict: NagiosVerdict, noise: int) -> NagiosVerdict:
+    """Say how many datagrams answered nothing we asked (kept out of the verdict itself)."""
+    if not noise:
+        return verdict
+    line = Text(
+        f"noise: {noise} message(s) from the peer matched none of our requests and were "
+        "dropped (a flood or a confused server)",
+        f"шум: {noise} сообщ. от сервера не относились к нашим запросам и отброшены "
+        "(флуд или сбойный сервер)",
+    )
+    return dataclasses.replace(verdict, details=(*verdict.details, line))
 
 
 @app.command("register", cls=_ProbeCommand)
@@ -260,7 +276,7 @@ def register(
     restore = None
     if result.ok and result.displaced != []:  # displaced, or unknown: put the PBX back
         restore = _restore(result, timeout)
-    _finish(_with_bindings(verdict, result, restore, o.language), json_)
+    _finish(_with_noise(_with_bindings(verdict, result, restore, o.language), result.noise), json_)
 
 
 def _restore(result: RegisterResult, timeout: float) -> PbxRestore:

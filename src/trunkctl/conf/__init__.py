@@ -6,7 +6,7 @@ GetConfig returns); :class:`ConfigDir` locks, backs up, writes atomically and ro
 """
 
 from ._document import Document, Line, Section, parse
-from ._files import Backup, ConfigDir, Transaction, atomic_write
+from ._files import Backup, ConfigDir, ConfRecoveryError, Recovery, Transaction, atomic_write
 from ._problems import ConfMissingError, Problem
 from ._resolve import Resolution, ResolvedSection, resolve, resolve_text
 from ._secrets import MASK, is_secret_key, mask_secrets, masked_diff
@@ -15,10 +15,12 @@ __all__ = [
     "MASK",
     "Backup",
     "ConfMissingError",
+    "ConfRecoveryError",
     "ConfigDir",
     "Document",
     "Line",
     "Problem",
+    "Recovery",
     "Resolution",
     "ResolvedSection",
     "Section",

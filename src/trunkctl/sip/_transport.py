@@ -30,13 +30,28 @@ from ._errors import (
 )
 from ._message import SipRequest, SipResponse, StreamParser, parse_message
 
-__all__ = ["T1", "T2", "Address", "Exchange", "SipConnection", "TransportName", "open_connection"]
+__all__ = [
+    "MAX_REPLIES",
+    "MAX_SAMPLES",
+    "T1",
+    "T2",
+    "Address",
+    "Exchange",
+    "SipConnection",
+    "TransportName",
+    "open_connection",
+]
 
 TransportName = Literal["udp", "tcp"]
 
 # RFC 3261 §17.1.1.1 defaults.
 T1 = 0.5
 T2 = 4.0
+
+# A hostile or broken peer can send without end: keep a few samples as evidence, count the
+# rest as noise, and answer at most so many of its requests (keep-alives need one or two).
+MAX_SAMPLES = 16
+MAX_REPLIES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,8 +133,11 @@ class SipConnection:
     """One socket to one peer; runs client transactions over it.
 
     Also answers requests the peer sends us meanwhile (an OPTIONS keep-alive to the
-    Contact we just registered gets 200, anything else 481) and keeps every non-SIP
-    datagram in ``garbage`` as evidence.
+    Contact we just registered gets 200, anything else 481; at most :data:`MAX_REPLIES`).
+    Only responses that match a pending transaction (Via branch, Call-ID, CSeq number and
+    method) are used; everything else is counted in ``noise`` and at most
+    :data:`MAX_SAMPLES` of each kind (``stray``, ``garbage``, ``received_requests``) are
+    kept as evidence, so a peer flooding the socket cannot grow our memory.
     """
 
     kind: TransportName = "udp"
@@ -132,6 +150,10 @@ class SipConnection:
         self.garbage: list[SipParseError] = []
         self.received_requests: list[SipRequest] = []
         self.stray: list[SipResponse] = []
+        self.noise = 0  # datagrams/messages that belong to no transaction of ours
+        self.noise_bytes = 0
+        self.spoke_sip = False  # the peer sent at least one SIP message
+        self._replies = 0
         self._t1 = t1
         self._t2 = t2
         self._pending: dict[str, _Transaction] = {}
@@ -254,23 +276,29 @@ class SipConnection:
         self._closed = exc
         self._fail_pending(exc)
 
+    def _count_noise(self, message: SipRequest | SipResponse | SipParseError) -> None:
+        self.noise += 1
+        self.noise_bytes += len(message.raw)
+
     def _on_message(self, message: SipRequest | SipResponse) -> None:
+        self.spoke_sip = True
         if isinstance(message, SipRequest):
-            self.received_requests.append(message)
-            if message.method != "ACK":
-                ok = message.method == "OPTIONS"
-                reply = message.reply(200 if ok else 481, "OK" if ok else "Call Does Not Exist")
-                with contextlib.suppress(OSError):
-                    self._write(reply.render())
+            if len(self.received_requests) < MAX_SAMPLES:
+                self.received_requests.append(message)
+            if message.method == "ACK" or self._replies >= MAX_REPLIES:
+                self._count_noise(message)
+                return
+            self._replies += 1
+            ok = message.method == "OPTIONS"
+            reply = message.reply(200 if ok else 481, "OK" if ok else "Call Does Not Exist")
+            with contextlib.suppress(OSError):
+                self._write(reply.render())
             return
-        try:
-            via = message.top_via
-        except SipParseError:
-            via = None
-        tx = self._pending.get(via.branch or "") if via is not None else None
-        cseq = message.cseq
-        if tx is None or tx.future.done() or (cseq is not None and cseq[1] != tx.method):
-            self.stray.append(message)
+        tx = self._match(message)
+        if tx is None:
+            self._count_noise(message)
+            if len(self.stray) < MAX_SAMPLES:
+                self.stray.append(message)
             return
         if message.is_final:
             tx.future.set_result(message)
@@ -279,8 +307,27 @@ class SipConnection:
             if not self.reliable:
                 tx.interval = self._t2
 
+    def _match(self, message: SipResponse) -> _Transaction | None:
+        """The pending transaction ``message`` answers: same branch, Call-ID and CSeq."""
+        try:
+            via = message.top_via
+            cseq = message.cseq
+        except SipParseError:
+            return None
+        tx = self._pending.get(via.branch or "") if via is not None else None
+        if tx is None or tx.future.done():
+            return None
+        if cseq is None or cseq != tx.request.cseq:
+            return None
+        if message.get("Call-ID") != tx.request.get("Call-ID"):
+            return None
+        return tx
+
     def _on_garbage(self, exc: SipParseError) -> None:
-        self.garbage.append(exc)
+        if len(self.garbage) < MAX_SAMPLES:
+            self.garbage.append(exc)
+        else:
+            self._count_noise(exc)
 
 
 class UdpConnection(SipConnection, asyncio.DatagramProtocol):
@@ -298,8 +345,10 @@ class UdpConnection(SipConnection, asyncio.DatagramProtocol):
             self._on_garbage(exc)
             # The socket is connected: this came from the peer. Over UDP one datagram
             # cannot break the next, but a peer answering non-SIP will not answer SIP:
-            # fail what waits now rather than at the timeout.
-            self._fail_pending(exc)
+            # fail what waits now rather than at the timeout — unless it has spoken SIP
+            # already (then the junk is noise around a SIP dialogue, e.g. a flood).
+            if not self.spoke_sip:
+                self._fail_pending(exc)
             return
         self._on_message(message)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
+import math
 from collections.abc import Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, ParamSpec, TypeVar
@@ -112,26 +113,59 @@ def _seen_address(response: SipResponse) -> Address | None:
     return Address(received or via.host, port)
 
 
+MAX_TIMEOUT = 300.0
+"""The longest wait a probe accepts (per answer, and for the whole probe)."""
+
+# Transactions one probe may run: register with --bind is at most 4 steps × (challenge +
+# answer); the whole probe gets that many timeouts, never more than MAX_TIMEOUT.
+_MAX_TRANSACTIONS = 8
+
+
+def _host_problem(host: str) -> str | None:
+    """Why ``host`` cannot be a host name or IP literal, or None (RFC 1035, IDNA 2003)."""
+    if not host or any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in host):
+        return "empty, or contains spaces or control characters"
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return None
+    except ValueError:
+        pass
+    try:
+        wire = host.encode("idna")
+    except UnicodeError as exc:
+        return f"not a valid host name ({exc})"
+    name = wire.rstrip(b".")
+    if len(name) > 253:
+        return f"{len(name)} characters, at most 253"
+    for label in name.split(b"."):
+        if not 0 < len(label) <= 63:
+            return f"a label of {len(label)} characters (1-63)"
+    return None
+
+
 def _check_args(host: str, port: int, transport: str, timeout: float) -> None:
     problems = []
-    if not host or any(c.isspace() for c in host):
-        problems.append(f"host {host!r}")
+    why = _host_problem(host)
+    if why is not None:
+        problems.append(f"host {host[:80]!r}{'…' if len(host) > 80 else ''}: {why}")
     if not 0 < port < 65536:
         problems.append(f"port {port}")
     if transport not in ("udp", "tcp"):
         problems.append(f"transport {transport!r} (udp or tcp)")
-    if not timeout > 0:
-        problems.append(f"timeout {timeout}")
+    if not (math.isfinite(timeout) and 0 < timeout <= MAX_TIMEOUT):
+        problems.append(f"timeout {timeout} (more than 0, at most {MAX_TIMEOUT:g} s)")
     if problems:
-        listed = ", ".join(problems)
+        listed = "; ".join(problems)
         raise BadInput(
             Text(
                 f"Invalid SIP probe arguments: {listed}.",
                 f"Неверные параметры SIP-проверки: {listed}.",
             ),
             next_step=Text(
-                "Give a host name or IP, a port 1-65535, udp or tcp, a timeout > 0.",
-                "Укажите имя или IP, порт 1-65535, udp или tcp, таймаут > 0.",
+                "Give a host name (at most 253 characters, labels of 1-63) or an IP, a port "
+                f"1-65535, udp or tcp, a timeout of more than 0 and at most {MAX_TIMEOUT:g} s.",
+                "Укажите имя хоста (до 253 символов, метки 1-63) или IP, порт 1-65535, udp "
+                f"или tcp, таймаут больше 0 и не больше {MAX_TIMEOUT:g} с.",
             ),
         )
 
@@ -187,6 +221,7 @@ class OptionsResult:
     seen_address: Address | None = None
     raw_response: str | None = None
     error: SipProbeError | None = None
+    noise: int = 0  # datagrams that answered no transaction of ours (a flood, a stray peer)
 
     @property
     def ok(self) -> bool:
@@ -218,6 +253,7 @@ class OptionsResult:
             "allow": self.allow,
             "seen_address": str(self.seen_address) if self.seen_address else None,
             "raw_response": self.raw_response,
+            "noise": self.noise,
             "error": _error_dict(self.error, lang),
         }
 
@@ -287,8 +323,13 @@ async def _run_probe(
         result.outcome, result.error = _outcome_of(exc), exc
         return
     result.local_address, result.remote_address = conn.local, conn.remote
+    overall = min(MAX_TIMEOUT, _MAX_TRANSACTIONS * timeout)
     try:
-        await probe(conn)
+        try:
+            async with asyncio.timeout(overall):
+                await probe(conn)
+        except TimeoutError:
+            raise _overall_timeout(conn.target, overall) from None
     except SipSocketError:
         raise
     except SipProbeError as exc:
@@ -296,7 +337,25 @@ async def _run_probe(
         if isinstance(exc, SipParseError):
             result.raw_response = _raw_text(exc.raw)
     finally:
+        result.noise = conn.noise
         conn.close()
+
+
+def _overall_timeout(target: str, seconds: float) -> SipTimeoutError:
+    return SipTimeoutError(
+        Text(
+            f"The probe of {target} did not finish within {seconds:g} s.",
+            f"Проверка {target} не завершилась за {seconds:g} с.",
+        ),
+        evidence=Text(
+            "the peer kept the exchange going without a final answer",
+            "сервер затягивал обмен, не давая окончательного ответа",
+        ),
+        next_step=Text(
+            "Check that the server is a SIP server and answers on this port and transport.",
+            "Проверьте, что это SIP-сервер и он отвечает на этом порту и транспорте.",
+        ),
+    )
 
 
 # --- REGISTER --------------------------------------------------------------------------------
@@ -407,6 +466,7 @@ class RegisterResult:
     error: SipProbeError | None = None
     # A result built by hand (tests of verdicts) describes the classic add-and-remove check.
     mode: Literal["query", "bind"] = "bind"
+    noise: int = 0  # datagrams that answered no transaction of ours (a flood, a stray peer)
     bindings: list[Binding] = field(default_factory=list)
     displaced: list[Binding] | None = None
 
@@ -453,6 +513,7 @@ class RegisterResult:
             "seen_address": str(self.seen_address) if self.seen_address else None,
             "steps": [s.to_dict() for s in self.steps],
             "raw_response": self.raw_response,
+            "noise": self.noise,
             "error": _error_dict(self.error, lang),
         }
 
