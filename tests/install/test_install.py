@@ -216,3 +216,35 @@ def test_refusals_change_nothing(debian: Path) -> None:
     assert state(debian) == before_novenv
     assert not (debian / "opt/trunkctl").exists()
     assert set(before) >= {"usr/bin/python3"}
+
+
+def test_uninstall_keeps_settings_and_log_until_purge(debian: Path) -> None:
+    copy_source(debian)
+    script = f"{SRC_IN_ROOT}/scripts/install"
+    (debian / "etc/asterisk").mkdir()
+    before = state(debian)
+    done = chroot(debian, script)
+    assert done.returncode == 0, done.stdout + done.stderr
+    # What trunkctl's own commands write on a server: settings, the call log, backups.
+    (debian / "etc/trunkctl/config.toml").write_text('config_dir = "/etc/asterisk"\n')
+    (debian / "var/lib/trunkctl/calls.db").write_bytes(b"calls")
+    backups = debian / "etc/asterisk/.trunkctl-backups"
+    backups.mkdir()
+    (backups / "pjsip.conf.20260101T000000.000000000Z").write_text("[x]\n")
+
+    kept = chroot(debian, script, "--uninstall")
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    assert "kept (your settings, call log): /var/lib/trunkctl /etc/trunkctl" in kept.stdout
+    assert (debian / "etc/trunkctl/config.toml").read_text().startswith("config_dir")
+    assert (debian / "var/lib/trunkctl/calls.db").read_bytes() == b"calls"
+    assert len(list(backups.iterdir())) == 1
+    assert not (debian / "opt/trunkctl").exists()
+    assert not (debian / "usr/local/bin/trunkctl").exists()
+    assert "trunkctl-exporter" not in (debian / "etc/passwd").read_text()
+    assert "\ntrunkctl:" in "\n" + (debian / "etc/group").read_text()  # the files' group
+
+    purged = chroot(debian, script, "--uninstall", "--purge")
+    assert purged.returncode == 0, purged.stdout + purged.stderr
+    after = state(debian)
+    diff = sorted(k for k in set(after) | set(before) if after.get(k) != before.get(k))
+    assert [p for p in diff if not p.startswith(SRC_IN_ROOT[1:])] == [], diff
