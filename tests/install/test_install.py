@@ -15,6 +15,8 @@ import pytest
 
 from ._root import fresh_copy
 
+pytestmark = pytest.mark.slow  # a debootstrap once, then ~30 s per test (PyPI downloads)
+
 REPO = Path(__file__).resolve().parents[2]
 SRC_IN_ROOT = "/tmp/trunkctl-src"
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
