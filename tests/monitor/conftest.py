@@ -31,16 +31,22 @@ def ami_at(settings: Settings, host: str, port: int, secret_file: Path | None = 
 
 
 class BalanceServer:
-    """``GET /v1/info/balance/`` → a fixed balance; ``hits`` counts the requests."""
+    """NovoFon REST on loopback: ``info/balance`` → 12.34 RUB, ``sip`` → line 0053248 with
+    2 simultaneous lines; ``hits`` counts the requests by path."""
 
     def __init__(self) -> None:
-        self.hits = 0
+        self.hits: dict[str, int] = {}
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                outer.hits += 1
-                body = json.dumps({"status": "success", "balance": 12.34, "currency": "RUB"})
+                path = self.path.split("?")[0]
+                outer.hits[path] = outer.hits.get(path, 0) + 1
+                if path.startswith("/v1/sip"):
+                    sips = [{"id": "0053248", "display_name": "trunk", "lines": 2}]
+                    body = json.dumps({"status": "success", "sips": sips, "left": 0})
+                else:
+                    body = json.dumps({"status": "success", "balance": 12.34, "currency": "RUB"})
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()

@@ -56,6 +56,7 @@ FULL = Snapshot(
     calls=(CallCount("asterisk", "answered", "", 5), CallCount("asterisk", "busy", "486", 2)),
     calls_in_progress=1,
     balance=BalanceSample(42.5, "RUB", 1_700_000_100.0),
+    channel_limits=(("novofon", 2),),
     apply=ApplySample(1_700_000_200.0, 1_700_000_300.0),
     doctor=DoctorSample(
         1_700_000_400.0,
@@ -112,6 +113,7 @@ def test_every_family_is_named_by_convention_and_carries_the_snapshot(server) ->
     assert got[("trunkctl_calls_total", busy)] == 2
     assert got[("trunkctl_calls_dialing", ())] == 1
     assert got[("trunkctl_novofon_balance", (("currency", "RUB"),))] == 42.5
+    assert got[("trunkctl_endpoint_channel_limit", (("trunk", "novofon"),))] == 2
     assert got[("trunkctl_apply_last_success_timestamp_seconds", ())] == 1_700_000_200.0
     assert got[("trunkctl_config_last_backup_timestamp_seconds", ())] == 1_700_000_300.0
     lint = (("rule", "PJSIP001"), ("source", "lint"), ("status", "fail"))

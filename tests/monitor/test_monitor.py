@@ -174,7 +174,9 @@ async def test_balance_is_fetched_once_per_interval_never_per_scrape(
     from trunkctl.settings import Settings
 
     conf = NovofonConfig(
-        rest_url=balance_server.url, values={"key": Secret("k"), "secret": Secret("s")}
+        rest_url=balance_server.url,
+        line="0053248",
+        values={"key": Secret("k"), "secret": Secret("s")},
     )
     settings = ami_at(Settings(config_dir=tmp_path), "127.0.0.1", free_port())
     mon = Monitor(
@@ -187,13 +189,16 @@ async def test_balance_is_fetched_once_per_interval_never_per_scrape(
         for _ in range(20):
             text = (await asyncio.to_thread(httpx.get, server.url)).text
         assert 'trunkctl_novofon_balance{currency="RUB"} 12.34' in text
+        assert 'trunkctl_endpoint_channel_limit{trunk="novofon"} 2.0' in text
         await asyncio.sleep(1.0)
     finally:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         server.close()
-    assert balance_server.hits == 1 and mon.balance_requests == 1
+    # One refresh in the interval: one balance and one SIP-lines request, whatever the scrapes.
+    assert balance_server.hits == {"/v1/info/balance/": 1, "/v1/sip/": 1}, balance_server.hits
+    assert mon.balance_requests == 1
 
 
 async def test_no_rest_credentials_no_balance_request(tmp_path: Path) -> None:

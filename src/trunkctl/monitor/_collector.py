@@ -189,6 +189,14 @@ class SnapshotCollector(Collector):
             "When the balance was fetched.",
             snap.balance.fetched_at,
         )
+        limit = GaugeMetricFamily(
+            "trunkctl_endpoint_channel_limit",
+            "Simultaneous lines NovoFon allows on the trunk's SIP line (REST sip, cached).",
+            labels=["trunk"],
+        )
+        for trunk, lines in snap.channel_limits:
+            limit.add_metric([trunk], float(lines))
+        yield limit
 
     def _apply_and_doctor(self, snap: Snapshot) -> Iterator[Metric]:
         if snap.apply.last_success_at is not None:

@@ -264,21 +264,29 @@ class Monitor:
 
     # -- NovoFon ---------------------------------------------------------------------------
     async def refresh_balance(self) -> None:
-        """Ask NovoFon's REST API for the balance (only with REST credentials configured)."""
+        """Ask NovoFon's REST API for the balance and, when ``[novofon] line`` names the
+        trunk's SIP line, its simultaneous-lines limit (only with REST credentials)."""
         conf = self.novofon
         if conf is None or not conf.has_rest:
             return
-        from trunkctl.provision import account_balance
-
         self.balance_requests += 1
+        limits: tuple[tuple[str, int], ...] = ()
         try:
-            async with asyncio.timeout(max(conf.timeout, 1.0) + 5.0):
-                got = await account_balance(conf)
+            async with asyncio.timeout(2 * max(conf.timeout, 1.0) + 5.0):
+                async with conf.rest_client() as rest:
+                    got = await rest.balance()
+                    if conf.line:
+                        sips = (await rest.sip_numbers()).sips
+                        limits = tuple(
+                            (conf.trunk, s.lines)
+                            for s in sips
+                            if s.id == conf.line and s.lines is not None
+                        )
         except (TrunkctlError, TimeoutError, OSError) as exc:
             self._failed("novofon_balance", exc)
             return
         sample = BalanceSample(got.balance, got.currency or "RUB", time.time())
-        self._ok("novofon_balance", balance=sample)
+        self._ok("novofon_balance", balance=sample, channel_limits=limits)
 
     # -- doctor ----------------------------------------------------------------------------
     async def refresh_doctor(self) -> None:

@@ -121,6 +121,8 @@ class Snapshot:
     calls: tuple[CallCount, ...] = ()
     calls_in_progress: int = 0
     balance: BalanceSample | None = None
+    channel_limits: tuple[tuple[str, int], ...] = ()
+    """(trunk, simultaneous lines) as NovoFon's REST ``sip`` tells for the configured line."""
     apply: ApplySample = field(default_factory=ApplySample)
     doctor: DoctorSample | None = None
     sources: MappingProxyType[str, SourceHealth] = field(default_factory=_frozen)
