@@ -183,3 +183,12 @@ def test_apply_snapshot_dir_is_the_one_apply_writes() -> None:
     from trunkctl.provision._apply import SNAPSHOT_DIR
 
     assert APPLY_SNAPSHOT_DIR == SNAPSHOT_DIR
+
+
+def test_serves_on_ipv6_loopback() -> None:
+    server = serve_metrics(Snapshot, "::1", 0)
+    try:
+        assert server.url.startswith("http://[::1]:")
+        assert "trunkctl_ami_up 0.0" in scrape(server.url)
+    finally:
+        server.close()
