@@ -10,13 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.ami.fakeami import SECRET, FakeAmi
 from trunkctl.calllog import CallLog
 from trunkctl.monitor import Monitor, serve_metrics
 from trunkctl.novofon import NovofonConfig
 from trunkctl.provision import apply, trunk_status
 from trunkctl.secret import Secret
 
+from ..ami.fakeami import SECRET, FakeAmi
 from ..conftest import SandboxInfo
 from ..provision.test_setup_apply import settings_of, setup, spec_for
 from .conftest import BalanceServer, ami_at, free_port
@@ -210,7 +210,7 @@ async def test_no_rest_credentials_no_balance_request(tmp_path: Path) -> None:
 
 
 async def test_doctor_problems_match_the_doctor_itself(pbx: SandboxInfo, tmp_path: Path) -> None:
-    from tests.cli._run import TRUNKCTL, js, run
+    from ..cli._run import TRUNKCTL, js, run
 
     mon = Monitor(settings_of(pbx), call_log=tmp_path / "c.db")
     try:
