@@ -41,7 +41,6 @@ from ._snapshot import (
 
 if TYPE_CHECKING:
     from trunkctl.ami import AmiClient, Message
-    from trunkctl.errors import AmiError as _AmiError
     from trunkctl.novofon import NovofonConfig
     from trunkctl.settings import Settings
 
@@ -66,7 +65,7 @@ class _Wake:
         if msg.get("Event") in _WAKE_EVENTS:
             self._event.set()
 
-    def on_connection_lost(self, error: _AmiError) -> None:
+    def on_connection_lost(self, error: AmiError) -> None:
         self._event.set()
 
 
