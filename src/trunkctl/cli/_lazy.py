@@ -64,6 +64,9 @@ REGISTRY: dict[str, LazyCommand] = {
     "webhook": LazyCommand(
         "._webhook", "app", "Receive NovoFon's NOTIFY_* webhooks into the call log.", group=True
     ),
+    "exporter": LazyCommand(
+        "._exporter", "exporter", "Prometheus metrics: registration, calls, balance, doctor."
+    ),
     "sandbox": LazyCommand(
         "._sandbox",
         "app",
