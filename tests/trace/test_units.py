@@ -7,9 +7,13 @@ checked against an independent encoder.
 from __future__ import annotations
 
 import ipaddress
+import json
 import struct
 
+import pytest
+
 from trunkctl.codes import PROVIDER_PHRASES, CallOutcome, ProviderAnswer, explain, provider_phrase
+from trunkctl.errors import BadInput
 from trunkctl.trace import (
     Endpoint,
     PacketDecoder,
@@ -19,6 +23,7 @@ from trunkctl.trace import (
     ladder_text,
     mask_credentials,
     parse_transports,
+    provider_answer,
     traced,
 )
 
@@ -149,3 +154,56 @@ def test_the_verdict_quotes_the_provider_verbatim_and_leads_with_its_advice() ->
 
 def test_a_trace_without_messages_says_why_instead_of_an_empty_ladder() -> None:
     assert "no SIP message for this call" in ladder_text(SipTrace(no_sip_leg=True), "en")
+
+
+def _exchange(*packets: bytes) -> SipTrace:
+    dec = PacketDecoder(frozenset({5060}))
+    wire = [w for t, p in enumerate(packets) for w in dec.feed(p, 100.0 + t)]
+    return SipTrace(tuple(traced(wire, [Endpoint("127.0.0.2", 5060)])))
+
+
+REGISTER = (
+    b"REGISTER sip:127.0.0.1:5070 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5060;branch=z9hG4bK-r\r\n"
+    b"From: <sip:0144889@127.0.0.1>;tag=r\r\nTo: <sip:0144889@127.0.0.1>\r\n"
+    b"Call-ID: reg-1\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n"
+)
+
+
+def _reply(request: bytes, status: bytes, cseq: bytes) -> bytes:
+    return (b"SIP/2.0 " + status + b"\r\nVia: SIP/2.0/UDP 127.0.0.2:5060;branch=z9hG4bK-r\r\n"
+            b"Call-ID: reg-1\r\nCSeq: " + cseq + b"\r\nContent-Length: 0\r\n\r\n")  # fmt: skip
+
+
+def test_a_register_challenge_is_not_a_refusal_but_a_second_one_is() -> None:
+    challenged = _exchange(
+        udp(PBX, PROV, REGISTER),
+        udp(PROV, PBX, _reply(REGISTER, b"401 Unauthorized", b"1 REGISTER")),
+    )
+    assert provider_answer(challenged, "REGISTER") is None
+    authed = REGISTER.replace(b"CSeq: 1", b"CSeq: 2").replace(
+        b"Content-Length",
+        b'Authorization: Digest username="0144889", response="ab"\r\nContent-Length',
+    )
+    refused = _exchange(
+        udp(PBX, PROV, REGISTER),
+        udp(PROV, PBX, _reply(REGISTER, b"401 Unauthorized", b"1 REGISTER")),
+        udp(PBX, PROV, authed),
+        udp(PROV, PBX, _reply(authed, b"403 Wrong password", b"2 REGISTER")),
+    )
+    answer = provider_answer(refused, "REGISTER")
+    assert answer is not None and answer.said == "403 Wrong password"
+    assert answer.phrase is not None and answer.phrase.id == "bad_credentials"
+
+
+def test_a_saved_trace_comes_back_masked_even_if_the_file_was_edited() -> None:
+    trace = _exchange(udp(PBX, PROV, INVITE), udp(PBX, PROV, INVITE), udp(PROV, PBX, ANSWER))
+    data = json.loads(json.dumps(trace.to_dict("en")))
+    back = SipTrace.from_dict(data)
+    assert [(m.first_line, m.retransmission, m.time, m.src, m.dst) for m in back.messages] == [
+        (m.first_line, m.retransmission, m.time, m.src, m.dst) for m in trace.messages
+    ]
+    data["messages"][0]["raw"] = INVITE.decode()  # unmasked by hand
+    again = SipTrace.from_dict(data)
+    assert b"0123456789abcdef" not in again.messages[0].raw
+    with pytest.raises(BadInput):
+        SipTrace.from_dict({"messages": [{"direction": "sideways"}]})

@@ -21,9 +21,9 @@ from trunkctl.errors import AmiError, BadInput
 from trunkctl.i18n import Lang, Text
 from trunkctl.numbers import local_channel, parse_number
 from trunkctl.settings import Settings
-from trunkctl.trace import SipTrace, SipTracer
+from trunkctl.trace import SipTrace, SipTracer, provider_answer
 
-__all__ = ["CALL_EXIT_CODES", "CallReport", "place_test_call", "provider_answer"]
+__all__ = ["CALL_EXIT_CODES", "CallReport", "place_test_call"]
 
 # Exit codes of `trunkctl call`, one per outcome, so scripts can branch without JSON.
 CALL_EXIT_CODES: dict[str, int] = {
@@ -188,23 +188,6 @@ async def place_test_call(
         log_file,
         trace,
         answer,
-    )
-
-
-def provider_answer(trace: SipTrace, method: str = "INVITE") -> ProviderAnswer | None:
-    """The far end's final refusal of ``method`` in its own words (None: none, or a 2xx)."""
-    final = trace.final_response(method)
-    if final is None or final.status is None or final.status < 300:
-        return None
-    if final.status == 487 and any(
-        m.method == "CANCEL" and m.is_request and m.direction == "out" for m in trace.messages
-    ):
-        return None  # our own CANCEL's echo (timeout, Ctrl-C), not the provider's verdict
-    return ProviderAnswer.of(
-        final.status,
-        final.reason or "",
-        tuple(final.header_all("Warning")),
-        tuple(final.header_all("Reason")),
     )
 
 

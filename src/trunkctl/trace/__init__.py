@@ -24,7 +24,13 @@ in order and framed by Content-Length. Authorization / Proxy-Authorization are m
 anything leaves this package (ladder, JSON, pcap).
 """
 
-from ._api import SipTracer, asterisk_endpoints, capture_register_exchange, parse_transports
+from ._api import (
+    SipTracer,
+    asterisk_endpoints,
+    capture_register_exchange,
+    parse_transports,
+    provider_answer,
+)
 from ._capture import CaptureUnavailable, PortCapture, bpf_program
 from ._ladder import ladder_lines, ladder_text
 from ._model import (
@@ -61,6 +67,7 @@ __all__ = [
     "mask_credentials",
     "parse_transports",
     "pcap_bytes",
+    "provider_answer",
     "select_call",
     "select_register",
     "traced",

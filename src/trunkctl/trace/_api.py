@@ -12,6 +12,7 @@ import ipaddress
 import time
 
 from trunkctl.ami import AmiClient
+from trunkctl.codes import ProviderAnswer
 from trunkctl.errors import AmiError
 from trunkctl.i18n import Text
 from trunkctl.settings import Settings
@@ -19,7 +20,13 @@ from trunkctl.settings import Settings
 from ._capture import CaptureUnavailable, PortCapture
 from ._model import Endpoint, SipTrace, TracedMessage, select_call, select_register, traced
 
-__all__ = ["SipTracer", "asterisk_endpoints", "capture_register_exchange", "parse_transports"]
+__all__ = [
+    "SipTracer",
+    "asterisk_endpoints",
+    "capture_register_exchange",
+    "parse_transports",
+    "provider_answer",
+]
 
 # After the call ends: time for the last ACK / 200 to BYE to cross the wire.
 GRACE = 0.5
@@ -159,6 +166,8 @@ async def capture_register_exchange(
 ) -> SipTrace:
     """Send the trunk's registration again (AMI ``PJSIPRegister``) and trace the exchange.
 
+    Without capture rights nothing is sent and the trace's ``unavailable`` says why.
+
     Ends at the registrar's final answer (200, a refusal, or a second challenge: credentials
     refused), or after ``timeout`` seconds. Raises :class:`~trunkctl.errors.AmiError` when
     Asterisk cannot be reached or has no such registration.
@@ -177,6 +186,8 @@ async def capture_register_exchange(
         except AmiError:
             pass
         tracer.start()
+        if not tracer.running:  # no capture: do not disturb the registration for nothing
+            return tracer.trace([], call_digits=None)
         try:
             await ami.action("PJSIPRegister", {"Registration": trunk})
             deadline = time.monotonic() + timeout
@@ -188,3 +199,32 @@ async def capture_register_exchange(
         finally:
             tracer.stop()
     return tracer.trace(select_register(messages, server_uri), call_digits=None)
+
+
+def provider_answer(trace: SipTrace, method: str = "INVITE") -> ProviderAnswer | None:
+    """The far end's final refusal of ``method`` in its own words (None: none, or a 2xx).
+
+    A 487 that only echoes our own CANCEL (timeout, Ctrl-C) is not the provider's verdict.
+    For REGISTER, a 401/407 is a verdict only when it answered a request with credentials.
+    """
+    final = trace.final_response(method)
+    if final is None or final.status is None or final.status < 300:
+        return None
+    if final.status == 487 and any(
+        m.method == "CANCEL" and m.is_request and m.direction == "out" for m in trace.messages
+    ):
+        return None
+    if final.status in (401, 407) and not any(
+        m.is_request
+        and m.direction == "out"
+        and m.cseq == final.cseq
+        and (m.header("Authorization") or m.header("Proxy-Authorization"))
+        for m in trace.messages
+    ):
+        return None  # a first challenge, which Asterisk answers: nobody refused anything yet
+    return ProviderAnswer.of(
+        final.status,
+        final.reason or "",
+        tuple(final.header_all("Warning")),
+        tuple(final.header_all("Reason")),
+    )

@@ -7,10 +7,11 @@ Asterisk's transports listen on (which tell "sent by Asterisk" from "received").
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from trunkctl.errors import BadInput
 from trunkctl.i18n import Lang, Text
 from trunkctl.sip._errors import SipParseError
 from trunkctl.sip._message import SipRequest, SipResponse, parse_message
@@ -268,3 +269,58 @@ class SipTrace:
             "notes": [n.render(lang) for n in self.notes],
             "messages": [m.to_dict(self.start) for m in self.messages],
         }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SipTrace:
+        """A trace back from :meth:`to_dict` (e.g. a saved ``call --json --trace``).
+
+        Messages are re-parsed from ``raw`` and masked again, so an edited file cannot bring
+        a credential into a ladder or pcap. Raises :class:`~trunkctl.errors.BadInput`.
+        """
+        try:
+            messages = [_from_dict(m) for m in data.get("messages") or []]
+            endpoints = tuple(_endpoint(e) for e in data.get("listening") or [])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise BadInput(
+                Text(
+                    "this is not a SIP trace saved by trunkctl",
+                    "это не SIP-трассировка, сохранённая trunkctl",
+                ),
+                evidence=f"{type(exc).__name__}: {exc}",
+                next_step=Text(
+                    "Save one with `trunkctl call NUMBER --trace --json > call.json`.",
+                    "Сохраните её так: `trunkctl call НОМЕР --trace --json > call.json`.",
+                ),
+            ) from exc
+        why = data.get("unavailable")
+        return cls(
+            tuple(messages),
+            mechanism=str(data.get("mechanism") or "af_packet"),
+            endpoints=endpoints,
+            unavailable=Text(why, why) if isinstance(why, str) and why else None,
+            no_sip_leg=bool(data.get("no_sip_leg")),
+        )
+
+
+def _addr(text: str) -> tuple[str, int]:
+    host, _, port = str(text).rpartition(":")
+    if not host:
+        raise ValueError(f"not host:port: {text!r}")
+    return host.strip("[]"), int(port)
+
+
+def _endpoint(text: str) -> Endpoint:
+    host, port = _addr(text)
+    return Endpoint(None if host == "*" else host, port)
+
+
+def _from_dict(m: Mapping[str, Any]) -> TracedMessage:
+    direction = m["direction"]
+    if direction not in ("out", "in"):
+        raise ValueError(f"direction {direction!r}")
+    transport = m["transport"]
+    if transport not in ("udp", "tcp"):
+        raise ValueError(f"transport {transport!r}")
+    raw = mask_credentials(str(m["raw"]).encode("utf-8"))
+    wire = WireMessage(float(m["time"]), transport, _addr(m["src"]), _addr(m["dst"]), raw)
+    return _parse(wire, direction, raw, bool(m.get("retransmission")))
