@@ -76,8 +76,15 @@ async def test_busy_call_quotes_the_provider_and_the_pcap_decodes_the_same(
     pbx: SandboxInfo, tmp_path: Path
 ) -> None:
     settings = await install_trunk(pbx)
+    assert settings.log_file is not None
+    log_before = settings.log_file.stat().st_size
     report = await place_test_call(settings, "79990000486", capture=True, timeout=20)
     assert report.result.status == "busy"
+    # The capture switched nothing on in Asterisk: its log holds no SIP message text.
+    with settings.log_file.open("rb") as fh:
+        fh.seek(log_before)
+        logged = fh.read()
+    assert logged and b"INVITE sip:" not in logged and b"SIP/2.0" not in logged
     trace = report.sip_trace
     assert trace is not None
     assert flow(trace) == ["INVITE", "401", "ACK", "INVITE", "100", "180", "486", "ACK"]
