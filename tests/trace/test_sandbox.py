@@ -109,6 +109,20 @@ async def test_busy_call_quotes_the_provider_and_the_pcap_decodes_the_same(
     assert {r[2] for r in rows} == set(trace.call_ids)
     data = pcap.read_bytes()
     assert b'response="***"' in data and pbx.line_password.encode() not in data
+    # sngrep reads it as one dialog and writes back every SIP packet.
+    sngrep = shutil.which("sngrep")
+    assert sngrep, "sngrep is missing: scripts/test installs it (apt-get install sngrep)"
+    again = tmp_path / "sngrep.pcap"
+    seen = subprocess.run(
+        [sngrep, "-I", str(pcap), "-N", "-O", str(again)],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert seen.stdout.rstrip().endswith("Dialog count: 1"), seen.stdout
+    resaved = subprocess.run(
+        [tshark, "-r", str(again), "-Y", "sip", "-T", "fields", "-e", "frame.number"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert len(resaved.stdout.split()) == len(trace.messages)
 
 
 def _words(number: str) -> tuple[int, str, str]:
