@@ -207,3 +207,13 @@ def test_a_saved_trace_comes_back_masked_even_if_the_file_was_edited() -> None:
     assert b"0123456789abcdef" not in again.messages[0].raw
     with pytest.raises(BadInput):
         SipTrace.from_dict({"messages": [{"direction": "sideways"}]})
+
+
+def test_a_wildcard_bind_and_a_provider_on_the_same_port_keep_their_directions() -> None:
+    here, provider = ("10.0.0.5", 5060), ("203.0.113.9", 5060)
+    dec = PacketDecoder(frozenset({5060}))
+    wire = dec.feed(udp(here, provider, INVITE), 1.0, outgoing=True)
+    wire += dec.feed(udp(provider, here, ANSWER), 2.0, outgoing=False)
+    wire += dec.feed(udp(("10.0.0.5", 40000), provider, INVITE), 3.0, outgoing=True)  # not Asterisk
+    msgs = traced(wire, [Endpoint(None, 5060)])
+    assert [(m.direction, m.status) for m in msgs] == [("out", None), ("in", 403)]

@@ -202,10 +202,13 @@ class PortCapture:
     def _accept(self, data: bytes, addr: tuple[object, ...]) -> None:
         # addr: (ifname, proto, pkttype, hatype, hwaddr)
         pkttype, hatype = addr[2], addr[3]
-        if pkttype == _PACKET_OUTGOING and hatype == _ARPHRD_LOOPBACK:
-            return  # loopback: the received copy of the same packet follows
+        outgoing: bool | None = pkttype == _PACKET_OUTGOING
+        if hatype == _ARPHRD_LOOPBACK:
+            if outgoing:
+                return  # loopback: the received copy of the same packet follows
+            outgoing = None  # both ends are this host: the ports tell the direction
         self.packets += 1
-        self.messages.extend(self.decoder.feed(data, time.time()))
+        self.messages.extend(self.decoder.feed(data, time.time(), outgoing))
 
     def stop(self) -> list[WireMessage]:
         """Stop capturing (idempotent) and return every message seen."""

@@ -150,11 +150,8 @@ def traced(wire: Iterable[WireMessage], endpoints: Sequence[Endpoint]) -> list[T
     out: list[TracedMessage] = []
     seen: set[tuple[str, tuple[str, int], tuple[str, int], bytes]] = set()
     for w in wire:
-        if any(e.matches(w.src) for e in endpoints):
-            direction: Direction = "out"
-        elif any(e.matches(w.dst) for e in endpoints):
-            direction = "in"
-        else:
+        direction = _direction(w, endpoints)
+        if direction is None:
             continue
         raw = mask_credentials(w.raw)
         key = (direction, w.src, w.dst, raw)
@@ -162,6 +159,24 @@ def traced(wire: Iterable[WireMessage], endpoints: Sequence[Endpoint]) -> list[T
         seen.add(key)
         out.append(_parse(w, direction, raw, again))
     return out
+
+
+def _direction(w: WireMessage, endpoints: Sequence[Endpoint]) -> Direction | None:
+    """Sent by Asterisk, received by it, or neither (None).
+
+    The kernel knows whether this host sent a packet; that settles a wildcard bind talking to
+    a provider on the same port (0.0.0.0:5060 ↔ sip.novofon.ru:5060). On loopback both ends
+    are this host, so the transport's address and port decide.
+    """
+    if w.outgoing is True:
+        return "out" if any(e.matches(w.src) for e in endpoints) else None
+    if w.outgoing is False:
+        return "in" if any(e.matches(w.dst) for e in endpoints) else None
+    if any(e.matches(w.src) for e in endpoints):
+        return "out"
+    if any(e.matches(w.dst) for e in endpoints):
+        return "in"
+    return None
 
 
 def _parse(w: WireMessage, direction: Direction, raw: bytes, again: bool) -> TracedMessage:

@@ -28,6 +28,8 @@ class WireMessage:
     src: tuple[str, int]
     dst: tuple[str, int]
     raw: bytes
+    outgoing: bool | None = None
+    """Sent by this host (True), received (False), or unknown (loopback: both ends local)."""
 
 
 @dataclass(slots=True)
@@ -87,8 +89,11 @@ class PacketDecoder:
         self.ports = ports
         self._flows: dict[tuple[str, int, str, int], _Flow] = {}
 
-    def feed(self, packet: bytes, time: float) -> list[WireMessage]:
-        """The SIP messages this packet completes (none for other traffic or garbage)."""
+    def feed(self, packet: bytes, time: float, outgoing: bool | None = None) -> list[WireMessage]:
+        """The SIP messages this packet completes (none for other traffic or garbage).
+
+        ``outgoing``: whether this host sent the packet (None: unknown), copied to messages.
+        """
         if not packet:
             return []
         version = packet[0] >> 4
@@ -117,12 +122,14 @@ class PacketDecoder:
             body = payload[8:]
             if not body.strip(b"\r\n\x00"):
                 return []  # keep-alive
-            return [WireMessage(time, "udp", (src, sport), (dst, dport), bytes(body))]
+            return [WireMessage(time, "udp", (src, sport), (dst, dport), bytes(body), outgoing)]
         if proto == _TCP and len(payload) >= 20:
-            return self._tcp(payload, src, dst, time)
+            return self._tcp(payload, src, dst, time, outgoing)
         return []
 
-    def _tcp(self, segment: bytes, src: str, dst: str, time: float) -> list[WireMessage]:
+    def _tcp(
+        self, segment: bytes, src: str, dst: str, time: float, outgoing: bool | None
+    ) -> list[WireMessage]:
         sport, dport, seq = struct.unpack_from("!HHI", segment, 0)
         if sport not in self.ports and dport not in self.ports:
             return []
@@ -140,7 +147,7 @@ class PacketDecoder:
         if flags & 0x05 and not flow.buffer:  # FIN/RST with nothing left to frame
             self._flows.pop(key, None)
         return [
-            WireMessage(time, "tcp", (src, sport), (dst, dport), raw)
+            WireMessage(time, "tcp", (src, sport), (dst, dport), raw, outgoing)
             for raw in frame_stream(flow.buffer)
         ]
 
