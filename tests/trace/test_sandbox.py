@@ -282,3 +282,10 @@ def test_cli_trace_prints_a_ladder_and_writes_a_pcap(pbx: SandboxInfo, tmp_path:
     assert "←  SIP/2.0 486 Busy Here" in out.stdout
     assert pcap.exists() and pcap.stat().st_mode & 0o777 == 0o600
     assert "pcap written" in out.stderr
+    hist = subprocess.run(
+        [*argv("history", "--json")],
+        capture_output=True, text=True, timeout=60, env=env_for(tmp_path / "c.db"),
+    )  # fmt: skip
+    assert hist.returncode == 0, hist.stderr
+    (row,) = json.loads(hist.stdout)["calls"]
+    assert row["detail"]["provider_answer"]["said"].startswith("486 Busy Here")

@@ -317,7 +317,15 @@ def _single(
             row,
             report.result,
             report.explanation,
-            {"channel": channel, "kind": "test_call", "verification": verification},
+            {
+                "channel": channel,
+                "kind": "test_call",
+                "verification": verification,
+                # The provider's own words outlive the run: `trunkctl history --json` keeps them.
+                "provider_answer": (
+                    report.provider_answer.to_dict() if report.provider_answer else None
+                ),
+            },
         )
         log.close()
     data_out = report.to_dict(o.language)
