@@ -238,7 +238,7 @@ async def test_a_refused_registration_is_captured_with_its_challenge(pbx: Sandbo
         await ami.command("module reload res_pjsip.so")
     await asyncio.sleep(1.5)  # let the reload's own attempt finish first
     trace = await capture_register_exchange(settings, "novofon", timeout=8)
-    assert trace.unavailable is None
+    assert trace.unavailable is None and trace.subject == "registration"
     words = flow(trace)
     assert words[:3] == ["REGISTER", "401", "REGISTER"], words
     assert words[-1] in ("401", "403"), words

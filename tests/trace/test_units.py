@@ -217,3 +217,8 @@ def test_a_wildcard_bind_and_a_provider_on_the_same_port_keep_their_directions()
     wire += dec.feed(udp(("10.0.0.5", 40000), provider, INVITE), 3.0, outgoing=True)  # not Asterisk
     msgs = traced(wire, [Endpoint(None, 5060)])
     assert [(m.direction, m.status) for m in msgs] == [("out", None), ("in", 403)]
+
+
+def test_an_empty_registration_trace_says_no_register_was_sent() -> None:
+    text = ladder_text(SipTrace(no_sip_leg=True, subject="registration"), "en")
+    assert "no REGISTER crossed the wire" in text and "this call" not in text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
+from dataclasses import replace
 
 from trunkctl.ami import AmiClient
 from trunkctl.codes import ProviderAnswer
@@ -187,7 +188,7 @@ async def capture_register_exchange(
             pass
         tracer.start()
         if not tracer.running:  # no capture: do not disturb the registration for nothing
-            return tracer.trace([], call_digits=None)
+            return replace(tracer.trace([], call_digits=None), subject="registration")
         try:
             await ami.action("PJSIPRegister", {"Registration": trunk})
             deadline = time.monotonic() + timeout
@@ -198,7 +199,8 @@ async def capture_register_exchange(
             messages = await tracer.finish(grace=0.2)
         finally:
             tracer.stop()
-    return tracer.trace(select_register(messages, server_uri), call_digits=None)
+    trace = tracer.trace(select_register(messages, server_uri), call_digits=None)
+    return replace(trace, subject="registration")
 
 
 def provider_answer(trace: SipTrace, method: str = "INVITE") -> ProviderAnswer | None:

@@ -44,6 +44,15 @@ def ladder_lines(trace: SipTrace, lang: Lang | None = None) -> list[str]:
     if trace.unavailable is not None:
         why = trace.unavailable.render(lang)
         return [Text(f"No SIP trace: {why}.", f"SIP-трассировки нет: {why}.").render(lang)]
+    if trace.subject == "registration" and not trace.messages:
+        return [
+            Text(
+                "No SIP trace: no REGISTER crossed the wire (is the registration loaded? "
+                "`pjsip show registrations`).",
+                "SIP-трассировки нет: ни один REGISTER не прошёл по сети (загружена ли "
+                "регистрация? `pjsip show registrations`).",
+            ).render(lang)
+        ]
     if trace.no_sip_leg or not trace.messages:
         return [
             Text(

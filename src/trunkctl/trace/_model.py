@@ -258,6 +258,8 @@ class SipTrace:
     no_sip_leg: bool = False
     captured_packets: int = 0
     notes: tuple[Text, ...] = field(default=())
+    subject: str = "call"
+    """What was traced: ``call`` or ``registration`` (wording of an empty ladder)."""
 
     @property
     def call_ids(self) -> tuple[str, ...]:
@@ -279,6 +281,7 @@ class SipTrace:
             "available": self.unavailable is None,
             "unavailable": None if self.unavailable is None else self.unavailable.render(lang),
             "no_sip_leg": self.no_sip_leg,
+            "subject": self.subject,
             "call_ids": list(self.call_ids),
             "listening": [f"{e.host or '*'}:{e.port}" for e in self.endpoints],
             "notes": [n.render(lang) for n in self.notes],
@@ -314,6 +317,7 @@ class SipTrace:
             endpoints=endpoints,
             unavailable=Text(why, why) if isinstance(why, str) and why else None,
             no_sip_leg=bool(data.get("no_sip_leg")),
+            subject="registration" if data.get("subject") == "registration" else "call",
         )
 
 
