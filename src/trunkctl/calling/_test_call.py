@@ -2,6 +2,8 @@
 
 ``channel originate Local/NUMBER@outgoing application Playback hello-world``, tracked to its
 end through AMI, then explained with the trunk's state as context (registered? IP mode?).
+With ``capture=True`` the SIP exchange of the call's trunk leg is traced (:mod:`trunkctl.trace`)
+and the provider's own words (reason phrase, Warning, Reason) lead the explanation.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from typing import Any
 
 from trunkctl.ami import CallResult, Message, Subscription, originate_and_track
 from trunkctl.asterisk import ami_client, log_position, log_since
-from trunkctl.codes import Explanation, explain
+from trunkctl.codes import Explanation, ProviderAnswer, explain
 from trunkctl.errors import AmiError, BadInput
 from trunkctl.i18n import Lang, Text
 from trunkctl.numbers import local_channel, parse_number
 from trunkctl.settings import Settings
+from trunkctl.trace import SipTrace, SipTracer, provider_answer
 
 __all__ = ["CALL_EXIT_CODES", "CallReport", "place_test_call"]
 
@@ -54,6 +57,10 @@ class CallReport:
     """Asterisk's NOTICE/WARNING/ERROR lines written during a call that was not answered (its
     reason in Asterisk's words, e.g. "No such extension/context"), from settings' log."""
     log_file: str | None = None
+    sip_trace: SipTrace | None = None
+    """The trunk leg's SIP messages (None: not asked for); see :mod:`trunkctl.trace`."""
+    provider_answer: ProviderAnswer | None = None
+    """The provider's final answer in its own words, when the trace caught one (not 2xx)."""
 
     @property
     def exit_code(self) -> int:
@@ -71,6 +78,10 @@ class CallReport:
             "explanation": self.explanation.to_dict(lang),
             "asterisk_log": list(self.asterisk_log),
             "log_file": self.log_file,
+            "provider_answer": (
+                None if self.provider_answer is None else self.provider_answer.to_dict()
+            ),
+            **({} if self.sip_trace is None else {"sip_trace": self.sip_trace.to_dict(lang)}),
         }
 
 
@@ -117,11 +128,14 @@ async def place_test_call(
     verification: bool = False,
     on_event: Callable[[str], None] | None = None,
     stop: asyncio.Event | None = None,
+    capture: bool = False,
 ) -> CallReport:
     """Originate ``Local/NUMBER@context`` and explain how it ended.
 
     ``on_event`` receives progress words (dialing, ringing, answered, hangup) as they happen.
     Setting ``stop`` hangs the call up and reports it as ``interrupted`` (Ctrl-C).
+    ``capture`` traces the call's SIP messages; if that is impossible (not root…) the call
+    still runs and ``sip_trace.unavailable`` says why.
     """
     if not 1 <= timeout <= 3600:
         raise BadInput(Text("--timeout must be 1–3600 s", "--timeout: от 1 до 3600 с"))
@@ -136,16 +150,26 @@ async def place_test_call(
             progress = asyncio.ensure_future(
                 _report_progress(ami.subscribe(_progress_filter), on_event)
             )
+        tracer = await SipTracer.for_asterisk(ami) if capture else None
+        if tracer is not None:
+            tracer.start()
         try:
             result = await originate_and_track(
                 ami, channel, app=app, data=data, timeout=timeout, stop=stop
             )
+            messages = await tracer.finish() if tracer is not None else []
         finally:
+            if tracer is not None:
+                tracer.stop()
             if progress is not None:
                 progress.cancel()
                 with contextlib.suppress(asyncio.CancelledError, AmiError):
                     await progress
     explanation = explain(result.outcome(**trunk_ctx.outcome(), is_verification_call=verification))
+    trace = None if tracer is None else tracer.trace(messages, call_digits=digits)
+    answer = None if trace is None else provider_answer(trace)
+    if answer is not None:
+        explanation = answer.explain(explanation)
     lines: tuple[str, ...] = ()
     if result.status != "answered":
         # The last lines only: a busy server logs other calls' trouble too.
@@ -162,6 +186,8 @@ async def place_test_call(
         trunk_ctx.mode,
         lines,
         log_file,
+        trace,
+        answer,
     )
 
 

@@ -132,6 +132,22 @@ def call(
     verification: Annotated[
         bool, typer.Option("--verification", help="This is NovoFon's IP verification call.")
     ] = False,
+    trace: Annotated[
+        bool,
+        typer.Option(
+            "--trace",
+            help="Show the call's SIP messages as a ladder (--json: add sip_trace with the "
+            "raw messages). Needs root; credentials are masked.",
+        ),
+    ] = False,
+    pcap: Annotated[
+        str | None,
+        typer.Option(
+            "--pcap",
+            help="Write the call's SIP messages to this pcap file (Wireshark, tshark, "
+            "sngrep). Needs root; credentials are masked.",
+        ),
+    ] = None,
     json_: JsonOpt = False,
 ) -> None:
     """Originate Local/NUMBER@outgoing with Playback, follow it, and explain how it ended.
@@ -153,6 +169,17 @@ def call(
             next_step=Text(
                 "e.g. `trunkctl call 79991234567` or `trunkctl call --numbers list.txt`.",
                 "например, `trunkctl call 79991234567` или `trunkctl call --numbers list.txt`.",
+            ),
+        )
+    if numbers is not None and (trace or pcap):
+        raise BadInput(
+            Text(
+                "--trace and --pcap are for one call, not a list",
+                "--trace и --pcap — для одного звонка, а не для списка",
+            ),
+            next_step=Text(
+                "Call the number that fails on its own: `trunkctl call NUMBER --trace`.",
+                "Позвоните на проблемный номер отдельно: `trunkctl call НОМЕР --trace`.",
             ),
         )
     if numbers is not None:
@@ -193,6 +220,8 @@ def call(
         timeout=timeout,
         trunk=trunk,
         verification=verification,
+        trace=trace,
+        pcap=pcap,
     )
 
 
@@ -224,6 +253,8 @@ def _single(
     timeout: float,
     trunk: str,
     verification: bool,
+    trace: bool = False,
+    pcap: str | None = None,
 ) -> None:
     from trunkctl.calling import place_test_call, record_call_result
     from trunkctl.numbers import local_channel, parse_number
@@ -257,6 +288,7 @@ def _single(
                     verification=verification,
                     on_event=None if o.json else progress,
                     stop=stop,
+                    capture=True,
                 ),
                 on_stop=lambda: o.progress(
                     Text("Stopping: hanging the call up…", "Останавливаюсь: кладу трубку…")
@@ -285,16 +317,68 @@ def _single(
             row,
             report.result,
             report.explanation,
-            {"channel": channel, "kind": "test_call", "verification": verification},
+            {
+                "channel": channel,
+                "kind": "test_call",
+                "verification": verification,
+                # The provider's own words outlive the run: `trunkctl history --json` keeps them.
+                "provider_answer": (
+                    report.provider_answer.to_dict() if report.provider_answer else None
+                ),
+            },
         )
         log.close()
     data_out = report.to_dict(o.language)
+    if not trace:
+        data_out.pop("sip_trace", None)
+    if pcap is not None:
+        data_out["pcap"] = _write_pcap(o, report, pcap)
     if o.json:
         o.emit_json(data_out)
     else:
         o.say(Text(f"Call {report.channel}", f"Звонок {report.channel}"), style="bold")
         print_verdict(data_out)
+        if trace and report.sip_trace is not None:
+            from trunkctl.trace import ladder_lines
+
+            for line in ladder_lines(report.sip_trace, o.language):
+                o.console.print(line, highlight=False, markup=False, soft_wrap=True)
     raise typer.Exit(report.exit_code)
+
+
+def _write_pcap(o: Output, report: Any, path: str) -> dict[str, Any]:
+    """Write the call's trace to ``path``; what was written, or why nothing was (said too)."""
+    from pathlib import Path
+
+    from trunkctl.trace import write_pcap
+
+    st = report.sip_trace
+    why: Text | None = None
+    if st is None or st.unavailable is not None:
+        reason = st.unavailable if st is not None else Text("no capture", "нет захвата")
+        why = Text("no SIP trace: ", "нет SIP-трассировки: ") + reason
+    elif not st.messages:
+        why = Text(
+            "Asterisk sent no SIP message for this call", "Asterisk не отправил SIP-сообщений"
+        )
+    if why is not None:
+        o.progress(Text(f"pcap not written ({path}): ", f"pcap не записан ({path}): ") + why)
+        return {"file": None, "messages": 0, "why_not": o.t(why)}
+    try:
+        write_pcap(Path(path), st.messages)
+    except OSError as exc:
+        why = Text(f"cannot write it: {exc.strerror}", f"не удалось записать: {exc.strerror}")
+        o.progress(Text(f"pcap not written ({path}): ", f"pcap не записан ({path}): ") + why)
+        return {"file": None, "messages": 0, "why_not": o.t(why)}
+    o.progress(
+        Text(
+            f"pcap written: {path} ({len(st.messages)} SIP messages; open with Wireshark, "
+            f"`tshark -r {path} -Y sip` or `sngrep -I {path}`)",
+            f"pcap записан: {path} (SIP-сообщений: {len(st.messages)}; откройте в Wireshark, "
+            f"`tshark -r {path} -Y sip` или `sngrep -I {path}`)",
+        )
+    )
+    return {"file": path, "messages": len(st.messages)}
 
 
 # -- many calls -----------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Pure data and pure functions: no I/O, no asyncio. Tables are registries keyed by code
 (``sip_status(486)``, ``q850_cause(17)``) that answer even for codes they do not list.
-``explain(CallOutcome(...))`` turns a call's result into advice in English and Russian.
+``explain(CallOutcome(...))`` turns a call's result into advice in English and Russian;
+``ProviderAnswer`` quotes the provider's own reason phrase and Warning/Reason headers.
 """
 
 from ._catalog import CATALOG
@@ -19,6 +20,7 @@ from ._mapping import (
 )
 from ._outcome import CallOutcome, CallStatus, Explanation, Severity, TrunkMode
 from ._parse import CauseParseError, parse_hangupcause_tech, parse_tech_cause
+from ._phrases import PROVIDER_PHRASES, ProviderAnswer, ProviderPhrase, provider_phrase
 from ._q850 import Q850_CAUSES, Q850Cause, q850_cause
 from ._registry import CodeTable
 from ._sip import SIP_STATUSES, SipStatus, sip_status
@@ -26,6 +28,7 @@ from ._sip import SIP_STATUSES, SipStatus, sip_status
 __all__ = [
     "CATALOG",
     "DIAL_STATUSES",
+    "PROVIDER_PHRASES",
     "Q850_CAUSES",
     "Q850_TO_SIP",
     "SIP_STATUSES",
@@ -36,6 +39,8 @@ __all__ = [
     "CodeTable",
     "DialStatus",
     "Explanation",
+    "ProviderAnswer",
+    "ProviderPhrase",
     "Q850Cause",
     "Severity",
     "SipStatus",
@@ -46,6 +51,7 @@ __all__ = [
     "explain",
     "parse_hangupcause_tech",
     "parse_tech_cause",
+    "provider_phrase",
     "q850_cause",
     "q850_to_sip",
     "sip_response_for_hangup",

@@ -100,6 +100,34 @@ TEST_NUMBERS: tuple[TestNumber, ...] = (
         ("PJSIPHangup(503)",),
         Text("503 Service Unavailable at once", "сразу 503 Service Unavailable (перегрузка)"),
     ),
+    # NovoFon names the reason of a refusal in the reason phrase and a Warning header.
+    # Asterisk 22 cannot send either (PJSIPHangup takes a code only; PJSIP_HEADER writes to
+    # outbound requests, PJSIP_RESPONSE_HEADER is read-only), so the provider sends the code
+    # with its standard phrase and tests/trace plays these two with their exact words.
+    TestNumber(
+        "79990000431",
+        "caller_id_not_allowed",
+        403,
+        ("PJSIPHangup(403)",),
+        Text(
+            '403 at once; NovoFon words it "Caller ID not allowed" '
+            '(Warning: 399 novofon "Caller ID not allowed")',
+            '403 сразу; NovoFon пишет "Caller ID not allowed" '
+            '(Warning: 399 novofon "Caller ID not allowed")',
+        ),
+    ),
+    TestNumber(
+        "79990000482",
+        "insufficient_funds",
+        480,
+        ("PJSIPHangup(480)",),
+        Text(
+            '480 at once; NovoFon words it "Insufficient funds" '
+            '(Warning: 399 novofon "Insufficient funds")',
+            '480 сразу; NovoFon пишет "Insufficient funds" '
+            '(Warning: 399 novofon "Insufficient funds")',
+        ),
+    ),
     TestNumber(
         "79990000201",
         "answer_hangup",
