@@ -66,6 +66,8 @@ def _print_report(data: dict[str, Any]) -> None:
                 o.say(f"      → {item['fix']}", style="green")
     counts = data["counts"]
     o.say("")
+    if data.get("lint") and data["lint"].get("summary"):
+        o.say(data["lint"]["summary"], style="dim")
     o.say(
         Text(
             f"{counts['fail']} failed, {counts['warn']} warnings, {counts['info']} notes, "

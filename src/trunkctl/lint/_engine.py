@@ -14,6 +14,7 @@ from . import _rules_access, _rules_conf, _rules_dialplan, _rules_pjsip  # noqa:
 from ._context import LintContext
 from ._model import Finding, LintFacts, LintReport, Rule, sort_findings
 from ._registry import REGISTRY
+from ._roles import EndpointRole
 
 __all__ = ["INTERNAL_RULE_ID", "RULES", "get_rule", "lint", "run_rules"]
 
@@ -73,7 +74,15 @@ def run_rules(ctx: LintContext, rules: Iterable[Rule] = RULES) -> LintReport:
         findings=sort_findings(findings, order),
         files=dict(ctx.status),
         rules_run=len(rules),
+        roles=_roles(ctx),
     )
+
+
+def _roles(ctx: LintContext) -> tuple[EndpointRole, ...]:
+    try:
+        return tuple(ctx.roles.values())
+    except Exception:  # the roles are reported by the rules that use them (LINT000)
+        return ()
 
 
 def lint(

@@ -15,6 +15,7 @@ from trunkctl.providers import ProviderProfile
 
 if TYPE_CHECKING:
     from ._context import LintContext
+    from ._roles import EndpointRole
 
 __all__ = [
     "SEVERITIES",
@@ -118,6 +119,7 @@ class LintReport:
     findings: tuple[Finding, ...]
     files: dict[str, str] = field(default_factory=dict)
     rules_run: int = 0
+    roles: tuple[EndpointRole, ...] = ()
 
     def counts(self) -> dict[Severity, int]:
         """How many findings of each severity (every severity present, zeros included)."""
@@ -143,6 +145,7 @@ class LintReport:
             "counts": self.counts(),
             "files": dict(self.files),
             "rules_run": self.rules_run,
+            "roles": [r.to_dict(lang) for r in self.roles],
             "findings": [f.to_dict(lang) for f in self.findings],
         }
 

@@ -170,17 +170,27 @@ def _placeholders(ctx: LintContext) -> Iterator[Hit]:
 
 def _section_placeholders(ctx: LintContext, name: str, sec: ResolvedSection) -> Iterator[Hit]:
     seen: set[tuple[str, str]] = set()
+    # A sample context no endpoint, include or Goto reaches never runs: a note, not an error.
+    idle = (
+        name == "extensions.conf"
+        and sec.name.lower() not in ("general", "globals")
+        and not ctx.reached(sec.name)
+    )
     for key, value in sec.options:
         kind = _placeholder(name, sec.name, key, value)
         if kind is None or (key.lower(), value) in seen:
             continue
         seen.add((key.lower(), value))
+        tail_en = f" (nothing reaches [{sec.name}], so it never runs)" if idle else ""
+        tail_ru = f" (в [{sec.name}] ничто не попадает, он не выполняется)" if idle else ""
         yield Hit(
             Text(
-                f"{name} [{sec.name}] {key}: a placeholder ({kind}) instead of a real value",
-                f"{name} [{sec.name}] {key}: заглушка ({kind}) вместо настоящего значения",
+                f"{name} [{sec.name}] {key}: a placeholder ({kind}) instead of a real "
+                f"value{tail_en}",
+                f"{name} [{sec.name}] {key}: заглушка ({kind}) вместо настоящего значения{tail_ru}",
             ),
             (ctx.at(sec, key, value),),
+            severity="info" if idle else None,
         )
 
 

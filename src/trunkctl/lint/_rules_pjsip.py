@@ -412,7 +412,9 @@ def _ignored_sections(ctx: LintContext) -> Iterator[Hit]:
     ),
 )
 def _aor_without_contact(ctx: LintContext) -> Iterator[Hit]:
-    for ep in ctx.provider_endpoints:
+    # Trunks and gateways: a phone's contacts come from its own REGISTER.
+    dialled = [e for e in ctx.objects("endpoint") if ctx.role(e) == "app"]
+    for ep in [*ctx.provider_endpoints, *dialled]:
         if not ctx.sends_calls(ep):
             continue  # an inbound-only trunk (identify, never dialled) needs no contact
         wanted = split_list(ep.get("aors"))
@@ -513,7 +515,7 @@ def _identify_match(ctx: LintContext) -> Iterator[Hit]:
 )
 def _codecs(ctx: LintContext) -> Iterator[Hit]:
     provider = ctx.facts.provider
-    trunks = {ep.name for ep in ctx.provider_endpoints}
+    trunks = {ep.name for ep in ctx.provider_endpoints if ctx.is_profile_trunk(ep)}
     for ep in ctx.objects("endpoint"):
         codecs = codecs_of(ep.options)
         if codecs.empty:
@@ -795,7 +797,11 @@ def _login_mismatch(ctx: LintContext) -> Iterator[Hit]:
                     ),
                     (ctx.at(reg, "client_uri"), ctx.at(auth, "username")),
                 )
-        if profile is not None and not re.fullmatch(profile.login_pattern, login):
+        if (
+            profile is not None
+            and ctx.is_profile_trunk(ep)
+            and not re.fullmatch(profile.login_pattern, login)
+        ):
             yield Hit(
                 Text(
                     f"auth [{auth.name}] username does not look like a {profile.title} login "
@@ -1190,9 +1196,12 @@ def _duplicate_binds(ctx: LintContext) -> Iterator[Hit]:
     ),
 )
 def _weak_inbound_auth(ctx: LintContext) -> Iterator[Hit]:
-    outbound = {
-        n for ep in ctx.objects("endpoint") for n in split_list(ep.get("outbound_auth"))
-    } | {n for r in ctx.objects("registration") for n in split_list(r.get("outbound_auth"))}
+    # The trunks' own credentials are the provider's to choose; every auth= that callers
+    # log in with (phones, apps, also a phone that names the same auth as outbound_auth)
+    # is checked the same way.
+    outbound = {n for ep in ctx.provider_endpoints for n in split_list(ep.get("outbound_auth"))} | {
+        n for r in ctx.objects("registration") for n in split_list(r.get("outbound_auth"))
+    }
     checked: set[str] = set()
     for ep in ctx.objects("endpoint"):
         for name in split_list(ep.get("auth")):
@@ -1213,3 +1222,35 @@ def _weak_inbound_auth(ctx: LintContext) -> Iterator[Hit]:
                     ),
                     (ctx.at(auth, "password"),),
                 )
+
+
+@rule(
+    "PJSIP023",
+    "info",
+    title=Text("No provider trunk yet", "Транка к провайдеру пока нет"),
+    why=Text(
+        "No endpoint in pjsip.conf looks like a provider trunk (no registration, no contact "
+        "or identify at a provider): calls cannot leave this server or come in from the "
+        "phone network. A fresh install looks like this; it is not a fault.",
+        "Ни один endpoint в pjsip.conf не похож на транк провайдера (нет регистрации, "
+        "contact или identify на провайдера): звонки не уйдут с сервера и не придут из "
+        "телефонной сети. Так выглядит свежая установка; это не ошибка.",
+    ),
+    fix=Text(
+        "Write the trunk with `trunkctl setup --login <SIP login> --password-stdin`, then "
+        "`trunkctl apply`.",
+        "Запишите транк командой `trunkctl setup --login <SIP-логин> --password-stdin`, "
+        "затем `trunkctl apply`.",
+    ),
+)
+def _no_trunk(ctx: LintContext) -> Iterator[Hit]:
+    if ctx.provider_endpoints or ctx.status.get("pjsip.conf") == "invalid":
+        return
+    eps = ctx.objects("endpoint")
+    yield Hit(
+        Text(
+            f"pjsip.conf has {len(eps)} endpoint(s) and none is a provider trunk",
+            f"в pjsip.conf endpoint: {len(eps)}, и ни один не транк провайдера",
+        ),
+        (f"{ctx.show_path(str(ctx.path('pjsip.conf')))}: {ctx.status.get('pjsip.conf')}",),
+    )
