@@ -50,6 +50,7 @@ def write_conf(directory: Path, **files: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (directory / name.replace("_conf", ".conf")).write_text(text)
+        (directory / name.replace("_conf", ".conf")).chmod(0o640)
     return directory
 
 

@@ -73,6 +73,8 @@ class ReportItem:
     evidence: tuple[Text, ...] = ()
     fix: Text | None = None
     duration: float | None = None
+    subject: str | None = None  # lint: trunk, phones, apps, dialplan, files, access…
+    count: int = 1  # lint: identical findings from one template line
 
     @classmethod
     def from_check(cls, check: CheckResult) -> ReportItem:
@@ -97,7 +99,17 @@ class ReportItem:
             title = finding.message
         evidence = tuple(Text(e, e) for e in finding.evidence)
         status = _LINT_STATUS.get(finding.severity, "warn")
-        return cls("lint", finding.rule_id, status, title, finding.message, evidence, finding.fix)
+        return cls(
+            "lint",
+            finding.rule_id,
+            status,
+            title,
+            finding.message,
+            evidence,
+            finding.fix,
+            subject=finding.subject,
+            count=finding.count,
+        )
 
     def to_dict(self, lang: Lang | None = None) -> dict[str, Any]:
         """A JSON-ready view in one language."""
@@ -112,6 +124,9 @@ class ReportItem:
         }
         if self.duration is not None:
             out["duration_ms"] = round(self.duration * 1000, 1)
+        if self.subject is not None:
+            out["subject"] = self.subject
+            out["count"] = self.count
         return out
 
 

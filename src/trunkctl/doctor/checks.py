@@ -282,13 +282,18 @@ async def check_trunk_loaded(ctx: DoctorContext) -> CheckResult:
     """The trunk's endpoint exists in the running Asterisk, not only in the file."""
     name = ctx.trunk.name
     if not ctx.trunk.found:
+        # A fresh install has no trunk yet: that is the next step, not a failure (a trunk
+        # named with --trunk that is missing is one).
+        requested = ctx.trunk.requested
         return _result(
             "trunk_loaded",
             _TRUNK_TITLE,
-            "fail",
+            "fail" if requested else "warn",
             _t(
-                f"pjsip.conf has no endpoint {name}",
-                f"в pjsip.conf нет endpoint {name}",
+                f"pjsip.conf has no endpoint {name}"
+                + ("" if requested else " (no trunk set up yet)"),
+                f"в pjsip.conf нет endpoint {name}"
+                + ("" if requested else " (транк ещё не настроен)"),
             ),
             fix=_SETUP_FIX,
         )

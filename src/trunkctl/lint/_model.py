@@ -19,12 +19,14 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SEVERITIES",
+    "SUBJECTS",
     "Finding",
     "Hit",
     "LintFacts",
     "LintReport",
     "Rule",
     "Severity",
+    "Subject",
 ]
 
 Severity = Literal["error", "warning", "info"]
@@ -56,21 +58,43 @@ class Hit:
     severity: Severity | None = None
 
 
+Subject = Literal["trunk", "phones", "apps", "endpoints", "pjsip", "dialplan", "files", "access"]
+SUBJECTS: Final[tuple[Subject, ...]] = (
+    "trunk",
+    "phones",
+    "apps",
+    "endpoints",
+    "pjsip",
+    "dialplan",
+    "files",
+    "access",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One problem found: evidence lines are ``file:line: excerpt`` with secrets masked."""
+    """One problem found: evidence lines are ``file:line: excerpt`` with secrets masked.
+
+    ``subject`` is what it is about (the trunk, the phones, the dialplan…) so reports can
+    group a 20-phone config into a few blocks; ``count`` how many identical findings from
+    the same line (one template inherited by 100 phones) this one stands for.
+    """
 
     rule_id: str
     severity: Severity
     message: Text
     evidence: tuple[str, ...]
     fix: Text
+    subject: Subject = "pjsip"
+    count: int = 1
 
     def to_dict(self, lang: Lang | None = None) -> dict[str, Any]:
         """A JSON-ready view in one language."""
         return {
             "rule": self.rule_id,
             "severity": self.severity,
+            "subject": self.subject,
+            "count": self.count,
             "message": self.message.render(lang),
             "evidence": list(self.evidence),
             "fix": self.fix.render(lang),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -241,3 +242,120 @@ def _dead_sip_conf(ctx: LintContext) -> Iterator[Hit]:
             ),
             tuple(f"{ctx.show_path(p.file)}:{p.line}: [{p.name}]" for p in peers[:5]),
         )
+
+
+@rule(
+    "CONF004",
+    "error",
+    title=Text(
+        "modules.conf that Asterisk refuses: it will not start",
+        "modules.conf, который Asterisk не примет: он не запустится",
+    ),
+    why=Text(
+        "Asterisk reads the [modules] section of modules.conf at start-up; without it (or "
+        "with a line before any section) it logs \"'modules.conf' invalid or missing\" and "
+        "'Module initialization failed. ASTERISK EXITING!'.",
+        "Asterisk при запуске читает секцию [modules] из modules.conf; без неё (или со "
+        "строкой до первой секции) он пишет \"'modules.conf' invalid or missing\" и "
+        "'Module initialization failed. ASTERISK EXITING!'.",
+    ),
+    fix=Text(
+        "Put `[modules]` on the first line, before `autoload = yes` and the load/noload lines.",
+        "Поставьте `[modules]` первой строкой, перед `autoload = yes` и строками load/noload.",
+    ),
+)
+def _modules_conf(ctx: LintContext) -> Iterator[Hit]:
+    if not ctx.exists("modules.conf"):
+        return
+    where = ctx.show_path(str(ctx.path("modules.conf")))
+    try:
+        res = resolve("modules.conf", config_dir=ctx.config_dir, files=ctx.staged)
+    except ConfParseError as exc:
+        yield _refusal(ctx, "modules.conf", exc)
+        return
+    except ConfMissingError:
+        return
+    fatal = [p for p in res.problems if p.severity == "fatal"]
+    if fatal:
+        p = fatal[0]
+        file = p.file or str(ctx.path("modules.conf"))
+        yield Hit(
+            Text(
+                f"Asterisk refuses modules.conf ({p.message.en}) and does not start",
+                f"Asterisk не примет modules.conf ({p.message.ru}) и не запустится",
+            ),
+            (f"{ctx.show_path(file)}:{p.line}: {_line_of(ctx, file, p.line)}",),
+        )
+    elif not any(s.name.lower() == "modules" for s in res.sections):
+        shown = ", ".join(f"[{s.name}]" for s in res.sections[:4]) or "(none)"
+        yield Hit(
+            Text(
+                f"modules.conf has no [modules] section (sections: {shown}): Asterisk "
+                "does not start",
+                f"в modules.conf нет секции [modules] (секции: {shown}): Asterisk не запустится",
+            ),
+            (f"{where}: sections {shown}",),
+        )
+
+
+def _secret_lines(ctx: LintContext, file: Path) -> list[int]:
+    """Line numbers of options in ``file`` that hold a non-empty credential."""
+    out: list[int] = []
+    for i, ln in enumerate(ctx._lines(str(file)), start=1):
+        secret = ln.kind == "option" and ln.key is not None and is_secret_key(ln.key)
+        if secret and (ln.value or "").strip():
+            out.append(i)
+    return out
+
+
+@rule(
+    "CONF005",
+    "warning",
+    title=Text(
+        "A file holding secrets is readable by every user",
+        "Файл с паролями может прочитать любой пользователь",
+    ),
+    why=Text(
+        "Any local account (a web app, a compromised service) can read a world-readable "
+        "pjsip.conf or manager.conf and take the SIP, AMI or ARI passwords in it: with "
+        "them it calls at your expense or controls the PBX.",
+        "Любая локальная учётная запись (веб-приложение, взломанный сервис) прочитает "
+        "pjsip.conf или manager.conf с правами на чтение для всех и заберёт пароли SIP, "
+        "AMI или ARI: с ними можно звонить за ваш счёт или управлять АТС.",
+    ),
+    fix=Text(
+        "Remove the others' read bit: `chmod o-rwx <file>` (Debian ships them 0640, owner "
+        "asterisk).",
+        "Уберите право чтения для остальных: `chmod o-rwx <файл>` (Debian ставит 0640, "
+        "владелец asterisk).",
+    ),
+)
+def _world_readable(ctx: LintContext) -> Iterator[Hit]:
+    seen: set[str] = set()
+    for name in (*FILES, "sip.conf", "iax.conf", "voicemail.conf"):
+        res = ctx.conf(name)
+        files = {str(ctx.path(name))} if ctx.exists(name) else set()
+        if res is not None:
+            files |= {s.file for s in res.sections + res.templates if s.file}
+        for file in sorted(files):
+            path = Path(file)
+            if file in seen or str(path.absolute()) in ctx.staged:
+                continue
+            seen.add(file)
+            try:
+                mode = path.stat().st_mode
+            except OSError:
+                continue
+            if not mode & stat.S_IROTH:
+                continue
+            lines = _secret_lines(ctx, path)
+            if lines:
+                yield Hit(
+                    Text(
+                        f"{ctx.show_path(file)} is readable by every user (mode "
+                        f"{stat.S_IMODE(mode):04o}) and holds {len(lines)} secret(s)",
+                        f"{ctx.show_path(file)} доступен на чтение всем (права "
+                        f"{stat.S_IMODE(mode):04o}), а в нём паролей: {len(lines)}",
+                    ),
+                    (f"{ctx.show_path(file)}:{lines[0]}: {_line_of(ctx, file, lines[0])}",),
+                )
