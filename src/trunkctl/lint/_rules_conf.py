@@ -248,16 +248,18 @@ def _dead_sip_conf(ctx: LintContext) -> Iterator[Hit]:
     "CONF004",
     "error",
     title=Text(
-        "modules.conf that Asterisk refuses: it will not start",
-        "modules.conf, который Asterisk не примет: он не запустится",
+        "modules.conf without [modules]: Asterisk does not start, or starts without PJSIP",
+        "modules.conf без [modules]: Asterisk не запустится или запустится без PJSIP",
     ),
     why=Text(
-        "Asterisk reads the [modules] section of modules.conf at start-up; without it (or "
-        "with a line before any section) it logs \"'modules.conf' invalid or missing\" and "
-        "'Module initialization failed. ASTERISK EXITING!'.",
-        "Asterisk при запуске читает секцию [modules] из modules.conf; без неё (или со "
-        "строкой до первой секции) он пишет \"'modules.conf' invalid or missing\" и "
-        "'Module initialization failed. ASTERISK EXITING!'.",
+        "Asterisk reads modules.conf's [modules] section at start-up. A line before any "
+        "section makes it refuse the file (\"'modules.conf' invalid or missing\", then "
+        "'Module initialization failed. ASTERISK EXITING!'); a file without [modules] "
+        "loads only the 16 core modules: no PJSIP, no dialplan, no calls.",
+        "Asterisk при запуске читает секцию [modules] из modules.conf. Строка до первой "
+        "секции — и он отвергает файл (\"'modules.conf' invalid or missing\", затем "
+        "'Module initialization failed. ASTERISK EXITING!'); без [modules] грузятся лишь "
+        "16 модулей ядра: нет ни PJSIP, ни диалплана, ни звонков.",
     ),
     fix=Text(
         "Put `[modules]` on the first line, before `autoload = yes` and the load/noload lines.",
@@ -271,7 +273,15 @@ def _modules_conf(ctx: LintContext) -> Iterator[Hit]:
     try:
         res = resolve("modules.conf", config_dir=ctx.config_dir, files=ctx.staged)
     except ConfParseError as exc:
-        yield _refusal(ctx, "modules.conf", exc)
+        file = exc.file or str(ctx.path("modules.conf"))
+        line = exc.line or 0
+        yield Hit(
+            Text(
+                f"Asterisk refuses modules.conf ({exc.what.en}) and does not start",
+                f"Asterisk не примет modules.conf ({exc.what.ru}) и не запустится",
+            ),
+            (f"{ctx.show_path(file)}:{line}: {_line_of(ctx, file, line) if line else ''}",),
+        )
         return
     except ConfMissingError:
         return

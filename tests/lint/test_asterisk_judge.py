@@ -1,0 +1,233 @@
+"""Asterisk is the judge: every "Asterisk refuses / fails / ignores" the lint claims for
+the rules of the real-configurations issue is loaded into the sandbox Asterisk 22, and
+Asterisk must do exactly that (and keep what the lint says it keeps).
+
+The pjsip and dialplan cases go into the running pbx and are undone by the ``pbx``
+fixture's reset; modules.conf cases start a throwaway Asterisk from the sandbox root in a
+directory of its own, so the shared pbx is never restarted.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from trunkctl.lint import LintFacts, LintReport, lint
+
+from ..conftest import SandboxInfo
+
+pytestmark = pytest.mark.sandbox
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+FACTS = LintFacts(asterisk_version="22.10.1", modules=frozenset({"res_pjsip", "chan_pjsip"}))
+
+
+def _rx(info: SandboxInfo, command: str) -> str:
+    argv = [*info.status["pbx"]["asterisk_command"], "-rx", command]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=30)
+    return _ANSI.sub("", done.stdout)
+
+
+def _free_udp_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _append(info: SandboxInfo, name: str, extra: str, reload: str) -> str:
+    """Append ``extra`` to a pbx config file, run ``reload``, return what Asterisk logged."""
+    log = Path(info.status["pbx"]["log_file"])
+    start = log.stat().st_size
+    path = info.pbx_config_dir / name
+    path.write_text(path.read_text() + extra)
+    _rx(info, reload)
+    with log.open("rb") as fh:
+        fh.seek(start)
+        return fh.read().decode("utf-8", "replace")
+
+
+def _findings(report: LintReport, rule_id: str, name: str) -> list[str]:
+    return [f.severity for f in report.by_rule(rule_id) if f"[{name}]" in f.message.en]
+
+
+def test_pjsip_objects_asterisk_refuses_keeps_or_ignores(pbx: SandboxInfo, tmp_path: Path) -> None:
+    port = _free_udp_port("127.0.0.2")
+    extra = f"""
+[judge-nouser]
+type = auth
+auth_type = userpass
+password = Zq8-xV3pLm9Tr-41
+
+[judge-phone]
+type = endpoint
+context = default
+allow = ulaw
+auth = judge-nouser
+aors = judge-phone
+
+[judge-phone]
+type = aor
+max_contacts = 1
+
+[judge-slash]
+type = aor
+contact = sip:192.0.2.10:5080 // comment
+
+[judge-tr]
+type = transport
+protocol = udp
+bind = 127.0.0.2:{port}
+external_media_address = 192.0.2.20 //comment
+external_signaling_address = 192.0.2.20
+local_net = 127.0.0.0/8
+"""
+    try:
+        logged = _append(pbx, "pjsip.conf", extra, "module reload res_pjsip.so")
+        etc = shutil.copytree(pbx.pbx_config_dir, tmp_path / "etc")
+        auths = _rx(pbx, "pjsip show auths")
+        endpoints = _rx(pbx, "pjsip show endpoints")
+        contacts = _rx(pbx, "pjsip show contacts")
+        transports = _rx(pbx, "pjsip show transports")
+    finally:
+        pbx.sandbox.reset_pbx()
+    report = lint(etc, facts=FACTS)
+    # PJSIP024: the auth is refused; the endpoint loads but has no credentials.
+    assert "judge-nouser: No authentication username" in logged
+    assert "Could not create an object of type 'auth' with id 'judge-nouser'" in logged
+    assert "judge-nouser" not in auths and "judge-phone" in endpoints
+    assert _findings(report, "PJSIP024", "judge-nouser") == ["error"]
+    # PJSIP025: the transport loads, its external address is dropped.
+    assert "Unable to lookup '192.0.2.20 //comment'" in logged
+    assert "judge-tr" in transports
+    assert _findings(report, "PJSIP025", "judge-tr") == ["error"]
+    # PJSIP015: Asterisk 22 loads the contact, comment and all: a warning, not "refused".
+    assert "judge-slash/sip:192.0.2.10:5080 // comment" in contacts
+    assert _findings(report, "PJSIP015", "judge-slash") == ["warning"]
+
+
+def test_dial_sip_fails_every_call_on_asterisk_22(pbx: SandboxInfo, tmp_path: Path) -> None:
+    extra = (
+        "\n[judge-sip]\nexten => 1,1,Dial(SIP/novofon/79991234567,5)\n"
+        " same => n,NoOp(judge DIALSTATUS=${DIALSTATUS})\n"
+    )
+    log = Path(pbx.status["pbx"]["log_file"])
+    try:
+        _append(pbx, "extensions.conf", extra, "dialplan reload")
+        etc = shutil.copytree(pbx.pbx_config_dir, tmp_path / "etc")
+        start = log.stat().st_size
+        _rx(pbx, "channel originate Local/1@judge-sip application Wait 1")
+        deadline = time.monotonic() + 10
+        logged = ""
+        while "judge DIALSTATUS" not in logged and time.monotonic() < deadline:
+            time.sleep(0.2)
+            with log.open("rb") as fh:
+                fh.seek(start)
+                logged = fh.read().decode("utf-8", "replace")
+    finally:
+        pbx.sandbox.reset_pbx()
+    assert "No channel type registered for 'SIP'" in logged
+    assert "judge DIALSTATUS=CHANUNAVAIL" in logged
+    modules = frozenset(
+        m.removesuffix(".so") for m in re.findall(r"^(\S+\.so)", _rx(pbx, "module show"), re.M)
+    )
+    assert "chan_sip" not in modules
+    found = lint(etc, facts=LintFacts(asterisk_version="22.10.1", modules=modules))
+    severities = [f.severity for f in found.by_rule("DIAL003") if "[judge-sip]" in f.message.en]
+    # [judge-sip] is reached by trunkctl's own originate only, like here: the lint cannot
+    # know that, so it is a note; reached from an endpoint it is an error (offline tests).
+    assert severities in (["info"], ["error"])
+
+
+# --- modules.conf: a throwaway Asterisk from the sandbox root --------------------------------
+
+
+@pytest.fixture
+def judge(sandbox: SandboxInfo) -> Iterator[tuple[list[str], Path, str]]:
+    """(chroot + asterisk argv, the instance dir on disk, its path inside the root)."""
+    argv = sandbox.status["pbx"]["asterisk_command"]
+    root = Path(argv[1])
+    inside = f"/srv/lint-judge-{uuid.uuid4().hex[:8]}"
+    base = root / inside.lstrip("/")
+    for sub in ("etc", "db", "keys", "spool", "run", "log", "cache"):
+        (base / sub).mkdir(parents=True)
+    pbx_etc = sandbox.pbx_config_dir
+    conf = (pbx_etc / "asterisk.conf").read_text()
+    pbx_inside = "/" + str(pbx_etc.relative_to(root)).rsplit("/etc", 1)[0]
+    conf = conf.replace(pbx_inside, inside).replace("systemname = pbx", "systemname = judge")
+    (base / "etc" / "asterisk.conf").write_text(conf)
+    shutil.copy(pbx_etc / "logger.conf", base / "etc" / "logger.conf")
+    yield [*argv[:3], "-C", f"{inside}/etc/asterisk.conf"], base, inside
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _start(judge: tuple[list[str], Path, str], modules_conf: str) -> tuple[str, str | None]:
+    """Start Asterisk with ``modules_conf``: (its log, `module show like pjsip` or None if
+    it exited). It is stopped before returning."""
+    argv, base, _inside = judge
+    (base / "etc" / "modules.conf").write_text(modules_conf)
+    log = base / "log" / "messages.log"
+    log.unlink(missing_ok=True)
+    proc = subprocess.Popen([*argv, "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shown: str | None = None
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            text = log.read_text("utf-8", "replace") if log.exists() else ""
+            if "Asterisk Ready" in text:
+                done = subprocess.run(
+                    [*argv, "-rx", "module show like pjsip"],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                )
+                shown = done.stdout
+                break
+            time.sleep(0.2)
+    finally:
+        if proc.poll() is None:
+            subprocess.run([*argv, "-rx", "core stop now"], capture_output=True, timeout=30)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    return (log.read_text("utf-8", "replace") if log.exists() else ""), shown
+
+
+def _conf004(tmp_path: Path, modules_conf: str) -> list[str]:
+    etc = tmp_path / f"etc-{uuid.uuid4().hex[:6]}"
+    etc.mkdir()
+    (etc / "modules.conf").write_text(modules_conf)
+    return [f.severity for f in lint(etc).by_rule("CONF004")]
+
+
+def test_modules_conf_line_before_any_section_stops_asterisk(
+    judge: tuple[list[str], Path, str], tmp_path: Path
+) -> None:
+    text = "autoload = yes\n"
+    logged, shown = _start(judge, text)
+    assert shown is None
+    assert "'modules.conf' invalid or missing" in logged
+    assert "Module initialization failed.  ASTERISK EXITING!" in logged
+    assert _conf004(tmp_path, text) == ["error"]
+
+
+def test_modules_conf_without_modules_section_starts_without_pjsip(
+    judge: tuple[list[str], Path, str], tmp_path: Path
+) -> None:
+    text = "[general]\nautoload = yes\n"
+    logged, shown = _start(judge, text)
+    assert shown is not None and "chan_pjsip" not in shown
+    assert "16 modules will be loaded" in logged
+    assert _conf004(tmp_path, text) == ["error"]
+    good = "[modules]\nautoload = yes\n"
+    _logged, shown_good = _start(judge, good)
+    assert shown_good is not None and "chan_pjsip.so" in shown_good
+    assert _conf004(tmp_path, good) == []
