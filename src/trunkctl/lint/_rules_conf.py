@@ -124,6 +124,9 @@ def _placeholder(file: str, section: str, key: str, value: str) -> str | None:
         # Dialplan patterns are made of X's: only look past the extension and priority.
         text = value.split(",", 2)[-1] if low == "exten" else value.split(",", 1)[-1]
         return placeholder_in(text, xxx=False)
+    if low in _HOST_KEYS:
+        # A "// comment" after an address is PJSIP015/PJSIP025's; its words are no placeholder.
+        value = re.split(r"\s(?://|#)", value, maxsplit=1)[0]
     found = placeholder_in(value, bare_word=low in _CREDENTIAL_KEYS)
     if found is None and (low in _CREDENTIAL_KEYS or low in _HOST_KEYS) and _CYRILLIC.search(value):
         found = "Cyrillic text"
@@ -277,8 +280,8 @@ def _modules_conf(ctx: LintContext) -> Iterator[Hit]:
         line = exc.line or 0
         yield Hit(
             Text(
-                f"Asterisk refuses modules.conf ({exc.what.en}) and does not start",
-                f"Asterisk не примет modules.conf ({exc.what.ru}) и не запустится",
+                f"{exc.what.en}: Asterisk does not start",
+                f"{exc.what.ru}: Asterisk не запустится",
             ),
             (f"{ctx.show_path(file)}:{line}: {_line_of(ctx, file, line) if line else ''}",),
         )

@@ -94,7 +94,7 @@ def _no_outgoing(ctx: LintContext) -> Iterator[Hit]:
             p.context
             for p in plan.all_priorities()
             for t in dial_targets(p)
-            if t.literal_endpoint in names_
+            if t.literal_endpoint in names_ and ctx.reached(p.context)
         }
     )
     if own:

@@ -472,12 +472,22 @@ def _identify_match(ctx: LintContext) -> Iterator[Hit]:
         values = ident.get_all("match")
         has_other = ident.get("match_header") or ident.get("match_request_uri")
         if not any(split_list(v) for v in values) and not has_other:
+            # Asterisk refuses it ("is not configured to match anything"); for a phone,
+            # matched by its auth anyway, that only costs an ERROR line per reload.
+            target = (ident.get("endpoint") or "").strip()
+            ep = ctx.object(target, "endpoint")
+            phone = ep is not None and ctx.role(ep) == "phone"
+            tail_en = f" (harmless: [{target}] is a phone, matched by its auth)" if phone else ""
+            tail_ru = f" (не страшно: [{target}] — телефон, его опознают по auth)" if phone else ""
             yield Hit(
                 Text(
-                    f"identify [{ident.name}] has nothing to match (no match=)",
-                    f"identify [{ident.name}] ничего не сопоставляет (нет match=)",
+                    f"identify [{ident.name}] has nothing to match (no match=): Asterisk "
+                    f"refuses it{tail_en}",
+                    f"identify [{ident.name}] ничего не сопоставляет (нет match=): Asterisk "
+                    f"его не примет{tail_ru}",
                 ),
                 (ctx.at(ident),),
+                severity="info" if phone else None,
             )
             continue
         for value in values:
