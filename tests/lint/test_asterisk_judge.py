@@ -80,6 +80,21 @@ max_contacts = 1
 type = aor
 contact = sip:192.0.2.10:5080 // comment
 
+[judge-bare]
+type = aor
+contact = sip.novofon.ru
+
+[judge-reg]
+type = registration
+server_uri = sip://sip.novofon.ru
+client_uri = sip:0053248@sip.novofon.ru
+outbound_auth = judge-phone-auth
+
+[judge-phone-auth]
+type = auth
+username = 0053248
+password = Zq8-xV3pLm9Tr-41
+
 [judge-tr]
 type = transport
 protocol = udp
@@ -110,6 +125,12 @@ local_net = 127.0.0.0/8
     # PJSIP015: Asterisk 22 loads the contact, comment and all: a warning, not "refused".
     assert "judge-slash/sip:192.0.2.10:5080 // comment" in contacts
     assert _findings(report, "PJSIP015", "judge-slash") == ["warning"]
+    # PJSIP015's errors: a bare host and sip:// make Asterisk refuse the object.
+    assert "Could not create an object of type 'aor' with id 'judge-bare'" in logged
+    assert "Invalid server URI 'sip://sip.novofon.ru'" in logged
+    assert "Could not create an object of type 'registration' with id 'judge-reg'" in logged
+    assert _findings(report, "PJSIP015", "judge-bare") == ["error"]
+    assert _findings(report, "PJSIP015", "judge-reg") == ["error"]
 
 
 def test_dial_sip_fails_every_call_on_asterisk_22(pbx: SandboxInfo, tmp_path: Path) -> None:

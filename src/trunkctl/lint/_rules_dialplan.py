@@ -40,12 +40,15 @@ def _case_hint(plan: Dialplan, name: str) -> tuple[str, str]:
     title=Text("No [outgoing] context", "Нет контекста [outgoing]"),
     why=Text(
         "trunkctl's test and verification calls (and the seed guide's `channel originate "
-        "Local/79991234567@outgoing`) enter the dialplan at [outgoing]; without it they "
-        "fail at once ('No such extension/context … while calling Local channel').",
+        "Local/79991234567@outgoing`) enter the dialplan at [outgoing]; beside a trunk "
+        "trunkctl wrote, without it they fail at once ('No such extension/context … while "
+        "calling Local channel'). Where your own outbound dialplan has another name, only a "
+        "note.",
         "Тестовые и верификационные звонки trunkctl (и `channel originate "
         "Local/79991234567@outgoing` из инструкции) входят в диалплан через [outgoing]; "
-        "без него они сразу завершаются ('No such extension/context … while calling Local "
-        "channel').",
+        "рядом с транком, записанным trunkctl, без него они сразу завершаются ('No such "
+        "extension/context … while calling Local channel'). Если ваш исходящий диалплан "
+        "назван иначе — только замечание.",
     ),
     fix=Text(
         "Let `trunkctl setup` write [outgoing], or add `[outgoing]` with `exten => _X.,1,"

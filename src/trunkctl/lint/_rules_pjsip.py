@@ -894,10 +894,12 @@ _URI_OPTIONS: Final = (
     why=Text(
         "server_uri, client_uri, contact and outbound_proxy must be SIP URIs "
         "(sip:host[:port], sip:user@host): a bare host or sip://host makes the registration "
-        "or aor fail to load, so nothing registers and nothing is dialled.",
+        "or aor fail to load, so nothing registers and nothing is dialled. A '// comment' "
+        "after a URI loads but stays inside it (a warning).",
         "server_uri, client_uri, contact и outbound_proxy должны быть SIP URI "
         "(sip:хост[:порт], sip:пользователь@хост): голый хост или sip://хост не даёт "
-        "загрузиться registration или aor — нет ни регистрации, ни звонков.",
+        "загрузиться registration или aor — нет ни регистрации, ни звонков. '// комментарий' "
+        "после URI загружается, но остаётся внутри него (предупреждение).",
     ),
     fix=Text(
         "Write e.g. `server_uri = sip:sip.novofon.ru`, `client_uri = sip:<login>@sip.novofon."
