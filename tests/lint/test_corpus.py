@@ -19,7 +19,9 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -48,10 +50,20 @@ def _found(report: LintReport) -> Counter[tuple[str, str]]:
     return Counter((f.rule_id, f.severity) for f in report.findings for _ in range(f.count))
 
 
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A folder other users can enter (pytest's tmp dirs are 0700), for CONF005."""
+    base = Path(tempfile.mkdtemp(prefix="lint-corpus-"))
+    base.chmod(0o755)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.iterdir() if p.is_dir()))
-def test_corpus_config_gives_exactly_its_reviewed_findings(name: str, tmp_path: Path) -> None:
+def test_corpus_config_gives_exactly_its_reviewed_findings(name: str, open_dir: Path) -> None:
     expected = json.loads((CORPUS / name / "expected.json").read_text(encoding="utf-8"))
-    etc = _copy(CORPUS / name, tmp_path / "etc", expected["world_readable"])
+    etc = _copy(CORPUS / name, open_dir / "etc", expected["world_readable"])
+    etc.chmod(0o755)
     report = lint(etc, facts=FACTS)
     roles = {r.endpoint: r.role for r in report.roles}
     assert roles == expected["roles"]

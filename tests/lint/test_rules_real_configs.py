@@ -8,7 +8,12 @@ checked on the sandbox in test_asterisk_judge.py.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from trunkctl.lint import lint
 
@@ -263,8 +268,19 @@ def test_conf004_modules_conf_without_the_modules_section(run: Lint) -> None:
     assert only(run(good), "CONF004") == []
 
 
-def test_conf005_world_readable_file_with_secrets(tmp_path: Path) -> None:
-    etc = write(tmp_path / "etc", HEALTHY)
+@pytest.fixture
+def open_dir() -> Iterator[Path]:
+    """A folder other users can enter (pytest's own tmp dirs are 0700: nothing in them is
+    readable by others, whatever its mode)."""
+    base = Path(tempfile.mkdtemp(prefix="lint-conf005-"))
+    base.chmod(0o755)
+    yield base
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_conf005_world_readable_file_with_secrets(open_dir: Path) -> None:
+    etc = write(open_dir / "etc", HEALTHY)
+    etc.chmod(0o755)
     assert only(lint(etc, facts=FACTS), "CONF005") == []
     (etc / "pjsip.conf").chmod(0o644)
     (f,) = only(lint(etc, facts=FACTS), "CONF005")
@@ -273,6 +289,9 @@ def test_conf005_world_readable_file_with_secrets(tmp_path: Path) -> None:
     assert "nF4k" not in evidence([f])
     (etc / "http.conf").chmod(0o644)  # no secret in it: fine
     assert len(only(lint(etc, facts=FACTS), "CONF005")) == 1
+    etc.chmod(0o750)  # others cannot enter the folder: the file is safe
+    assert only(lint(etc, facts=FACTS), "CONF005") == []
+    etc.chmod(0o755)
 
 
 def test_ari002_allowed_origins_star(run: Lint) -> None:

@@ -311,6 +311,18 @@ def _modules_conf(ctx: LintContext) -> Iterator[Hit]:
         )
 
 
+def _others_can_reach(path: Path) -> bool:
+    """Whether every folder above ``path`` lets other users through (o+x): a 0644 file in
+    a 0750 folder is not readable by them."""
+    for folder in path.absolute().parents:
+        try:
+            if not folder.stat().st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def _secret_lines(ctx: LintContext, file: Path) -> list[int]:
     """Line numbers of options in ``file`` that hold a non-empty credential."""
     out: list[int] = []
@@ -359,7 +371,7 @@ def _world_readable(ctx: LintContext) -> Iterator[Hit]:
                 mode = path.stat().st_mode
             except OSError:
                 continue
-            if not mode & stat.S_IROTH:
+            if not mode & stat.S_IROTH or not _others_can_reach(path):
                 continue
             lines = _secret_lines(ctx, path)
             if lines:
