@@ -8,6 +8,7 @@ the runner and the report: test_runner.py, test_model.py.
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -44,6 +45,7 @@ async def test_healthy_trunk_has_no_failures_within_two_seconds(healthy: Sandbox
             "ami",
             "asterisk_version",
             "pjsip_modules",
+            "transports",
             "trunk_loaded",
             "registration",
             "qualify",
@@ -186,3 +188,27 @@ async def test_checks_survive_a_concurrent_reload(healthy: SandboxInfo) -> None:
     report, _ = await asyncio.gather(run_doctor(settings), reload)
     assert statuses(report)["ami"] == "ok" and statuses(report)["sip_options"] == "ok"
     assert report.check("pjsip_modules") is not None
+
+
+async def test_transport_bind_changed_in_the_file_needs_a_restart(pbx: SandboxInfo) -> None:
+    """A reload keeps a running transport's socket: the file's new bind is not in use."""
+    conf = pbx.pbx_config_dir / "pjsip.conf"
+    text = conf.read_text()
+    running = re.search(r"^bind = (\S+)$", text, re.M)
+    assert running is not None
+    try:
+        conf.write_text(text.replace(f"bind = {running.group(1)}", "bind = 127.0.0.2:5999", 1))
+        pbx.sandbox.pbx.rx("module reload res_pjsip.so")
+        only = [c for c in LIVE_CHECKS if c.id in ("ami", "transports")]
+        report = await run_doctor(settings_of(pbx), checks=only)
+    finally:
+        pbx.sandbox.reset_pbx()
+    check = report.check("transports")
+    assert check is not None and check.status == "warn", report.to_dict("en")["checks"]
+    assert (
+        f"runs on {running.group(1)}" in check.message.en and "127.0.0.2:5999" in check.message.en
+    )
+    assert "restart" in (check.fix.en if check.fix else "")
+    fine = await run_doctor(settings_of(pbx), checks=only)
+    transports = fine.check("transports")
+    assert transports is not None and transports.status == "ok"
