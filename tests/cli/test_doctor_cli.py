@@ -132,3 +132,33 @@ def test_list_rules_is_the_lint_catalogue() -> None:
     )  # fmt: skip
     assert out.returncode == 0
     assert [r["id"] for r in js(out)["rules"]] == [r.id for r in RULES]
+
+
+def test_twenty_phones_read_as_a_few_blocks_not_sixty_lines(tmp_path: Path) -> None:
+    """Issue: a 20-phone config must read as blocks per object (trunk, phones, dialplan),
+    one line per rule, not one line per phone per rule."""
+    phones = "".join(
+        f"[{n}]\ntype = endpoint\ncontext = office\nallow = alaw\nauth = {n}\naors = {n}\n"
+        f"[{n}]\ntype = auth\nusername = {n}\npassword = pw{n}x\n"
+        f"[{n}]\ntype = aor\nmax_contacts = 1\n[{n}-identify]\ntype = identify\nendpoint = {n}\n"
+        for n in range(200, 220)
+    )
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "pjsip.conf").write_text("[udp]\ntype = transport\nbind = 0.0.0.0\n" + phones)
+    (etc / "extensions.conf").write_text("[office]\nexten => _2XX,1,Dial(PJSIP/${EXTEN})\n")
+    for p in etc.iterdir():
+        p.chmod(0o640)
+    out = run([TRUNKCTL, "--lang", "en", "doctor", "--offline", "--config-dir", str(etc)])
+    assert out.returncode == 2, out.stdout
+    text = out.stdout
+    lines = [ln for ln in text.splitlines() if ln.lstrip().startswith(("✗", "!", "i "))]
+    # One line for the 20 weak passwords, one for the 20 identifies, one for "no trunk yet".
+    assert len(lines) == 3, text
+    assert text.count(" Phones") == 2  # one block under Failures, one under Notes
+    assert "PJSIP022 Weak password on an auth that callers log in with (×20)" in text
+    assert "PJSIP008" in text and "(×20)" in text.split("PJSIP008", 1)[1].splitlines()[0]
+    assert "… +" in text  # evidence of the other phones is cut short
+    data = js(run([TRUNKCTL, "doctor", "--offline", "--config-dir", str(etc), "--json"]))
+    assert data["counts"]["fail"] == 20  # JSON keeps every finding
+    assert {i["subject"] for i in data["groups"]["fail"]} == {"phones"}
