@@ -162,6 +162,7 @@ def test_conf002_placeholder_in_a_context_nothing_reaches_is_a_note(run: Lint) -
     files = dict(HEALTHY, **{"extensions.conf": HEALTHY["extensions.conf"] + SAMPLE_IAX})
     (f,) = only(run(files), "CONF002")
     assert f.severity == "info" and "nothing reaches [iax2-trunk]" in f.message.en
+    assert f.subject == "dialplan"
     # Reached from a phone's context through include => local: an error again.
     reached = variant(files, "extensions.conf", "include => outgoing", "include => local")
     (g,) = only(run(reached), "CONF002")

@@ -104,6 +104,8 @@ def _subject(ctx: LintContext, f: Finding) -> Subject:
     """What a finding is about: the role of the first endpoint its message names (an
     auth's message names its endpoint too), else its rule's area."""
     prefix = f.rule_id.rstrip("0123456789")
+    if prefix == "CONF" and f.evidence and f.evidence[0].startswith("extensions"):
+        return "dialplan"  # a placeholder in a context belongs with the dialplan
     if prefix != "PJSIP":
         return _PREFIX_SUBJECT.get(prefix, "files")
     try:
