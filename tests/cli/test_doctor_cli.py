@@ -156,6 +156,7 @@ def test_twenty_phones_read_as_a_few_blocks_not_sixty_lines(tmp_path: Path) -> N
     # One line for the 20 weak passwords, one for the 20 identifies, one for "no trunk yet".
     assert len(lines) == 3, text
     assert text.count(" Phones") == 2  # one block under Failures, one under Notes
+    assert "Endpoints: phone ×20 (200, 201, 202, …)" in text  # the roles, before the rest
     assert "PJSIP022 Weak password on an auth that callers log in with (×20)" in text
     assert "PJSIP008" in text and "(×20)" in text.split("PJSIP008", 1)[1].splitlines()[0]
     assert "… +" in text  # evidence of the other phones is cut short

@@ -45,6 +45,9 @@ def _print_report(data: dict[str, Any]) -> None:
         ),
         style="bold",
     )
+    roles = (data.get("lint") or {}).get("roles") or []
+    if roles:
+        o.say(_roles_line(roles), style="dim")
     for group, items in data["groups"].items():
         if not items:
             continue
@@ -81,6 +84,28 @@ _SUBJECTS = {
     "files": Text("Files", "Файлы"),
     "access": Text("AMI, ARI, HTTP", "AMI, ARI, HTTP"),
 }
+
+
+_ROLE_WORDS = {
+    "trunk": Text("trunk", "транк"),
+    "phone": Text("phone", "телефон"),
+    "app": Text("app/gateway", "приложение/шлюз"),
+    "unknown": Text("unknown", "неясно"),
+}
+
+
+def _roles_line(roles: list[dict[str, Any]]) -> str:
+    """``Endpoints: trunk novofon; phone ×20 (200, 201, …)`` — what the lint took each for."""
+    o = out()
+    parts = []
+    for kind, word in _ROLE_WORDS.items():
+        names = [r["endpoint"] for r in roles if r["role"] == kind]
+        if not names:
+            continue
+        shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+        count = f" ×{len(names)}" if len(names) > 1 else ""
+        parts.append(f"{o.t(word)}{count} ({shown})")
+    return o.t(Text("Endpoints: ", "Endpoint: ")) + "; ".join(parts)
 
 
 def _blocks(items: list[dict[str, Any]]) -> list[tuple[Text | None, list[dict[str, Any]]]]:
