@@ -252,3 +252,81 @@ def test_modules_conf_without_modules_section_starts_without_pjsip(
     _logged, shown_good = _start(judge, good)
     assert shown_good is not None and "chan_pjsip.so" in shown_good
     assert _conf004(tmp_path, good) == []
+
+
+# --- PJSIP027: a stranger reaches the trunk by its name in From ------------------------------
+
+
+def _invite(pbx: SandboxInfo, from_user: str) -> tuple[int, str]:
+    """Send an INVITE for extension 'abc' from 127.0.0.3 (an address no identify matches)
+    with ``from_user`` in From; the final response's code and the pbx log meanwhile."""
+    host = pbx.status["pbx"]["address"]
+    port = int(pbx.status["pbx"]["sip_port"])
+    log = Path(pbx.status["pbx"]["log_file"])
+    start = log.stat().st_size
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.3", 0))
+        s.settimeout(5)
+        me = f"127.0.0.3:{s.getsockname()[1]}"
+        call_id = f"judge-{uuid.uuid4().hex}"
+        branch = f"z9hG4bK{uuid.uuid4().hex[:16]}"
+        head = (
+            f"Via: SIP/2.0/UDP {me};branch={branch};rport\r\n"
+            f"From: <sip:{from_user}@203.0.113.9>;tag=judge1\r\n"
+            f"To: <sip:abc@{host}:{port}>\r\n"
+            f"Call-ID: {call_id}\r\n"
+        )
+        invite = (
+            f"INVITE sip:abc@{host}:{port} SIP/2.0\r\n{head}CSeq: 1 INVITE\r\n"
+            f"Contact: <sip:{from_user}@{me}>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+        s.sendto(invite.encode(), (host, port))
+        code = 0
+        to = f"To: <sip:abc@{host}:{port}>"
+        while code < 200:
+            data = s.recv(65535).decode("utf-8", "replace")
+            code = int(data.split(" ", 2)[1])
+            to = next((ln for ln in data.split("\r\n") if ln.lower().startswith("to:")), to)
+        ack = (
+            f"ACK sip:abc@{host}:{port} SIP/2.0\r\n"
+            + head.replace(f"To: <sip:abc@{host}:{port}>\r\n", to + "\r\n")
+            + "CSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        )
+        s.sendto(ack.encode(), (host, port))
+    time.sleep(0.3)
+    with log.open("rb") as fh:
+        fh.seek(start)
+        return code, fh.read().decode("utf-8", "replace")
+
+
+async def test_trunk_endpoint_is_matched_by_from_user_unless_identify_by_ip(
+    pbx: SandboxInfo, tmp_path: Path
+) -> None:
+    from ..doctor.conftest import set_up
+
+    await set_up(pbx)
+    conf = pbx.pbx_config_dir / "pjsip.conf"
+    base = re.sub(r"^identify_by\s*=.*\n", "", conf.read_text(), flags=re.M)
+    try:
+        conf.write_text(base)
+        _rx(pbx, "module reload res_pjsip.so")
+        spoofed, logged = _invite(pbx, "novofon")
+        default = lint(shutil.copytree(pbx.pbx_config_dir, tmp_path / "default"), facts=FACTS)
+        endpoint = base.index("type = endpoint")
+        conf.write_text(
+            base[:endpoint]
+            + base[endpoint:].replace("type = endpoint", "type = endpoint\nidentify_by = ip", 1)
+        )
+        _rx(pbx, "module reload res_pjsip.so")
+        refused, _ = _invite(pbx, "novofon")
+        by_ip = lint(shutil.copytree(pbx.pbx_config_dir, tmp_path / "by-ip"), facts=FACTS)
+    finally:
+        pbx.sandbox.reset_pbx()
+    # identify_by = username,ip (the default): the stranger is the trunk; its call reaches
+    # the trunk's context (404 only because 'abc' is no extension there).
+    assert spoofed == 404, logged
+    assert "from-novofon" in logged
+    assert [f.severity for f in default.by_rule("PJSIP027")] == ["warning"]
+    # identify_by = ip: no endpoint matches a stranger's address.
+    assert refused in (401, 403), refused
+    assert by_ip.by_rule("PJSIP027") == []
