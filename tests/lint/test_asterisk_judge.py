@@ -330,3 +330,56 @@ async def test_trunk_endpoint_is_matched_by_from_user_unless_identify_by_ip(
     # identify_by = ip: no endpoint matches a stranger's address.
     assert refused in (401, 403), refused
     assert by_ip.by_rule("PJSIP027") == []
+
+
+# --- AMI005: write = system + originate is a shell ----------------------------------------
+
+
+async def test_originate_runs_system_only_with_the_system_privilege(
+    pbx: SandboxInfo, tmp_path: Path
+) -> None:
+    from trunkctl.ami import AmiClient
+    from trunkctl.errors import AmiError
+
+    secret = f"J{uuid.uuid4().hex}"
+    user = (
+        f"\n[judge-orig]\nsecret = {secret}\ndeny = 0.0.0.0/0.0.0.0\n"
+        "permit = 127.0.0.0/255.0.0.0\nread = call\nwrite = originate\n"
+    )
+    answer = "\n[judge-answer]\nexten => 1,1,Answer()\n same => n,Wait(3)\n"
+    root = Path(pbx.status["pbx"]["asterisk_command"][1])
+    flag = f"/srv/judge-{uuid.uuid4().hex[:8]}"
+    a = pbx.ami
+    try:
+        _append(pbx, "manager.conf", user, "manager reload")
+        _append(pbx, "extensions.conf", answer, "dialplan reload")
+        etc = shutil.copytree(pbx.pbx_config_dir, tmp_path / "etc")
+        originate = {
+            "Channel": "Local/1@judge-answer",
+            "Application": "System",
+            "Data": f"touch {flag}",
+            "Async": "false",
+            "Timeout": "5000",
+        }
+        async with AmiClient(a["host"], a["port"], "judge-orig", secret) as only_originate:
+            with pytest.raises(AmiError) as refused:
+                await only_originate.action("Originate", originate, timeout=10)
+        assert not (root / flag.lstrip("/")).exists()
+        async with AmiClient(a["host"], a["port"], a["username"], a["secret"]) as broad:
+            await broad.action("Originate", originate, timeout=15)
+        deadline = time.monotonic() + 10
+        while not (root / flag.lstrip("/")).exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        ran = (root / flag.lstrip("/")).exists()
+    finally:
+        (root / flag.lstrip("/")).unlink(missing_ok=True)
+        pbx.sandbox.reset_pbx()
+    # Without system: "Originate Access Forbidden: app or data blacklisted".
+    assert "Originate Access Forbidden" in str(refused.value.evidence or refused.value.what.en)
+    assert ran  # write = system,originate: Originate ran a shell command
+    report = lint(etc)
+    flagged = {
+        f.message.en.split("[")[1].split("]")[0]: f.severity for f in report.by_rule("AMI005")
+    }
+    assert flagged.get(a["username"]) in ("info", "warning")
+    assert "judge-orig" not in flagged
