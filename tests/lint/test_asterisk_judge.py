@@ -383,3 +383,53 @@ async def test_originate_runs_system_only_with_the_system_privilege(
     }
     assert flagged.get(a["username"]) in ("info", "warning")
     assert "judge-orig" not in flagged
+
+
+# --- ARI002: allowed_origins = * lets any web page use ARI with the browser's credentials ----
+
+
+def _ari_ping(port: int, origin: str) -> dict[str, str]:
+    import base64
+    import urllib.request
+
+    req = urllib.request.Request(f"http://127.0.0.2:{port}/ari/asterisk/ping")
+    req.add_header("Origin", origin)
+    token = base64.b64encode(b"judge:Zq8-xV3pLm9Tr-41zz").decode()
+    req.add_header("Authorization", f"Basic {token}")
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert resp.status == 200
+        return {k.lower(): v for k, v in resp.headers.items()}
+
+
+def test_ari_allowed_origins_star_answers_every_site(pbx: SandboxInfo, tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.2", 0))
+        port = int(s.getsockname()[1])
+    http = f"[general]\nenabled = yes\nbindaddr = 127.0.0.2\nbindport = {port}\n"
+    ari = (
+        "[general]\nenabled = yes\nallowed_origins = {origins}\n\n"
+        "[judge]\ntype = user\npassword = Zq8-xV3pLm9Tr-41zz\npassword_format = plain\n"
+    )
+    etc = pbx.pbx_config_dir
+    try:
+        (etc / "http.conf").write_text(http)
+        (etc / "ari.conf").write_text(ari.format(origins="*"))
+        _rx(pbx, "module reload http")
+        _rx(pbx, "module reload res_ari.so")
+        star = _ari_ping(port, "http://evil.example")
+        star_lint = lint(shutil.copytree(etc, tmp_path / "star"))
+        (etc / "ari.conf").write_text(ari.format(origins="https://panel.example.ru"))
+        _rx(pbx, "module reload res_ari.so")
+        listed = _ari_ping(port, "http://evil.example")
+        listed_lint = lint(shutil.copytree(etc, tmp_path / "listed"))
+    finally:
+        (etc / "http.conf").unlink(missing_ok=True)
+        (etc / "ari.conf").unlink(missing_ok=True)
+        _rx(pbx, "module reload http")
+        _rx(pbx, "module reload res_ari.so")
+    # Any site's page gets the answer, with the browser's credentials allowed.
+    assert star.get("access-control-allow-origin") == "http://evil.example"
+    assert star.get("access-control-allow-credentials") == "true"
+    assert [f.severity for f in star_lint.by_rule("ARI002")] == ["warning"]
+    assert "access-control-allow-origin" not in listed
+    assert listed_lint.by_rule("ARI002") == []
