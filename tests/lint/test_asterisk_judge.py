@@ -433,3 +433,47 @@ def test_ari_allowed_origins_star_answers_every_site(pbx: SandboxInfo, tmp_path:
     assert [f.severity for f in star_lint.by_rule("ARI002")] == ["warning"]
     assert "access-control-allow-origin" not in listed
     assert listed_lint.by_rule("ARI002") == []
+
+
+# --- PJSIP026: an old registration beside trunkctl's keeps failing against the same host --
+
+
+async def test_a_leftover_registration_keeps_retrying_beside_the_trunk(
+    pbx: SandboxInfo, tmp_path: Path
+) -> None:
+    from ..doctor.conftest import set_up
+
+    await set_up(pbx)
+    conf = pbx.pbx_config_dir / "pjsip.conf"
+    server = re.search(r"^server_uri = (\S+)$", conf.read_text(), re.M)
+    assert server is not None
+    old = (
+        f"\n[judge-old]\ntype = registration\noutbound_auth = judge-old\n"
+        f"server_uri = {server.group(1)}\nclient_uri = sip:{pbx.line_login}@judge.invalid\n"
+        "retry_interval = 60\n\n[judge-old]\ntype = auth\nauth_type = userpass\n"
+        f"username = {pbx.line_login}\npassword = an-old-password-1\n"
+    )
+    try:
+        logged = _append(pbx, "pjsip.conf", old, "module reload res_pjsip.so")
+        etc = shutil.copytree(pbx.pbx_config_dir, tmp_path / "etc")
+        deadline = time.monotonic() + 15
+        shown = ""
+        while time.monotonic() < deadline:
+            shown = _rx(pbx, "pjsip show registrations")
+            line = next((ln for ln in shown.splitlines() if "judge-old/" in ln), "")
+            if "Rejected" in line:
+                break
+            time.sleep(0.5)
+        log = Path(pbx.status["pbx"]["log_file"]).read_text("utf-8", "replace")
+    finally:
+        pbx.sandbox.reset_pbx()
+    both = [ln for ln in shown.splitlines() if "/" in ln and server.group(1).split(":")[1] in ln]
+    assert any(ln.lstrip().startswith("novofon/") and "Registered" in ln for ln in both), shown
+    old_line = next(ln for ln in both if "judge-old/" in ln)
+    # The provider saw a failed REGISTER for the old line (each reload or restart repeats it).
+    assert "Rejected" in old_line, shown
+    assert any("Fatal response '401'" in ln and "judge.invalid" in ln for ln in log.splitlines()), (
+        logged
+    )
+    (f,) = lint(etc).by_rule("PJSIP026")
+    assert f.severity == "warning" and "[judge-old]" in f.message.en and "[novofon]" in f.message.en

@@ -1407,11 +1407,13 @@ def _unresolvable(ctx: LintContext) -> Iterator[Hit]:
     ),
     why=Text(
         "An old registration left beside the new one keeps registering to the same host: "
-        "with a stale login or password it retries 401/403 forever, and providers block "
-        "addresses that fail too often; with the same login the two replace each other's "
-        "contact and incoming calls go to whichever registered last.",
+        "with a stale login or password each attempt fails with 401/403 (at every reload "
+        "and restart, or on a timer with auth_rejection_permanent = no), and providers "
+        "block addresses that fail too often; with the same login the two replace each "
+        "other's contact and incoming calls go to whichever registered last.",
         "Старая регистрация рядом с новой продолжает регистрироваться на тот же хост: со "
-        "старым логином или паролем она бесконечно получает 401/403, а провайдеры "
+        "старым логином или паролем каждая попытка получает 401/403 (при каждом reload и "
+        "перезапуске или по таймеру при auth_rejection_permanent = no), а провайдеры "
         "блокируют адреса с частыми ошибками; с тем же логином две регистрации вытесняют "
         "друг друга, и входящие уходят туда, кто зарегистрировался последним.",
     ),
