@@ -371,17 +371,27 @@ class LintContext:
         found = (self.object(n, "aor") for n in split_list(ep.get("aors")))
         return [a for a in found if a is not None]
 
+    @functools.cached_property
+    def _registrations_by_endpoint(self) -> dict[str, list[ResolvedSection]]:
+        out: dict[str, list[ResolvedSection]] = {}
+        for r in self.objects("registration"):
+            out.setdefault(r.get("endpoint") or r.name, []).append(r)
+        return out
+
+    @functools.cached_property
+    def _identifies_by_endpoint(self) -> dict[str | None, list[ResolvedSection]]:
+        out: dict[str | None, list[ResolvedSection]] = {}
+        for i in self.objects("identify"):
+            out.setdefault(i.get("endpoint"), []).append(i)
+        return out
+
     def registrations_of(self, ep: ResolvedSection) -> list[ResolvedSection]:
         """Registrations for an endpoint: ``endpoint=`` names it, or they share its name."""
-        return [
-            r
-            for r in self.objects("registration")
-            if r.get("endpoint") == ep.name or (not r.get("endpoint") and r.name == ep.name)
-        ]
+        return list(self._registrations_by_endpoint.get(ep.name, []))
 
     def identifies_of(self, ep: ResolvedSection) -> list[ResolvedSection]:
         """identify objects whose ``endpoint`` is this endpoint."""
-        return [i for i in self.objects("identify") if i.get("endpoint") == ep.name]
+        return list(self._identifies_by_endpoint.get(ep.name, []))
 
     # --- dialplan ---------------------------------------------------------------------
 
