@@ -59,6 +59,7 @@ def _findings(report: LintReport, rule_id: str, name: str) -> list[str]:
 
 def test_pjsip_objects_asterisk_refuses_keeps_or_ignores(pbx: SandboxInfo, tmp_path: Path) -> None:
     port = _free_udp_port("127.0.0.2")
+    port2 = _free_udp_port("127.0.0.2")
     extra = f"""
 [judge-nouser]
 type = auth
@@ -95,6 +96,11 @@ type = auth
 username = 0053248
 password = Zq8-xV3pLm9Tr-41
 
+[judge-tb]
+type = transport
+protocol = udp
+bind = 127.0.0.2:{port2} // my port
+
 [judge-tr]
 type = transport
 protocol = udp
@@ -122,6 +128,11 @@ local_net = 127.0.0.0/8
     assert "Unable to lookup '192.0.2.20 //comment'" in logged
     assert "judge-tr" in transports
     assert _findings(report, "PJSIP025", "judge-tr") == ["error"]
+    # ... and a bind with a comment makes Asterisk refuse the whole transport.
+    assert f"Error parsing bind=127.0.0.2:{port2} // my port" in logged
+    assert "Could not create an object of type 'transport' with id 'judge-tb'" in logged
+    assert "judge-tb" not in transports
+    assert _findings(report, "PJSIP025", "judge-tb") == ["error"]
     # PJSIP015: Asterisk 22 loads the contact, comment and all: a warning, not "refused".
     assert "judge-slash/sip:192.0.2.10:5080 // comment" in contacts
     assert _findings(report, "PJSIP015", "judge-slash") == ["warning"]

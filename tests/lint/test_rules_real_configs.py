@@ -234,6 +234,9 @@ def test_pjsip025_transport_address_asterisk_cannot_look_up(run: Lint) -> None:
     assert "external_media_address" in f.message.en and "Unable to lookup" in f.message.en
     good = variant(files, "pjsip.conf", "1.1.1.1 //comment", "pbx.example.ru")
     assert only(run(good), "PJSIP025") == []
+    bind = variant(HEALTHY, "pjsip.conf", "bind = 0.0.0.0:5060\n", "bind = 0.0.0.0:5060 // sip\n")
+    (g,) = only(run(bind), "PJSIP025")
+    assert "Asterisk refuses the transport" in g.message.en
 
 
 def test_pjsip026_a_user_registration_left_beside_trunkctls(run: Lint) -> None:

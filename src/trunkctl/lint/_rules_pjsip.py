@@ -1368,11 +1368,13 @@ def _lookup_problem(value: str) -> str | None:
         "external_media_address and external_signaling_address are resolved when the "
         "transport loads; a value that does not resolve (a '// comment' after the address, "
         "a typo) is dropped with only 'Unable to lookup': Asterisk then puts its private "
-        "address into SDP and Contact, and audio or in-dialog requests get lost.",
+        "address into SDP and Contact, and audio or in-dialog requests get lost. Such a "
+        "bind makes Asterisk refuse the whole transport ('Error parsing bind').",
         "external_media_address и external_signaling_address разрешаются при загрузке "
         "транспорта; значение, которое не разрешается ('// комментарий' после адреса, "
         "опечатка), отбрасывается лишь с 'Unable to lookup': Asterisk пишет в SDP и Contact "
-        "свой частный адрес, звук или запросы внутри диалога теряются.",
+        "свой частный адрес, звук или запросы внутри диалога теряются. Такой bind — и "
+        "Asterisk отвергает весь транспорт ('Error parsing bind').",
     ),
     fix=Text(
         "Leave only the address on the line (comments start with ';'): "
@@ -1383,6 +1385,19 @@ def _lookup_problem(value: str) -> str | None:
 )
 def _unresolvable(ctx: LintContext) -> Iterator[Hit]:
     for t in ctx.objects("transport"):
+        bind = t.get("bind")
+        problem = _lookup_problem(bind or "")
+        if bind is not None and problem is not None:
+            # bind is parsed, not looked up: Asterisk refuses the whole transport.
+            yield Hit(
+                Text(
+                    f"transport [{t.name}] bind = {bind}: {problem}; Asterisk refuses the "
+                    "transport ('Error parsing bind')",
+                    f"транспорт [{t.name}] bind = {bind}: {problem}; Asterisk не примет "
+                    "транспорт ('Error parsing bind')",
+                ),
+                (ctx.at(t, "bind"),),
+            )
         for key in _RESOLVED_OPTIONS:
             value = t.get(key)
             problem = _lookup_problem(value or "")
