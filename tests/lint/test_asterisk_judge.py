@@ -488,3 +488,96 @@ async def test_a_leftover_registration_keeps_retrying_beside_the_trunk(
     )
     (f,) = lint(etc).by_rule("PJSIP026")
     assert f.severity == "warning" and "[judge-old]" in f.message.en and "[novofon]" in f.message.en
+
+
+# --- the older "refuses / fails" claims: PJSIP002, PJSIP007, PJSIP021, DIAL005, CONF001 ----
+
+
+def _originate_and_wait(info: SandboxInfo, target: str, marker: str) -> str:
+    log = Path(info.status["pbx"]["log_file"])
+    start = log.stat().st_size
+    _rx(info, f"channel originate {target} application Wait 1")
+    deadline = time.monotonic() + 10
+    logged = ""
+    while marker not in logged and time.monotonic() < deadline:
+        time.sleep(0.2)
+        with log.open("rb") as fh:
+            fh.seek(start)
+            logged = fh.read().decode("utf-8", "replace")
+    return logged
+
+
+def test_older_refusals_and_failures_happen_as_the_lint_says(
+    pbx: SandboxInfo, tmp_path: Path
+) -> None:
+    conf = (pbx.pbx_config_dir / "pjsip.conf").read_text()
+    bound = re.search(r"^bind = (\S+)$", conf, re.M)
+    assert bound is not None
+    host, port = pbx.provider_sip
+    extra = f"""
+[judge-dup-t]
+type = transport
+protocol = udp
+bind = {bound.group(1)}
+
+[judge-nocontact]
+type = endpoint
+context = default
+allow = ulaw
+aors = judge-nocontact
+
+[judge-nocontact]
+type = aor
+
+[judge-noauth]
+type = registration
+server_uri = sip:{host}:{port}
+client_uri = sip:{pbx.line_login}@{host}
+"""
+    dial = (
+        "\n[judge-dial]\nexten => 1,1,Dial(PJSIP/79991234567@judge-nosuch,5)\n"
+        " same => n,NoOp(judge1 DIALSTATUS=${DIALSTATUS})\n"
+        "exten => 2,1,Dial(PJSIP/79991234567@judge-nocontact,5)\n"
+        " same => n,NoOp(judge2 DIALSTATUS=${DIALSTATUS})\n"
+    )
+    try:
+        logged = _append(pbx, "pjsip.conf", extra, "module reload res_pjsip.so")
+        _append(pbx, "extensions.conf", dial, "dialplan reload")
+        etc = shutil.copytree(pbx.pbx_config_dir, tmp_path / "etc")
+        missing = _originate_and_wait(pbx, "Local/1@judge-dial", "judge1 DIALSTATUS")
+        nocontact = _originate_and_wait(pbx, "Local/2@judge-dial", "judge2 DIALSTATUS")
+        deadline = time.monotonic() + 10
+        regs = ""
+        while "Rejected" not in regs and time.monotonic() < deadline:
+            regs = _rx(pbx, "pjsip show registrations")
+            time.sleep(0.3)
+        # CONF001: an option before any section makes Asterisk refuse the whole file.
+        refused = _append(pbx, "pjsip.conf", "", "module reload res_pjsip.so")
+        text = (pbx.pbx_config_dir / "pjsip.conf").read_text()
+        (pbx.pbx_config_dir / "pjsip.conf").write_text(
+            "stray = 1\n" + text + "\n[judge-late]\ntype = aor\nmax_contacts = 1\n"
+        )
+        refused = _append(pbx, "pjsip.conf", "", "module reload res_pjsip.so")
+        aors = _rx(pbx, "pjsip show aors")
+        broken = shutil.copytree(pbx.pbx_config_dir, tmp_path / "broken")
+    finally:
+        pbx.sandbox.reset_pbx()
+    report = lint(etc, facts=FACTS)
+    # PJSIP021: the second socket on the same address:port is never opened.
+    assert "Transport 'judge-dup-t' could not be started: Address already in use" in logged
+    assert report.by_rule("PJSIP021")
+    # DIAL005: Dial(PJSIP/…@missing) is CHANUNAVAIL at once.
+    assert "endpoint 'judge-nosuch' was not found" in missing
+    assert "judge1 DIALSTATUS=CHANUNAVAIL" in missing
+    assert any("judge-nosuch" in f.message.en for f in report.by_rule("DIAL005"))
+    # PJSIP007 (an endpoint dialled as a trunk, its aor without contact): CHANUNAVAIL.
+    assert "judge2 DIALSTATUS=CHANUNAVAIL" in nocontact
+    assert "Could not create dialog to invalid URI 'judge-nocontact'" in nocontact
+    assert _findings(report, "PJSIP007", "judge-nocontact") == ["error"]
+    # PJSIP002: a registration without outbound_auth cannot answer the challenge.
+    assert re.search(r"judge-noauth/\S+\s+n/a\s+Rejected", regs), regs
+    assert _findings(report, "PJSIP002", "judge-noauth") == ["error"]
+    # CONF001: the whole file refused, the old objects kept (judge-late never appears).
+    assert "No category context for line 1" in refused
+    assert "judge-late" not in aors
+    assert [f.severity for f in lint(broken, facts=FACTS).by_rule("CONF001")] == ["error"]

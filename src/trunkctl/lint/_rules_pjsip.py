@@ -413,9 +413,19 @@ def _ignored_sections(ctx: LintContext) -> Iterator[Hit]:
     ),
 )
 def _aor_without_contact(ctx: LintContext) -> Iterator[Hit]:
-    # Trunks and gateways: a phone's contacts come from its own REGISTER.
-    dialled = [e for e in ctx.objects("endpoint") if ctx.role(e) == "app"]
-    for ep in [*ctx.provider_endpoints, *dialled]:
+    # Trunks always; any other endpoint only when nothing can ever give it a contact (no
+    # aor takes registrations): a phone's contacts come from its own REGISTER.
+    def never_registers(e: ResolvedSection) -> bool:
+        return not any(
+            (a.get("max_contacts") or "0").strip() not in ("", "0") for a in ctx.aors_of(e)
+        )
+
+    others = [
+        e
+        for e in ctx.objects("endpoint")
+        if ctx.role(e) != "trunk" and e.name != "anonymous" and never_registers(e)
+    ]
+    for ep in [*ctx.provider_endpoints, *others]:
         if not ctx.sends_calls(ep):
             continue  # an inbound-only trunk (identify, never dialled) needs no contact
         wanted = split_list(ep.get("aors"))
