@@ -268,7 +268,13 @@ def test_modules_conf_without_modules_section_starts_without_pjsip(
 # --- PJSIP027: a stranger reaches the trunk by its name in From ------------------------------
 
 
-def _invite(pbx: SandboxInfo, from_user: str) -> tuple[int, str]:
+_SDP = (
+    "v=0\r\no=judge 1 1 IN IP4 127.0.0.3\r\ns=-\r\nc=IN IP4 127.0.0.3\r\nt=0 0\r\n"
+    "m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n"
+)
+
+
+def _invite(pbx: SandboxInfo, from_user: str, *, sdp: bool = False) -> tuple[int, str]:
     """Send an INVITE for extension 'abc' from 127.0.0.3 (an address no identify matches)
     with ``from_user`` in From; the final response's code and the pbx log meanwhile."""
     host = pbx.status["pbx"]["address"]
@@ -287,9 +293,12 @@ def _invite(pbx: SandboxInfo, from_user: str) -> tuple[int, str]:
             f"To: <sip:abc@{host}:{port}>\r\n"
             f"Call-ID: {call_id}\r\n"
         )
+        body = _SDP if sdp else ""
+        kind = "Content-Type: application/sdp\r\n" if sdp else ""
         invite = (
             f"INVITE sip:abc@{host}:{port} SIP/2.0\r\n{head}CSeq: 1 INVITE\r\n"
-            f"Contact: <sip:{from_user}@{me}>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+            f"Contact: <sip:{from_user}@{me}>\r\nMax-Forwards: 70\r\n{kind}"
+            f"Content-Length: {len(body)}\r\n\r\n{body}"
         )
         s.sendto(invite.encode(), (host, port))
         code = 0
@@ -581,3 +590,36 @@ client_uri = sip:{pbx.line_login}@{host}
     assert "No category context for line 1" in refused
     assert "judge-late" not in aors
     assert [f.severity for f in lint(broken, facts=FACTS).by_rule("CONF001")] == ["error"]
+
+
+def test_missing_context_is_404_and_no_common_codec_is_488(
+    pbx: SandboxInfo, tmp_path: Path
+) -> None:
+    """DIAL002 and PJSIP009, with endpoints a stranger reaches by From user (identify_by's
+    default) so that a plain INVITE from the test gets to them."""
+    extra = """
+[judge-noctx]
+type = endpoint
+context = judge-nosuch-ctx
+allow = ulaw
+
+[judge-nocodec]
+type = endpoint
+context = judge-answer
+disallow = all
+"""
+    answer = "\n[judge-answer]\nexten => abc,1,Answer()\n same => n,Hangup()\n"
+    try:
+        _append(pbx, "pjsip.conf", extra, "module reload res_pjsip.so")
+        _append(pbx, "extensions.conf", answer, "dialplan reload")
+        etc = shutil.copytree(pbx.pbx_config_dir, tmp_path / "etc")
+        no_context, logged = _invite(pbx, "judge-noctx")
+        no_codec, _ = _invite(pbx, "judge-nocodec", sdp=True)
+    finally:
+        pbx.sandbox.reset_pbx()
+    report = lint(etc, facts=FACTS)
+    assert no_context == 404
+    assert "not found in context 'judge-nosuch-ctx'" in logged
+    assert _findings(report, "DIAL002", "judge-noctx") == ["error"]
+    assert no_codec == 488
+    assert _findings(report, "PJSIP009", "judge-nocodec") == ["error"]
