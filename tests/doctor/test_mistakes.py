@@ -36,16 +36,17 @@ async def test_healthy_files_give_a_clean_offline_report(tmp_path: Path) -> None
 
 @pytest.mark.sandbox
 async def test_live_facts_make_dial_sip_a_failure(sandbox: SandboxInfo, tmp_path: Path) -> None:
-    """Dial(SIP/…) is only suspicious offline; the running Asterisk 22 proves chan_sip is
-    absent, so the doctor fails it. Only the AMI checks run: the copy's trunk points at
-    the real sip.novofon.ru, which tests never contact."""
+    """Dial(SIP/…) is only suspicious offline beside a sip.conf (an old chan_sip Asterisk
+    may read it); the running Asterisk 22 proves chan_sip is absent, so the doctor fails
+    it. Only the AMI checks run: the copy's trunk points at the real sip.novofon.ru, which
+    tests never contact."""
     files = variant(
         HEALTHY,
         "extensions.conf",
         "Dial(PJSIP/${EXTEN}@novofon,60)",
         "Dial(SIP/${EXTEN}@novofon,60)",
     )
-    write(tmp_path, files)
+    write(tmp_path, dict(files, **{"sip.conf": "[general]\n"}))
     offline = await run_doctor(Settings(config_dir=tmp_path), offline=True)
     assert [i.status for i in offline.items if i.id == "DIAL003"] == ["warn"]
     ami_only = [c for c in LIVE_CHECKS if c.id in ("ami", "asterisk_version", "pjsip_modules")]

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from trunkctl.doctor import GROUPS, CheckResult, DoctorReport, ReportItem
+from trunkctl.doctor import GROUPS, CheckResult, DoctorReport, ReportItem, lint_summary
 from trunkctl.i18n import Text
 from trunkctl.lint import Finding, LintReport, lint
-
-from .conftest import write_conf
 
 WHEN = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -50,22 +48,24 @@ def test_exit_code_is_the_worst_status(statuses: list[str], exit_code: int) -> N
 
 
 def test_lint_findings_join_the_groups(tmp_path: Path) -> None:
-    # No [outgoing] context: DIAL001, an error.
-    write_conf(tmp_path, extensions_conf="[default]\nexten => s,1,Hangup()\n")
+    # No extensions.conf at all: DIAL001, an error; no trunk yet: PJSIP023, a note.
+    tmp_path.mkdir(parents=True, exist_ok=True)
     lint_report = lint(tmp_path)
-    assert [f.rule_id for f in lint_report.findings] == ["DIAL001"]
+    assert [f.rule_id for f in lint_report.findings] == ["DIAL001", "PJSIP023"]
     r = report(check("ami", "ok"), check("dns", "warn"), lint_report=lint_report)
     groups = r.groups()
     assert list(groups) == list(GROUPS) == ["fail", "warn", "info", "ok", "skip"]
-    # The lint's own summary line goes with its worst finding, never under OK.
-    assert [(i.source, i.id) for i in groups["fail"]] == [("lint", "DIAL001"), ("lint", "lint")]
+    # The lint's summary line is not a finding: one error counts once.
+    assert [(i.source, i.id) for i in groups["fail"]] == [("lint", "DIAL001")]
     assert [i.id for i in groups["warn"]] == ["dns"]
+    assert [i.id for i in groups["info"]] == ["PJSIP023"]
     assert [i.id for i in groups["ok"]] == ["ami"]
     dial = groups["fail"][0]
     assert dial.title.en == "No [outgoing] context"  # the rule's title
     assert dial.evidence[0].en.startswith("extensions.conf")
-    assert "1 error, 0 warnings, 0 notes" in groups["fail"][1].message.en
-    assert r.exit_code == 2 and r.counts() == {"fail": 2, "warn": 1, "info": 0, "ok": 1, "skip": 0}
+    assert "1 error, 0 warnings, 1 note" in lint_summary(lint_report).en
+    assert r.to_dict("en")["lint"]["summary"] == lint_summary(lint_report).en
+    assert r.exit_code == 2 and r.counts() == {"fail": 1, "warn": 1, "info": 1, "ok": 1, "skip": 0}
 
 
 def test_lint_severities_map_to_statuses() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import stat
 import tarfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -17,17 +17,21 @@ from trunkctl.conf import MASK
 from trunkctl.doctor import (
     BundleError,
     CallFacts,
+    DoctorReport,
     ExchangeStep,
     SupportFacts,
+    TrunkFacts,
     call_facts,
     collect_secrets,
     config_excerpts,
     read_trunk,
     scrub,
+    support_facts,
     support_message,
     write_bundle,
 )
 from trunkctl.errors import BadInput
+from trunkctl.lint import lint
 from trunkctl.settings import AmiSettings, Settings
 
 from .conftest import write_conf
@@ -289,3 +293,29 @@ def test_unwritable_bundle_place_fails_cleanly(tmp_path: Path) -> None:
     with pytest.raises(BundleError) as err:
         write_bundle(tmp_path / "no" / "such" / "dir.tar.gz", {"a.txt": "x"}, secrets=())
     assert "--bundle" in err.value.next_step.en  # type: ignore[union-attr]
+
+
+def test_support_facts_never_repeat_notes_or_the_lint_summary(tmp_path: Path) -> None:
+    """Issue: support-request told NovoFon about the stock sample [iax2-trunk] placeholder
+    and counted the "Config lint" line as a second failure."""
+    etc = write_conf(
+        tmp_path,
+        extensions_conf=(
+            "[iax2-trunk]\n"
+            "exten => _555XXXX,1,Dial(IAX2/username:secret@example.com/${EXTEN}@ctx)\n"
+            "[local]\ninclude => iax2-trunk\n"
+        ),
+        pjsip_conf="[t]\ntype = transport\nbind = 0.0.0.0\n",
+    )
+    report = DoctorReport(
+        str(etc),
+        None,
+        True,
+        datetime(2026, 1, 2, tzinfo=UTC),
+        0.1,
+        lint=lint(etc),
+    )
+    assert report.lint is not None and report.lint.ok
+    assert report.exit_code == 0
+    got = support_facts(report, TrunkFacts("novofon"))
+    assert got.own_problems == ()

@@ -54,6 +54,7 @@ direct_media = no
 rtp_symmetric = yes
 force_rport = yes
 rewrite_contact = yes
+identify_by = ip
 
 [novofon]
 type = registration
@@ -124,7 +125,7 @@ secret = {STRONG_AMI}
 deny = 0.0.0.0/0.0.0.0
 permit = 127.0.0.1/255.255.255.255
 read = system,call
-write = originate,system
+write = originate,config
 """,
     "http.conf": """[general]
 enabled = yes
@@ -151,10 +152,12 @@ def variant(base: dict[str, str], file: str, old: str, new: str) -> dict[str, st
 
 
 def write(directory: Path, files: dict[str, str]) -> Path:
-    """Write ``files`` into ``directory`` (created) and return it."""
+    """Write ``files`` into ``directory`` (created) and return it, mode 0640 as Debian's
+    package leaves /etc/asterisk (CONF005 tests make their own world-readable files)."""
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in files.items():
         (directory / name).write_text(text, encoding="utf-8")
+        (directory / name).chmod(0o640)
     return directory
 
 

@@ -31,3 +31,11 @@ def test_every_rule_is_documented_in_english_and_russian() -> None:
     for r in RULES:
         assert en[r.id] == [r.severity, r.title.en, r.why.en, r.fix.en], r.id
         assert ru[r.id] == [r.severity, r.title.ru, r.why.ru, r.fix.ru], r.id
+
+
+def test_every_rule_has_its_scope_and_the_asterisk_behaviour_behind_it() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    part = text.split("## Scope and proof", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| ([A-Z]+\d{3}) \| (.+?) \| (.+) \|$", part, flags=re.M)
+    assert [r[0] for r in rows] == [r.id for r in RULES]
+    assert all(scope.strip() and proof.strip() for _id, scope, proof in rows)

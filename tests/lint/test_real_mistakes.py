@@ -49,12 +49,18 @@ MISTAKES: dict[str, tuple[dict[str, str], str]] = {
         variant(HEALTHY, "extensions.conf", "[from-novofon]", "[from-trunk]"),
         "DIAL002",
     ),
+    # trunkctl wrote the trunk (its marker is above the endpoint), [outgoing] was renamed.
     "originate Local/NUMBER@outgoing without [outgoing]": (
         variant(
-            variant(HEALTHY, "extensions.conf", "[outgoing]", "[out]"),
-            "extensions.conf",
-            "include => outgoing",
-            "include => out",
+            variant(
+                variant(HEALTHY, "extensions.conf", "[outgoing]", "[out]"),
+                "extensions.conf",
+                "include => outgoing",
+                "include => out",
+            ),
+            "pjsip.conf",
+            "[novofon]\ntype = endpoint",
+            "; trunkctl: novofon endpoint, managed by `trunkctl setup`\n[novofon]\ntype = endpoint",
         ),
         "DIAL001",
     ),

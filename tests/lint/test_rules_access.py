@@ -25,7 +25,7 @@ def _ami(text: str) -> dict[str, str]:
 
 def test_open_sample_ami_triggers_bind_acl_and_secret_rules(run: Lint) -> None:
     report = run(_ami(OPEN_AMI))
-    assert [f.rule_id for f in report.findings] == ["AMI002", "AMI003", "AMI001"]
+    assert [f.rule_id for f in report.findings] == ["AMI002", "AMI003", "AMI001", "AMI005"]
     assert "amp111" not in json.dumps(report.to_dict("ru"), ensure_ascii=False)
     assert evidence(only(report, "AMI003")) == "manager.conf:7: [admin] secret = ********"
 

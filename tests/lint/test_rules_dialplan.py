@@ -55,8 +55,11 @@ def test_dial003_dial_sip_without_chan_sip(run: Lint) -> None:
     (f,) = only(run(files), "DIAL003")
     assert f.severity == "error"
     assert f.evidence == ("extensions.conf:10: [outgoing] same => n,Dial(SIP/novofon/${EXTEN},60)",)
-    # Unknown Asterisk: still worth a warning; an Asterisk 18 with chan_sip: fine.
-    assert only(run(files, LintFacts()), "DIAL003")[0].severity == "warning"
+    # Unknown Asterisk: an error (trunkctl's Asterisk has no chan_sip), a warning only when
+    # a sip.conf says it may be an old chan_sip one; an Asterisk 18 with chan_sip: fine.
+    assert only(run(files, LintFacts()), "DIAL003")[0].severity == "error"
+    with_sip = dict(files, **{"sip.conf": "[general]\n"})
+    assert only(run(with_sip, LintFacts()), "DIAL003")[0].severity == "warning"
     old = LintFacts(asterisk_version="18.20.0", modules=frozenset({"chan_sip"}))
     assert only(run(files, old), "DIAL003") == []
 

@@ -173,7 +173,7 @@ def test_pjsip005_inherited_option_points_at_the_template(run: Lint) -> None:
     )
     (f,) = only(run(files), "PJSIP005")
     assert f.evidence == (
-        "pjsip.conf:53: dtmfmode = rfc2833 (in template [phone-tpl], inherited by [101])",
+        "pjsip.conf:54: dtmfmode = rfc2833 (in template [phone-tpl], inherited by [101])",
     )
 
 

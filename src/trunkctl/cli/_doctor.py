@@ -45,27 +45,24 @@ def _print_report(data: dict[str, Any]) -> None:
         ),
         style="bold",
     )
+    roles = (data.get("lint") or {}).get("roles") or []
+    if roles:
+        o.say(_roles_line(roles), style="dim")
     for group, items in data["groups"].items():
         if not items:
             continue
         head, mark, style = _HEADS[group]
         o.say("")
         o.say(f"{o.t(head)} ({len(items)})", style=style)
-        for item in items:
-            label = f"{item['id']} " if item["source"] == "lint" else ""
-            line = f"  {mark} {label}{item['title']}: {item['message']}"
-            o.say(line, style=style.replace("bold ", "") if group != "ok" else None)
-            if group in ("ok", "skip"):
-                if group == "skip" and item["fix"]:
-                    o.say(f"      → {item['fix']}", style="dim")
-                continue
-            for ev in item["evidence"]:
-                for ev_line in ev.splitlines():
-                    o.say(f"      {ev_line}")
-            if item["fix"]:
-                o.say(f"      → {item['fix']}", style="green")
+        for block, block_items in _blocks(items):
+            if block is not None:
+                o.say(f" {o.t(block)}", style="bold")
+            for item in block_items:
+                _print_item(item, group, mark, style)
     counts = data["counts"]
     o.say("")
+    if data.get("lint") and data["lint"].get("summary"):
+        o.say(data["lint"]["summary"], style="dim")
     o.say(
         Text(
             f"{counts['fail']} failed, {counts['warn']} warnings, {counts['info']} notes, "
@@ -75,6 +72,82 @@ def _print_report(data: dict[str, Any]) -> None:
         ),
         style="bold red" if counts["fail"] else "bold yellow" if counts["warn"] else "bold green",
     )
+
+
+_SUBJECTS = {
+    "trunk": Text("Trunk", "Транк"),
+    "phones": Text("Phones", "Телефоны"),
+    "apps": Text("Applications and gateways", "Приложения и шлюзы"),
+    "endpoints": Text("Other endpoints", "Прочие endpoint"),
+    "pjsip": Text("pjsip.conf", "pjsip.conf"),
+    "dialplan": Text("Dialplan", "Диалплан"),
+    "files": Text("Files", "Файлы"),
+    "access": Text("AMI, ARI, HTTP", "AMI, ARI, HTTP"),
+}
+
+
+_ROLE_WORDS = {
+    "trunk": Text("trunk", "транк"),
+    "phone": Text("phone", "телефон"),
+    "app": Text("app/gateway", "приложение/шлюз"),
+    "unknown": Text("unknown", "неясно"),
+}
+
+
+def _roles_line(roles: list[dict[str, Any]]) -> str:
+    """``Endpoints: trunk novofon; phone ×20 (200, 201, …)`` — what the lint took each for."""
+    o = out()
+    parts = []
+    for kind, word in _ROLE_WORDS.items():
+        names = [r["endpoint"] for r in roles if r["role"] == kind]
+        if not names:
+            continue
+        shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
+        count = f" ×{len(names)}" if len(names) > 1 else ""
+        parts.append(f"{o.t(word)}{count} ({shown})")
+    return o.t(Text("Endpoints: ", "Endpoint: ")) + "; ".join(parts)
+
+
+def _blocks(items: list[dict[str, Any]]) -> list[tuple[Text | None, list[dict[str, Any]]]]:
+    """Live checks first (no header), then lint findings by subject (trunk, phones,
+    dialplan…); in a block, findings of one rule merge into one line, so 20 phones with
+    the same problem read as one line, not twenty."""
+    checks = [i for i in items if i.get("subject") is None]
+    out: list[tuple[Text | None, list[dict[str, Any]]]] = [(None, checks)] if checks else []
+    for subject, title in _SUBJECTS.items():
+        found = [i for i in items if i.get("subject") == subject]
+        if not found:
+            continue
+        merged: dict[str, dict[str, Any]] = {}
+        for item in found:
+            first = merged.get(item["id"])
+            if first is None:
+                merged[item["id"]] = dict(item, others=[])
+            else:
+                first["others"].append(item)
+        out.append((title, list(merged.values())))
+    return out
+
+
+def _print_item(item: dict[str, Any], group: str, mark: str, style: str) -> None:
+    o = out()
+    label = f"{item['id']} " if item["source"] == "lint" else ""
+    others = item.get("others", [])
+    count = item.get("count", 1) + sum(x.get("count", 1) for x in others)
+    times = f" (×{count})" if count > 1 else ""
+    line = f"  {mark} {label}{item['title']}{times}: {item['message']}"
+    o.say(line, style=style.replace("bold ", "") if group != "ok" else None)
+    if group in ("ok", "skip"):
+        if group == "skip" and item["fix"]:
+            o.say(f"      → {item['fix']}", style="dim")
+        return
+    evidence = [ev for x in (item, *others) for ev in x["evidence"][:1]] + item["evidence"][1:]
+    shown = evidence if len(evidence) <= 6 else [*evidence[:5], f"… +{len(evidence) - 5}"]
+    for ev in shown:
+        for ev_line in ev.splitlines():
+            o.say(f"      {ev_line}")
+    if item["fix"]:
+        o.say(f"      → {item['fix']}", style="green")
 
 
 def _print_rules() -> None:

@@ -11,7 +11,15 @@ NAT), each under its own timeout, then lints the config dir with what they learn
 from ._bundle import Bundle, BundleError, collect_secrets, config_excerpts, scrub, write_bundle
 from ._config import TrunkFacts, read_trunk, split_host_port
 from ._context import DoctorContext, Skip
-from ._model import GROUPS, CheckResult, DoctorReport, ItemStatus, ReportItem, Status
+from ._model import (
+    GROUPS,
+    CheckResult,
+    DoctorReport,
+    ItemStatus,
+    ReportItem,
+    Status,
+    lint_summary,
+)
 from ._nagios import NAGIOS_CODES, NagiosVerdict, nagios_error, nagios_options, nagios_register
 from ._request import SupportRequest, support_request
 from ._runner import provider_profile, run_checks, run_doctor
@@ -52,6 +60,7 @@ __all__ = [
     "call_facts",
     "collect_secrets",
     "config_excerpts",
+    "lint_summary",
     "nagios_error",
     "nagios_options",
     "nagios_register",

@@ -67,6 +67,7 @@ class TrunkFacts:
     outgoing_context: str | None = None
     inbound_context: str | None = None
     files: dict[str, str] = field(default_factory=dict)  # pjsip.conf/extensions.conf: status
+    requested: bool = False  # the user named this trunk (--trunk): its absence is a fault
 
     @property
     def host_is_ip(self) -> bool:
@@ -148,11 +149,12 @@ def read_trunk(config_dir: str | Path, trunk: str | None = None) -> TrunkFacts:
     pjsip = _load("pjsip.conf", cdir, status)
     ext = _load("extensions.conf", cdir, status)
     name = _pick_trunk(pjsip, trunk) if pjsip is not None else trunk
+    asked = trunk is not None
     if pjsip is None or name is None:
-        return TrunkFacts(name or trunk or "novofon", files=status)
+        return TrunkFacts(name or trunk or "novofon", files=status, requested=asked)
     endpoint = pjsip.find(name, "endpoint")
     if endpoint is None:
-        return TrunkFacts(name, files=status)
+        return TrunkFacts(name, files=status, requested=asked)
     reg = next((s for s in _of_type(pjsip, "registration") if s.get("endpoint") == name), None)
     reg = reg or pjsip.find(name, "registration")
     aor_names = [a.strip() for a in (endpoint.get("aors") or "").split(",") if a.strip()]

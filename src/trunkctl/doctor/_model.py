@@ -22,6 +22,7 @@ __all__ = [
     "ItemStatus",
     "ReportItem",
     "Status",
+    "lint_summary",
 ]
 
 Status = Literal["ok", "warn", "fail", "skip"]
@@ -72,6 +73,8 @@ class ReportItem:
     evidence: tuple[Text, ...] = ()
     fix: Text | None = None
     duration: float | None = None
+    subject: str | None = None  # lint: trunk, phones, apps, dialplan, files, access…
+    count: int = 1  # lint: identical findings from one template line
 
     @classmethod
     def from_check(cls, check: CheckResult) -> ReportItem:
@@ -96,7 +99,17 @@ class ReportItem:
             title = finding.message
         evidence = tuple(Text(e, e) for e in finding.evidence)
         status = _LINT_STATUS.get(finding.severity, "warn")
-        return cls("lint", finding.rule_id, status, title, finding.message, evidence, finding.fix)
+        return cls(
+            "lint",
+            finding.rule_id,
+            status,
+            title,
+            finding.message,
+            evidence,
+            finding.fix,
+            subject=finding.subject,
+            count=finding.count,
+        )
 
     def to_dict(self, lang: Lang | None = None) -> dict[str, Any]:
         """A JSON-ready view in one language."""
@@ -111,6 +124,9 @@ class ReportItem:
         }
         if self.duration is not None:
             out["duration_ms"] = round(self.duration * 1000, 1)
+        if self.subject is not None:
+            out["subject"] = self.subject
+            out["count"] = self.count
         return out
 
 
@@ -118,23 +134,20 @@ def _plural(count: int, word: str) -> str:
     return f"{count} {word}" + ("" if count == 1 else "s")
 
 
-def _lint_summary(lint: LintReport) -> ReportItem:
-    """One line saying the lint ran (so a clean config is visible in the report), filed
-    with the worst finding: "3 errors" never sits under OK."""
+def lint_summary(lint: LintReport) -> Text:
+    """One line saying the lint ran and what it found (so a clean config is visible too).
+
+    It is a summary, not a finding: it never joins the groups nor the counts, so one
+    error reads as "1 failed", not 2.
+    """
     read = ", ".join(name for name, st in lint.files.items() if st == "ok") or "-"
     counts = lint.counts()
-    status: ItemStatus = "fail" if counts["error"] else "warn" if counts["warning"] else "ok"
-    return ReportItem(
-        "lint",
-        "lint",
-        status,
-        Text("Config lint", "Проверка конфигурации"),
-        Text(
-            f"{lint.rules_run} rules over {read}: {_plural(counts['error'], 'error')}, "
-            f"{_plural(counts['warning'], 'warning')}, {_plural(counts['info'], 'note')}",
-            f"{lint.rules_run} правил по {read}: ошибок — {counts['error']}, "
-            f"предупреждений — {counts['warning']}, замечаний — {counts['info']}",
-        ),
+    return Text(
+        f"Config lint: {lint.rules_run} rules over {read}: "
+        f"{_plural(counts['error'], 'error')}, "
+        f"{_plural(counts['warning'], 'warning')}, {_plural(counts['info'], 'note')}",
+        f"Проверка конфигурации: {lint.rules_run} правил по {read}: ошибок — "
+        f"{counts['error']}, предупреждений — {counts['warning']}, замечаний — {counts['info']}",
     )
 
 
@@ -152,11 +165,11 @@ class DoctorReport:
 
     @property
     def items(self) -> list[ReportItem]:
-        """Checks first (in run order), then lint findings (worst first), then the lint line."""
+        """Checks first (in run order), then lint findings (worst first); the lint's
+        summary line is not an item (see :func:`lint_summary`)."""
         items = [ReportItem.from_check(c) for c in self.checks]
         if self.lint is not None:
             items += [ReportItem.from_finding(f) for f in self.lint.findings]
-            items.append(_lint_summary(self.lint))
         return items
 
     def groups(self) -> dict[ItemStatus, list[ReportItem]]:
@@ -204,5 +217,7 @@ class DoctorReport:
                 "files": dict(self.lint.files),
                 "rules_run": self.lint.rules_run,
                 "counts": self.lint.counts(),
+                "summary": lint_summary(self.lint).render(lang),
+                "roles": [r.to_dict(lang) for r in self.lint.roles],
             },
         }

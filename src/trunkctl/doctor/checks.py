@@ -18,6 +18,7 @@ from trunkctl.errors import AmiActionError, AmiError, AmiPermissionError
 from trunkctl.i18n import Text
 from trunkctl.lint import parse_version
 
+from ._config import split_host_port
 from ._context import DoctorContext, Skip
 from ._model import CheckResult, Status
 
@@ -32,6 +33,7 @@ __all__ = [
     "check_qualify",
     "check_registration",
     "check_sip_options",
+    "check_transports",
     "check_trunk_loaded",
 ]
 
@@ -258,6 +260,88 @@ async def check_pjsip_modules(ctx: DoctorContext) -> CheckResult:
     )
 
 
+_TRANSPORTS_TITLE = _t(
+    "Transports run as pjsip.conf says", "Транспорты работают так, как сказано в pjsip.conf"
+)
+_TRANSPORT_LINE: Final = re.compile(r"^\s*Transport:\s+(\S+)\s+(\S+)\s+\d+\s+\d+\s+(\S+)")
+_DEFAULT_SIP_PORT: Final = {"udp": 5060, "tcp": 5060, "tls": 5061, "ws": 8088, "wss": 8089}
+
+
+def _file_transports(ctx: DoctorContext) -> dict[str, tuple[str, str]]:
+    """Transport name -> (protocol, bind host:port) as pjsip.conf says (empty if unreadable)."""
+    from trunkctl.conf import resolve
+
+    try:
+        res = resolve("pjsip.conf", config_dir=ctx.settings.config_dir)
+    except Exception:  # the lint reports unreadable files; this check just has nothing to say
+        return {}
+    out: dict[str, tuple[str, str]] = {}
+    for sec in res.sections:
+        if sec.get("type") != "transport" or not sec.get("bind"):
+            continue
+        protocol = (sec.get("protocol") or "udp").strip().lower()
+        host, port = split_host_port((sec.get("bind") or "").strip())
+        out[sec.name] = (protocol, f"{host}:{port or _DEFAULT_SIP_PORT.get(protocol, 5060)}")
+    return out
+
+
+async def check_transports(ctx: DoctorContext) -> CheckResult:
+    """Every transport of pjsip.conf runs on the address the file gives: a changed bind
+    needs a restart (Asterisk keeps a running transport's socket on reload)."""
+    wanted = _file_transports(ctx)
+    if not wanted:
+        raise Skip(
+            _t("pjsip.conf has no transport with bind=", "в pjsip.conf нет транспорта с bind=")
+        )
+    ami = await ctx.ami_or_skip()
+    running: dict[str, str] = {}
+    for line in await ami.command("pjsip show transports"):
+        m = _TRANSPORT_LINE.match(line)
+        if m:
+            running[m.group(1)] = m.group(3)
+    differ = [
+        (name, bind, running[name])
+        for name, (_protocol, bind) in wanted.items()
+        if name in running and _norm_bind(running[name]) != _norm_bind(bind)
+    ]
+    if not differ:
+        return _result(
+            "transports",
+            _TRANSPORTS_TITLE,
+            "ok",
+            _t(
+                f"{len(wanted)} transport(s) run where pjsip.conf says",
+                f"транспортов: {len(wanted)}, все работают там, где сказано в pjsip.conf",
+            ),
+        )
+    name, bind, now = differ[0]
+    return _result(
+        "transports",
+        _TRANSPORTS_TITLE,
+        "warn",
+        _t(
+            f"transport {name} runs on {now}, but pjsip.conf says bind = {bind}",
+            f"транспорт {name} работает на {now}, а в pjsip.conf bind = {bind}",
+        ),
+        evidence=[
+            _t(f"pjsip show transports: {n} {r}", f"pjsip show transports: {n} {r}")
+            for n, _b, r in differ
+        ],
+        fix=_t(
+            "Asterisk does not move a running transport on reload: restart it "
+            "(`asterisk -rx 'core restart gracefully'`) to use the new bind.",
+            "Asterisk не переносит работающий транспорт при reload: перезапустите его "
+            "(`asterisk -rx 'core restart gracefully'`), чтобы применить новый bind.",
+        ),
+        transports={n: {"file": b, "running": r} for n, b, r in differ},
+    )
+
+
+def _norm_bind(value: str) -> str:
+    host, port = split_host_port(value)
+    return f"{host.strip('[]').lower()}:{port}"
+
+
 # --- the trunk in Asterisk -----------------------------------------------------------------
 
 _TRUNK_TITLE = _t("Trunk loaded in Asterisk", "Транк загружен в Asterisk")
@@ -282,13 +366,18 @@ async def check_trunk_loaded(ctx: DoctorContext) -> CheckResult:
     """The trunk's endpoint exists in the running Asterisk, not only in the file."""
     name = ctx.trunk.name
     if not ctx.trunk.found:
+        # A fresh install has no trunk yet: that is the next step, not a failure (a trunk
+        # named with --trunk that is missing is one).
+        requested = ctx.trunk.requested
         return _result(
             "trunk_loaded",
             _TRUNK_TITLE,
-            "fail",
+            "fail" if requested else "warn",
             _t(
-                f"pjsip.conf has no endpoint {name}",
-                f"в pjsip.conf нет endpoint {name}",
+                f"pjsip.conf has no endpoint {name}"
+                + ("" if requested else " (no trunk set up yet)"),
+                f"в pjsip.conf нет endpoint {name}"
+                + ("" if requested else " (транк ещё не настроен)"),
             ),
             fix=_SETUP_FIX,
         )
@@ -751,6 +840,7 @@ LIVE_CHECKS: tuple[LiveCheck, ...] = (
     LiveCheck("ami", _AMI_TITLE, check_ami, 4.0),
     LiveCheck("asterisk_version", _VERSION_TITLE, check_asterisk_version, 4.0),
     LiveCheck("pjsip_modules", _MODULES_TITLE, check_pjsip_modules, 4.0),
+    LiveCheck("transports", _TRANSPORTS_TITLE, check_transports, 4.0),
     LiveCheck("trunk_loaded", _TRUNK_TITLE, check_trunk_loaded, 5.0),
     # Includes the REGISTER exchange (5 s per transaction) when not registered.
     LiveCheck("registration", _REGISTRATION_TITLE, check_registration, 12.0),

@@ -9,17 +9,21 @@ rule in :data:`RULES` over them; the :class:`LintReport` lists :class:`Finding` 
 from ._context import LintContext
 from ._engine import INTERNAL_RULE_ID, RULES, get_rule, lint, run_rules
 from ._model import SEVERITIES, Finding, Hit, LintFacts, LintReport, Rule, Severity
+from ._roles import ROLE_KINDS, EndpointRole, RoleKind
 from ._values import parse_module_list, parse_version
 
 __all__ = [
     "INTERNAL_RULE_ID",
+    "ROLE_KINDS",
     "RULES",
     "SEVERITIES",
+    "EndpointRole",
     "Finding",
     "Hit",
     "LintContext",
     "LintFacts",
     "LintReport",
+    "RoleKind",
     "Rule",
     "Severity",
     "get_rule",

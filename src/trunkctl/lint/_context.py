@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +28,11 @@ from trunkctl.conf import (
 )
 from trunkctl.errors import ConfParseError
 
-from ._dialplan import Dialplan, dial_targets
+from ._dialplan import Dialplan, Priority, dial_targets, jumps, split_args
 from ._known import SINGLE_OBJECT_TYPES, option_info
 from ._model import LintFacts
-from ._values import Version, parse_version, sip_uri_host, split_list
+from ._roles import EndpointRole, RoleKind, classify
+from ._values import Version, parse_version, split_list
 
 __all__ = ["FILES", "LintContext", "Where"]
 
@@ -185,10 +187,11 @@ class LintContext:
         return out
 
     def locate(
-        self, sec: ResolvedSection, key: str, value: str | None = None
+        self, sec: ResolvedSection, key: str, value: str | None = None, nth: int | None = None
     ) -> tuple[Where, ResolvedSection] | None:
         """Where ``key`` (with ``value``, if given; else its last occurrence) is written for
-        ``sec``: in its own body first, then in the templates it inherits from."""
+        ``sec``: in its own body first, then in the templates it inherits from. ``nth``
+        picks one of several identical lines (0: the first)."""
         res = self._owner(sec)
         seen: set[tuple[str, int]] = set()
         todo = [sec]
@@ -203,7 +206,8 @@ class LintContext:
                 if k.lower() == key.lower() and (value is None or v == value)
             ]
             if hits:
-                return Where(cur.file, hits[-1][0]), cur
+                pick = hits[nth] if nth is not None and nth < len(hits) else hits[-1]
+                return Where(cur.file, pick[0]), cur
             todo.extend(self._bases(cur, res))
         return None
 
@@ -214,7 +218,18 @@ class LintContext:
                     self._owners.update((id(s), res) for s in res.sections + res.templates)
         return self._owners.get(id(sec))
 
-    def at(self, sec: ResolvedSection, key: str | None = None, value: str | None = None) -> str:
+    def at_prio(self, prio: Priority) -> str:
+        """Evidence for one dialplan line (identical lines each get their own number)."""
+        return self.at(prio.section, prio.key, prio.value, nth=prio.nth)
+
+    def at(
+        self,
+        sec: ResolvedSection,
+        key: str | None = None,
+        value: str | None = None,
+        *,
+        nth: int | None = None,
+    ) -> str:
         """Evidence ``pjsip.conf:14: [novofon] auth = novofon`` (secrets masked).
 
         Without ``key``: the section header's line and its type. When the option comes from
@@ -226,7 +241,7 @@ class LintContext:
             extra = f" type = {t}" if t else ""
             return f"{self.show_path(sec.file)}:{sec.line}: {header}{extra}"
         shown_value = value if value is not None else sec.get(key)
-        found = self.locate(sec, key, value)
+        found = self.locate(sec, key, value, nth)
         if found is None and value is not None:
             found = self.locate(sec, key)  # a value built by "+=" is on no single line
         if found is None:
@@ -311,54 +326,72 @@ class LintContext:
         return "", ""
 
     @functools.cached_property
-    def provider_endpoints(self) -> list[ResolvedSection]:
-        """Endpoints that look like a provider trunk rather than a phone.
+    def roles(self) -> dict[str, EndpointRole]:
+        """Every endpoint's role (trunk, phone, app, unknown), decided once from evidence."""
+        return {ep.name: classify(self, ep) for ep in self.objects("endpoint")}
 
-        One of: a registration or identify points at it, it has outbound_auth, one of its
-        aors has a static contact, or it matches the provider profile (name or host).
-        """
-        regs = self.objects("registration")
-        reg_names = {r.get("endpoint") or r.name for r in regs} | {r.name for r in regs}
-        ident = {i.get("endpoint") for i in self.objects("identify")}
+    def role(self, ep: ResolvedSection) -> RoleKind:
+        """The role of one endpoint."""
+        found = self.roles.get(ep.name)
+        return found.role if found is not None else "unknown"
+
+    @functools.cached_property
+    def provider_endpoints(self) -> list[ResolvedSection]:
+        """Endpoints whose role is ``trunk`` (see :mod:`._roles`): provider rules run on
+        these only, never on phones or applications."""
+        return [
+            ep
+            for ep in self.objects("endpoint")
+            if ep.name != "anonymous" and self.role(ep) == "trunk"
+        ]
+
+    def written_by_trunkctl(self, sec: ResolvedSection) -> bool:
+        """Whether ``trunkctl setup`` wrote this section (its marker comment is right above
+        the header)."""
+        lines = self._lines(sec.file)
+        for i in range(sec.line - 2, max(sec.line - 4, -1), -1):
+            if 0 <= i < len(lines) and "trunkctl" in (lines[i].text or "").lower():
+                return True
+        return False
+
+    def is_profile_trunk(self, ep: ResolvedSection) -> bool:
+        """Whether ``ep`` is a trunk to the provider of the facts' profile (NovoFon rules
+        such as the 7-digit login apply only there)."""
         profile = self.facts.provider
-        out: list[ResolvedSection] = []
-        for ep in self.objects("endpoint"):
-            if ep.name == "anonymous":
-                continue
-            found = [sip_uri_host(c) for a in self.aors_of(ep) for c in contacts_of(a)]
-            found.append(ep.get("from_domain"))
-            hosts = {h.lower() for h in found if h}
-            looks = (
-                ep.name in reg_names
-                or ep.name in ident
-                or bool(ep.get("outbound_auth"))
-                or bool(hosts)
-                or (
-                    profile is not None
-                    and profile.sip_host != ""
-                    and (ep.name == profile.name or profile.sip_host.lower() in hosts)
-                )
-            )
-            if looks:
-                out.append(ep)
-        return out
+        found = self.roles.get(ep.name)
+        return (
+            profile is not None
+            and found is not None
+            and found.role == "trunk"
+            and found.provider == profile.name
+        )
 
     def aors_of(self, ep: ResolvedSection) -> list[ResolvedSection]:
         """The existing aor objects an endpoint's ``aors`` names."""
         found = (self.object(n, "aor") for n in split_list(ep.get("aors")))
         return [a for a in found if a is not None]
 
+    @functools.cached_property
+    def _registrations_by_endpoint(self) -> dict[str, list[ResolvedSection]]:
+        out: dict[str, list[ResolvedSection]] = {}
+        for r in self.objects("registration"):
+            out.setdefault(r.get("endpoint") or r.name, []).append(r)
+        return out
+
+    @functools.cached_property
+    def _identifies_by_endpoint(self) -> dict[str | None, list[ResolvedSection]]:
+        out: dict[str | None, list[ResolvedSection]] = {}
+        for i in self.objects("identify"):
+            out.setdefault(i.get("endpoint"), []).append(i)
+        return out
+
     def registrations_of(self, ep: ResolvedSection) -> list[ResolvedSection]:
         """Registrations for an endpoint: ``endpoint=`` names it, or they share its name."""
-        return [
-            r
-            for r in self.objects("registration")
-            if r.get("endpoint") == ep.name or (not r.get("endpoint") and r.name == ep.name)
-        ]
+        return list(self._registrations_by_endpoint.get(ep.name, []))
 
     def identifies_of(self, ep: ResolvedSection) -> list[ResolvedSection]:
         """identify objects whose ``endpoint`` is this endpoint."""
-        return [i for i in self.objects("identify") if i.get("endpoint") == ep.name]
+        return list(self._identifies_by_endpoint.get(ep.name, []))
 
     # --- dialplan ---------------------------------------------------------------------
 
@@ -389,6 +422,67 @@ class LintContext:
             or bool(ep.get("outbound_auth"))
             or bool(self.registrations_of(ep))
         )
+
+    @functools.cached_property
+    def reachable_contexts(self) -> frozenset[str] | None:
+        """Contexts a call can get into: every endpoint's context, trunkctl's [outgoing]
+        (its test calls enter there), and what those reach by include =>, Goto/Gosub,
+        Macro and Local channels. ``None`` when the lint cannot know (no dialplan, or
+        extensions.ael/.lua add contexts it cannot read): then everything counts."""
+        plan = self.dialplan
+        if plan is None:
+            return None
+        roots = {(ep.get("context") or "default").strip() for ep in self.objects("endpoint")}
+        roots.add("outgoing")
+        roots |= self._foreign_roots(plan)
+        seen: set[str] = set()
+        todo = [r for r in roots if r in plan]
+        while todo:
+            cur = todo.pop()
+            if cur in seen:
+                continue
+            seen.add(cur)
+            nxt = [t for t, _sec, _v in plan.includes.get(cur, [])]
+            for prio in plan.priorities.get(cur, []):
+                for j in jumps(prio):
+                    if "$" in j.context and j.context.strip().upper() != "${CONTEXT}":
+                        return None  # a computed target the lint cannot follow
+                    nxt.append(j.context)
+                if prio.app.lower() == "macro" and prio.data:
+                    nxt.append("macro-" + split_args(prio.data)[0])
+            todo.extend(n for n in nxt if n in plan and n not in seen)
+        return frozenset(seen)
+
+    def _foreign_roots(self, plan: Dialplan) -> set[str]:
+        """extensions.conf contexts that extensions.ael/.lua reach: named in their
+        includes, gotos/gosubs/jumps or after an '@' of a dial string, and not defined by
+        that file itself. A file whose module the facts say is not loaded adds nothing."""
+        mods = self.modules
+        out: set[str] = set()
+        for name, module in (("extensions.ael", "pbx_ael"), ("extensions.lua", "pbx_lua")):
+            if not self.exists(name) or (mods is not None and module not in mods):
+                continue
+            try:
+                text = self.path(name).read_text("utf-8", "replace")
+            except OSError:
+                continue
+            comment = r"//[^\n]*|/\*.*?\*/" if name.endswith(".ael") else r"--[^\n]*"
+            text = re.sub(comment, " ", text, flags=re.S)
+            own = set(re.findall(r"\bcontext\s+([\w+-]+)\s*\{", text))
+            own |= set(re.findall(r"^\s*\[?\"?([\w+-]+)\"?\]?\s*=\s*\{", text, re.M))
+            refs = set(re.findall(r"@([\w+-]+)", text))
+            refs |= set(
+                re.findall(r"(?i)\b(?:goto|gosub|jump)\b['\"\]\s(]*([\w+-]+)['\"]?\s*,", text)
+            )
+            for block in re.findall(r"(?i)\binclude[s]?\s*=?\s*\{([^}]*)\}", text):
+                refs |= set(re.findall(r"[\w+-]+", block))
+            out |= {c for c in plan.sections if c in refs and c not in own}
+        return out
+
+    def reached(self, context: str) -> bool:
+        """Whether calls can get into ``context`` (True when the lint cannot tell)."""
+        reach = self.reachable_contexts
+        return reach is None or context in reach
 
     @functools.cached_property
     def other_dialplan_sources(self) -> list[str]:

@@ -43,6 +43,7 @@ class Priority:
     section: ResolvedSection
     key: str
     value: str
+    nth: int = 0  # earlier lines of this section with the same key and value
 
     @property
     def is_pattern(self) -> bool:
@@ -95,7 +96,10 @@ class Dialplan:
             prios = plan.priorities.setdefault(name, [])
             incs = plan.includes.setdefault(name, [])
             last = ""  # "Reset continuation items at the beginning of each context"
+            counts: dict[tuple[str, str], int] = {}
             for key, value in sec.options:
+                nth = counts.get((key.lower(), value), 0)
+                counts[(key.lower(), value)] = nth + 1
                 low = key.lower()
                 if low.startswith("same") or low == "exten":
                     if low == "exten":
@@ -109,7 +113,7 @@ class Dialplan:
                     app, data = _app_data(appl)
                     cid = last.find("/")
                     exten = last if cid < 0 else last[:cid]
-                    prios.append(Priority(name, exten, app, data, sec, key, value))
+                    prios.append(Priority(name, exten, app, data, sec, key, value, nth))
                 elif low == "include":
                     target = value.split(",", 1)[0].split("|", 1)[0].strip()
                     incs.append((target, sec, value))
@@ -217,6 +221,7 @@ def jumps(prio: Priority) -> list[Jump]:
                 prio.section,
                 prio.key,
                 prio.value,
+                prio.nth,
             )
             return jumps(nested)
         return out

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 import traceback
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
+from typing import Final
 
 from trunkctl.conf import ConfMissingError
 from trunkctl.i18n import Text
 
 from . import _rules_access, _rules_conf, _rules_dialplan, _rules_pjsip  # noqa: F401 (register)
 from ._context import LintContext
-from ._model import Finding, LintFacts, LintReport, Rule, sort_findings
+from ._model import Finding, LintFacts, LintReport, Rule, Subject, sort_findings
 from ._registry import REGISTRY
+from ._roles import EndpointRole
 
 __all__ = ["INTERNAL_RULE_ID", "RULES", "get_rule", "lint", "run_rules"]
 
@@ -64,16 +68,102 @@ def run_rules(ctx: LintContext, rules: Iterable[Rule] = RULES) -> LintReport:
         findings.append(_internal(f"reading {name}", exc))
     for r in rules:
         try:
-            findings.extend(r.finding(hit) for hit in r.check(ctx))
+            for hit in r.check(ctx):
+                f = r.finding(hit)
+                findings.append(replace(f, subject=_subject(ctx, f)))
         except Exception as exc:  # a rule bug must not hide the other rules' findings
             findings.append(_internal(f"rule {r.id}", exc))
+    findings = collapse(findings)
     order = {r.id: i for i, r in enumerate(rules)}
     return LintReport(
         config_dir=str(ctx.config_dir),
         findings=sort_findings(findings, order),
         files=dict(ctx.status),
         rules_run=len(rules),
+        roles=_roles(ctx),
     )
+
+
+_BRACKETED: Final = re.compile(r"\[([^\]\s]+)\]")
+_ROLE_SUBJECT: Final[dict[str, Subject]] = {
+    "trunk": "trunk",
+    "phone": "phones",
+    "app": "apps",
+    "unknown": "endpoints",
+}
+_PREFIX_SUBJECT: Final[dict[str, Subject]] = {
+    "CONF": "files",
+    "DIAL": "dialplan",
+    "AMI": "access",
+    "ARI": "access",
+    "HTTP": "access",
+}
+
+
+def _subject(ctx: LintContext, f: Finding) -> Subject:
+    """What a finding is about: the role of the first endpoint its message names (an
+    auth's message names its endpoint too), else its rule's area."""
+    prefix = f.rule_id.rstrip("0123456789")
+    if prefix == "CONF" and f.evidence and f.evidence[0].startswith("extensions"):
+        return "dialplan"  # a placeholder in a context belongs with the dialplan
+    if prefix != "PJSIP":
+        return _PREFIX_SUBJECT.get(prefix, "files")
+    try:
+        roles = ctx.roles
+    except Exception:
+        return "pjsip"
+    for name in _BRACKETED.findall(f.message.en):
+        role = roles.get(name)
+        if role is not None:
+            return _ROLE_SUBJECT[role.role]
+    return "pjsip"
+
+
+def _line_of(evidence: tuple[str, ...]) -> str | None:
+    """``pjsip.conf:12`` of the first evidence line, if it has one."""
+    if not evidence:
+        return None
+    m = re.match(r"([^:\s]+:\d+):", evidence[0])
+    return m.group(1) if m else None
+
+
+def collapse(findings: Iterable[Finding]) -> list[Finding]:
+    """Identical findings from one line (a template inherited by 100 phones) become one,
+    with ``count`` and the names of the others in the message."""
+    out: list[Finding] = []
+    index: dict[tuple[str, str, str], int] = {}
+    extra: dict[int, list[str]] = {}
+    for f in findings:
+        line = _line_of(f.evidence)
+        key = (f.rule_id, f.severity, line or "")
+        if line is None or "(in template [" not in f.evidence[0] or key not in index:
+            if line is not None:
+                index.setdefault(key, len(out))
+            out.append(f)
+            continue
+        i = index[key]
+        out[i] = replace(out[i], count=out[i].count + 1)
+        names = _BRACKETED.findall(f.message.en)
+        extra.setdefault(i, []).append(names[0] if names else "?")
+    for i, more in extra.items():
+        f = out[i]
+        shown = ", ".join(f"[{n}]" for n in more[:5]) + (" …" if len(more) > 5 else "")
+        out[i] = replace(
+            f,
+            message=Text(
+                f"{f.message.en}; the same for {len(more)} more from this template: {shown}",
+                f"{f.message.ru}; то же ещё у {len(more)} из этого шаблона: {shown}",
+            ),
+            evidence=(re.sub(r", inherited by \[[^\]]*\]", "", f.evidence[0]), *f.evidence[1:]),
+        )
+    return out
+
+
+def _roles(ctx: LintContext) -> tuple[EndpointRole, ...]:
+    try:
+        return tuple(ctx.roles.values())
+    except Exception:  # the roles are reported by the rules that use them (LINT000)
+        return ()
 
 
 def lint(

@@ -15,15 +15,18 @@ from trunkctl.providers import ProviderProfile
 
 if TYPE_CHECKING:
     from ._context import LintContext
+    from ._roles import EndpointRole
 
 __all__ = [
     "SEVERITIES",
+    "SUBJECTS",
     "Finding",
     "Hit",
     "LintFacts",
     "LintReport",
     "Rule",
     "Severity",
+    "Subject",
 ]
 
 Severity = Literal["error", "warning", "info"]
@@ -55,21 +58,43 @@ class Hit:
     severity: Severity | None = None
 
 
+Subject = Literal["trunk", "phones", "apps", "endpoints", "pjsip", "dialplan", "files", "access"]
+SUBJECTS: Final[tuple[Subject, ...]] = (
+    "trunk",
+    "phones",
+    "apps",
+    "endpoints",
+    "pjsip",
+    "dialplan",
+    "files",
+    "access",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One problem found: evidence lines are ``file:line: excerpt`` with secrets masked."""
+    """One problem found: evidence lines are ``file:line: excerpt`` with secrets masked.
+
+    ``subject`` is what it is about (the trunk, the phones, the dialplan…) so reports can
+    group a 20-phone config into a few blocks; ``count`` how many identical findings from
+    the same line (one template inherited by 100 phones) this one stands for.
+    """
 
     rule_id: str
     severity: Severity
     message: Text
     evidence: tuple[str, ...]
     fix: Text
+    subject: Subject = "pjsip"
+    count: int = 1
 
     def to_dict(self, lang: Lang | None = None) -> dict[str, Any]:
         """A JSON-ready view in one language."""
         return {
             "rule": self.rule_id,
             "severity": self.severity,
+            "subject": self.subject,
+            "count": self.count,
             "message": self.message.render(lang),
             "evidence": list(self.evidence),
             "fix": self.fix.render(lang),
@@ -118,6 +143,7 @@ class LintReport:
     findings: tuple[Finding, ...]
     files: dict[str, str] = field(default_factory=dict)
     rules_run: int = 0
+    roles: tuple[EndpointRole, ...] = ()
 
     def counts(self) -> dict[Severity, int]:
         """How many findings of each severity (every severity present, zeros included)."""
@@ -143,6 +169,7 @@ class LintReport:
             "counts": self.counts(),
             "files": dict(self.files),
             "rules_run": self.rules_run,
+            "roles": [r.to_dict(lang) for r in self.roles],
             "findings": [f.to_dict(lang) for f in self.findings],
         }
 

@@ -286,3 +286,110 @@ def _http_bind(ctx: LintContext) -> Iterator[Hit]:
             ),
             (ctx.at(general, "bindaddr"),),
         )
+
+
+@rule(
+    "ARI002",
+    "warning",
+    title=Text(
+        "ARI accepts requests from web pages of any site",
+        "ARI принимает запросы со страниц любого сайта",
+    ),
+    why=Text(
+        "allowed_origins = * lets JavaScript on any web page your browser opens call ARI "
+        "(CORS): a page that knows or guesses the ARI credentials originates calls through "
+        "the PBX from inside your network, past the firewall.",
+        "allowed_origins = * позволяет JavaScript с любой страницы, открытой в вашем "
+        "браузере, обращаться к ARI (CORS): страница, знающая или угадавшая пароль ARI, "
+        "звонит через АТС изнутри вашей сети, минуя файрвол.",
+    ),
+    fix=Text(
+        "List only the origins of your own web apps: `allowed_origins = "
+        "https://panel.example.ru` (or remove the line).",
+        "Перечислите только адреса своих веб-приложений: `allowed_origins = "
+        "https://panel.example.ru` (или уберите строку).",
+    ),
+)
+def _ari_origins(ctx: LintContext) -> Iterator[Hit]:
+    res = ctx.conf("ari.conf")
+    general = _general(res)
+    if general is None or is_false(general.get("enabled")):
+        return
+    value = general.get("allowed_origins") or ""
+    if "*" in [v.strip() for v in value.split(",")]:
+        yield Hit(
+            Text(
+                f"ari.conf allowed_origins = {value}",
+                f"в ari.conf allowed_origins = {value}",
+            ),
+            (ctx.at(general, "allowed_origins"),),
+            severity="warning" if _http(ctx) is not None else "info",
+        )
+
+
+def _privileges(value: str | None) -> set[str]:
+    return {p.strip().lower() for p in (value or "").split(",") if p.strip()}
+
+
+def _loopback_only(user: ResolvedSection) -> bool:
+    """Whether the user's permit lines allow loopback addresses only."""
+    permits = user.get_all("permit")
+    if not permits:
+        return False
+    for p in permits:
+        net = p.split("/", 1)[0].strip()
+        try:
+            if not ipaddress.ip_address(net).is_loopback:
+                return False
+        except ValueError:
+            return False
+    return True
+
+
+@rule(
+    "AMI005",
+    "warning",
+    title=Text(
+        "AMI user with more power than it needs",
+        "Пользователь AMI с лишними правами",
+    ),
+    why=Text(
+        "write = all, command (any CLI command), or system together with originate "
+        "(Originate may then run the System() and Exec() applications: shell commands as "
+        "the asterisk user) turn a leaked AMI secret into control of the server, not just "
+        "of calls. A monitoring or click-to-call tool needs far less.",
+        "write = all, command (любая команда CLI) или system вместе с originate (тогда "
+        "Originate может запускать приложения System() и Exec() — команды shell от имени "
+        "asterisk) превращают утёкший пароль AMI в контроль над сервером, а не только над "
+        "звонками. Мониторингу или click-to-call нужно гораздо меньше.",
+    ),
+    fix=Text(
+        "Give each tool its own AMI user with only what it uses (e.g. `write = originate` "
+        "for click-to-call, `read = call` for monitoring) and permit it from 127.0.0.1 only.",
+        "Заведите каждому инструменту своего пользователя AMI только с нужными правами "
+        "(например, `write = originate` для click-to-call, `read = call` для мониторинга) "
+        "и разрешите вход только с 127.0.0.1.",
+    ),
+)
+def _ami_privileges(ctx: LintContext) -> Iterator[Hit]:
+    ami = _ami(ctx)
+    if ami is None:
+        return
+    for user in ami[1]:
+        write = _privileges(user.get("write"))
+        broad: list[str] = [p for p in ("all", "command") if p in write]
+        if "system" in write and "originate" in write:
+            broad.append("system+originate")
+        if not broad:
+            continue
+        local = _loopback_only(user)
+        tail_en = " (it may log in from loopback only, which limits the harm)" if local else ""
+        tail_ru = " (вход только с loopback, что ограничивает вред)" if local else ""
+        yield Hit(
+            Text(
+                f"AMI user [{user.name}] may write {', '.join(broad)}{tail_en}",
+                f"пользователь AMI [{user.name}] может write {', '.join(broad)}{tail_ru}",
+            ),
+            (ctx.at(user, "write"),),
+            severity="info" if local else None,
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
@@ -123,6 +124,9 @@ def _placeholder(file: str, section: str, key: str, value: str) -> str | None:
         # Dialplan patterns are made of X's: only look past the extension and priority.
         text = value.split(",", 2)[-1] if low == "exten" else value.split(",", 1)[-1]
         return placeholder_in(text, xxx=False)
+    if low in _HOST_KEYS:
+        # A "// comment" after an address is PJSIP015/PJSIP025's; its words are no placeholder.
+        value = re.split(r"\s(?://|#)", value, maxsplit=1)[0]
     found = placeholder_in(value, bare_word=low in _CREDENTIAL_KEYS)
     if found is None and (low in _CREDENTIAL_KEYS or low in _HOST_KEYS) and _CYRILLIC.search(value):
         found = "Cyrillic text"
@@ -170,17 +174,27 @@ def _placeholders(ctx: LintContext) -> Iterator[Hit]:
 
 def _section_placeholders(ctx: LintContext, name: str, sec: ResolvedSection) -> Iterator[Hit]:
     seen: set[tuple[str, str]] = set()
+    # A sample context no endpoint, include or Goto reaches never runs: a note, not an error.
+    idle = (
+        name == "extensions.conf"
+        and sec.name.lower() not in ("general", "globals")
+        and not ctx.reached(sec.name)
+    )
     for key, value in sec.options:
         kind = _placeholder(name, sec.name, key, value)
         if kind is None or (key.lower(), value) in seen:
             continue
         seen.add((key.lower(), value))
+        tail_en = f" (nothing reaches [{sec.name}], so it never runs)" if idle else ""
+        tail_ru = f" (в [{sec.name}] ничто не попадает, он не выполняется)" if idle else ""
         yield Hit(
             Text(
-                f"{name} [{sec.name}] {key}: a placeholder ({kind}) instead of a real value",
-                f"{name} [{sec.name}] {key}: заглушка ({kind}) вместо настоящего значения",
+                f"{name} [{sec.name}] {key}: a placeholder ({kind}) instead of a real "
+                f"value{tail_en}",
+                f"{name} [{sec.name}] {key}: заглушка ({kind}) вместо настоящего значения{tail_ru}",
             ),
             (ctx.at(sec, key, value),),
+            severity="info" if idle else None,
         )
 
 
@@ -231,3 +245,142 @@ def _dead_sip_conf(ctx: LintContext) -> Iterator[Hit]:
             ),
             tuple(f"{ctx.show_path(p.file)}:{p.line}: [{p.name}]" for p in peers[:5]),
         )
+
+
+@rule(
+    "CONF004",
+    "error",
+    title=Text(
+        "modules.conf without [modules]: Asterisk does not start, or starts without PJSIP",
+        "modules.conf без [modules]: Asterisk не запустится или запустится без PJSIP",
+    ),
+    why=Text(
+        "Asterisk reads modules.conf's [modules] section at start-up. A line before any "
+        "section makes it refuse the file (\"'modules.conf' invalid or missing\", then "
+        "'Module initialization failed. ASTERISK EXITING!'); a file without [modules] "
+        "loads only the 16 core modules: no PJSIP, no dialplan, no calls.",
+        "Asterisk при запуске читает секцию [modules] из modules.conf. Строка до первой "
+        "секции — и он отвергает файл (\"'modules.conf' invalid or missing\", затем "
+        "'Module initialization failed. ASTERISK EXITING!'); без [modules] грузятся лишь "
+        "16 модулей ядра: нет ни PJSIP, ни диалплана, ни звонков.",
+    ),
+    fix=Text(
+        "Put `[modules]` on the first line, before `autoload = yes` and the load/noload lines.",
+        "Поставьте `[modules]` первой строкой, перед `autoload = yes` и строками load/noload.",
+    ),
+)
+def _modules_conf(ctx: LintContext) -> Iterator[Hit]:
+    if not ctx.exists("modules.conf"):
+        return
+    where = ctx.show_path(str(ctx.path("modules.conf")))
+    try:
+        res = resolve("modules.conf", config_dir=ctx.config_dir, files=ctx.staged)
+    except ConfParseError as exc:
+        file = exc.file or str(ctx.path("modules.conf"))
+        line = exc.line or 0
+        yield Hit(
+            Text(
+                f"{exc.what.en}: Asterisk does not start",
+                f"{exc.what.ru}: Asterisk не запустится",
+            ),
+            (f"{ctx.show_path(file)}:{line}: {_line_of(ctx, file, line) if line else ''}",),
+        )
+        return
+    except ConfMissingError:
+        return
+    fatal = [p for p in res.problems if p.severity == "fatal"]
+    if fatal:
+        p = fatal[0]
+        file = p.file or str(ctx.path("modules.conf"))
+        yield Hit(
+            Text(
+                f"Asterisk refuses modules.conf ({p.message.en}) and does not start",
+                f"Asterisk не примет modules.conf ({p.message.ru}) и не запустится",
+            ),
+            (f"{ctx.show_path(file)}:{p.line}: {_line_of(ctx, file, p.line)}",),
+        )
+    elif not any(s.name.lower() == "modules" for s in res.sections):
+        shown = ", ".join(f"[{s.name}]" for s in res.sections[:4]) or "(none)"
+        yield Hit(
+            Text(
+                f"modules.conf has no [modules] section (sections: {shown}): Asterisk "
+                "does not start",
+                f"в modules.conf нет секции [modules] (секции: {shown}): Asterisk не запустится",
+            ),
+            (f"{where}: sections {shown}",),
+        )
+
+
+def _others_can_reach(path: Path) -> bool:
+    """Whether every folder above ``path`` lets other users through (o+x): a 0644 file in
+    a 0750 folder is not readable by them."""
+    for folder in path.absolute().parents:
+        try:
+            if not folder.stat().st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def _secret_lines(ctx: LintContext, file: Path) -> list[int]:
+    """Line numbers of options in ``file`` that hold a non-empty credential."""
+    out: list[int] = []
+    for i, ln in enumerate(ctx._lines(str(file)), start=1):
+        secret = ln.kind == "option" and ln.key is not None and is_secret_key(ln.key)
+        if secret and (ln.value or "").strip():
+            out.append(i)
+    return out
+
+
+@rule(
+    "CONF005",
+    "warning",
+    title=Text(
+        "A file holding secrets is readable by every user",
+        "Файл с паролями может прочитать любой пользователь",
+    ),
+    why=Text(
+        "Any local account (a web app, a compromised service) can read a world-readable "
+        "pjsip.conf or manager.conf and take the SIP, AMI or ARI passwords in it: with "
+        "them it calls at your expense or controls the PBX.",
+        "Любая локальная учётная запись (веб-приложение, взломанный сервис) прочитает "
+        "pjsip.conf или manager.conf с правами на чтение для всех и заберёт пароли SIP, "
+        "AMI или ARI: с ними можно звонить за ваш счёт или управлять АТС.",
+    ),
+    fix=Text(
+        "Remove the others' read bit: `chmod o-rwx <file>` (Debian ships them 0640, owner "
+        "asterisk).",
+        "Уберите право чтения для остальных: `chmod o-rwx <файл>` (Debian ставит 0640, "
+        "владелец asterisk).",
+    ),
+)
+def _world_readable(ctx: LintContext) -> Iterator[Hit]:
+    seen: set[str] = set()
+    for name in (*FILES, "sip.conf", "iax.conf", "voicemail.conf"):
+        res = ctx.conf(name)
+        files = {str(ctx.path(name))} if ctx.exists(name) else set()
+        if res is not None:
+            files |= {s.file for s in res.sections + res.templates if s.file}
+        for file in sorted(files):
+            path = Path(file)
+            if file in seen or str(path.absolute()) in ctx.staged:
+                continue
+            seen.add(file)
+            try:
+                mode = path.stat().st_mode
+            except OSError:
+                continue
+            if not mode & stat.S_IROTH or not _others_can_reach(path):
+                continue
+            lines = _secret_lines(ctx, path)
+            if lines:
+                yield Hit(
+                    Text(
+                        f"{ctx.show_path(file)} is readable by every user (mode "
+                        f"{stat.S_IMODE(mode):04o}) and holds {len(lines)} secret(s)",
+                        f"{ctx.show_path(file)} доступен на чтение всем (права "
+                        f"{stat.S_IMODE(mode):04o}), а в нём паролей: {len(lines)}",
+                    ),
+                    (f"{ctx.show_path(file)}:{lines[0]}: {_line_of(ctx, file, lines[0])}",),
+                )

@@ -40,12 +40,15 @@ def _case_hint(plan: Dialplan, name: str) -> tuple[str, str]:
     title=Text("No [outgoing] context", "Нет контекста [outgoing]"),
     why=Text(
         "trunkctl's test and verification calls (and the seed guide's `channel originate "
-        "Local/79991234567@outgoing`) enter the dialplan at [outgoing]; without it they "
-        "fail at once ('No such extension/context … while calling Local channel').",
+        "Local/79991234567@outgoing`) enter the dialplan at [outgoing]; beside a trunk "
+        "trunkctl wrote, without it they fail at once ('No such extension/context … while "
+        "calling Local channel'). Where your own outbound dialplan has another name, only a "
+        "note.",
         "Тестовые и верификационные звонки trunkctl (и `channel originate "
         "Local/79991234567@outgoing` из инструкции) входят в диалплан через [outgoing]; "
-        "без него они сразу завершаются ('No such extension/context … while calling Local "
-        "channel').",
+        "рядом с транком, записанным trunkctl, без него они сразу завершаются ('No such "
+        "extension/context … while calling Local channel'). Если ваш исходящий диалплан "
+        "назван иначе — только замечание.",
     ),
     fix=Text(
         "Let `trunkctl setup` write [outgoing], or add `[outgoing]` with `exten => _X.,1,"
@@ -68,17 +71,48 @@ def _no_outgoing(ctx: LintContext) -> Iterator[Hit]:
         return
     if OUTGOING in plan:
         return
+    trunks = ctx.provider_endpoints
+    if not trunks:
+        return  # no trunk yet: PJSIP023 says what to do first
+    ours = [ep for ep in trunks if ctx.written_by_trunkctl(ep)]
     en, ru = _case_hint(plan, OUTGOING)
-    yield Hit(
-        Text(
-            f"extensions.conf has no [outgoing] context{en}",
-            f"в extensions.conf нет [outgoing]{ru}",
-        ),
-        (
-            f"{ctx.show_path(str(ctx.path('extensions.conf')))}: contexts: "
-            f"{', '.join(list(plan.sections)[:8]) or '(none)'}",
-        ),
+    where = (
+        f"{ctx.show_path(str(ctx.path('extensions.conf')))}: contexts: "
+        f"{', '.join(list(plan.sections)[:8]) or '(none)'}",
     )
+    if ours:
+        yield Hit(
+            Text(
+                f"extensions.conf has no [outgoing] context{en}, but trunkctl's trunk "
+                f"[{ours[0].name}] is dialled from there",
+                f"в extensions.conf нет [outgoing]{ru}, а транк trunkctl [{ours[0].name}] "
+                "набирается оттуда",
+            ),
+            where,
+        )
+        return
+    names_ = {ep.name for ep in trunks}
+    own = sorted(
+        {
+            p.context
+            for p in plan.all_priorities()
+            for t in dial_targets(p)
+            if t.literal_endpoint in names_ and ctx.reached(p.context)
+        }
+    )
+    if own:
+        msg = Text(
+            f"your calls go out through [{', '.join(own[:3])}]; trunkctl's own test calls "
+            f"would need an [outgoing] context{en}",
+            f"ваши звонки уходят через [{', '.join(own[:3])}]; тестовым звонкам trunkctl "
+            f"нужен контекст [outgoing]{ru}",
+        )
+    else:
+        msg = Text(
+            f"extensions.conf has no [outgoing] context{en} and no context dials the trunk",
+            f"в extensions.conf нет [outgoing]{ru}, и ни один контекст не набирает через транк",
+        )
+    yield Hit(msg, where, severity="info")
 
 
 @rule(
@@ -147,22 +181,27 @@ def _chan_sip_dial(ctx: LintContext) -> Iterator[Hit]:
     state = chan_sip_state(ctx)
     if plan is None or state is True:
         return
+    if state is False:
+        en, ru = "this Asterisk has no chan_sip", "в этом Asterisk нет chan_sip"
+    else:
+        en = "chan_sip is gone since Asterisk 21"
+        ru = "chan_sip удалён начиная с Asterisk 21"
+    # Unknown Asterisk: with a sip.conf beside it, it may still be an old chan_sip one.
+    unsure = state is None and ctx.exists("sip.conf")
     for prio in plan.all_priorities():
-        if any(t.tech == "SIP" for t in dial_targets(prio)):
-            if state is False:
-                en = "this Asterisk has no chan_sip"
-                ru = "в этом Asterisk нет chan_sip"
-            else:
-                en = "chan_sip is gone since Asterisk 21"
-                ru = "chan_sip удалён начиная с Asterisk 21"
-            yield Hit(
-                Text(
-                    f"[{prio.context}] dials SIP/…: {en}",
-                    f"[{prio.context}] набирает SIP/…: {ru}",
-                ),
-                (ctx.at(prio.section, prio.key, prio.value),),
-                severity=None if state is False else "warning",
-            )
+        if not any(t.tech == "SIP" for t in dial_targets(prio)):
+            continue
+        reached = ctx.reached(prio.context)
+        tail_en = "" if reached else f" (but nothing reaches [{prio.context}])"
+        tail_ru = "" if reached else f" (но в [{prio.context}] ничто не попадает)"
+        yield Hit(
+            Text(
+                f"[{prio.context}] dials SIP/…: {en}{tail_en}",
+                f"[{prio.context}] набирает SIP/…: {ru}{tail_ru}",
+            ),
+            (ctx.at_prio(prio),),
+            severity="info" if not reached else "warning" if unsure else None,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +242,7 @@ def _ways_out(
             for jump in jumps(prio):
                 if "${EXTEN" in jump.exten.upper() and jump.context not in seen:
                     seen.add(jump.context)
-                    where = ctx.at(prio.section, prio.key, prio.value)
+                    where = ctx.at_prio(prio)
                     todo.append(_Step(jump.context, (*step.via, where), (*step.path, jump.context)))
         for target, sec, value in plan.includes.get(step.context, []):
             if target not in seen:
@@ -257,7 +296,7 @@ def _toll_fraud(ctx: LintContext) -> Iterator[Hit]:
                 (
                     ctx.at(ep, "context") if ep.get("context") else ctx.at(ep),
                     *step.via,
-                    ctx.at(prio.section, prio.key, prio.value),
+                    ctx.at_prio(prio),
                 ),
             )
             break  # one path per inbound context is enough to make the point
@@ -297,7 +336,7 @@ def _dial_missing_endpoint(ctx: LintContext) -> Iterator[Hit]:
                     f"[{prio.context}] набирает PJSIP endpoint {name!r}, которого нет в "
                     f"pjsip.conf{ru}",
                 ),
-                (ctx.at(prio.section, prio.key, prio.value),),
+                (ctx.at_prio(prio),),
             )
 
 
@@ -365,7 +404,9 @@ def _eight_prefix(ctx: LintContext) -> Iterator[Hit]:
     profile = ctx.facts.provider
     if plan is None or profile is None or profile.number_format != "e164_digits":
         return
-    trunks = {ep.name for ep in ctx.provider_endpoints}
+    trunks = {ep.name for ep in ctx.provider_endpoints if ctx.is_profile_trunk(ep)}
+    if not trunks:
+        return
     for prio in plan.all_priorities():
         if prio.app.lower() == "set" and _EIGHT_CALLERID.search(prio.data):
             yield Hit(
@@ -373,7 +414,7 @@ def _eight_prefix(ctx: LintContext) -> Iterator[Hit]:
                     f"[{prio.context}] sets an 8… caller ID",
                     f"[{prio.context}] ставит номер звонящего в форме 8…",
                 ),
-                (ctx.at(prio.section, prio.key, prio.value),),
+                (ctx.at_prio(prio),),
             )
         if not prio.exten.startswith("_8"):
             continue
@@ -387,5 +428,5 @@ def _eight_prefix(ctx: LintContext) -> Iterator[Hit]:
                         f"[{prio.context}] {prio.exten} набирает через {t.literal_endpoint} "
                         "номер, всё ещё начинающийся с 8",
                     ),
-                    (ctx.at(prio.section, prio.key, prio.value),),
+                    (ctx.at_prio(prio),),
                 )

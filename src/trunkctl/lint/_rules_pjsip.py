@@ -27,6 +27,7 @@ from ._values import (
     is_false,
     is_true,
     names,
+    sip_uri_host,
     sip_uri_problem,
     sip_uri_user,
     split_list,
@@ -412,7 +413,19 @@ def _ignored_sections(ctx: LintContext) -> Iterator[Hit]:
     ),
 )
 def _aor_without_contact(ctx: LintContext) -> Iterator[Hit]:
-    for ep in ctx.provider_endpoints:
+    # Trunks always; any other endpoint only when nothing can ever give it a contact (no
+    # aor takes registrations): a phone's contacts come from its own REGISTER.
+    def never_registers(e: ResolvedSection) -> bool:
+        return not any(
+            (a.get("max_contacts") or "0").strip() not in ("", "0") for a in ctx.aors_of(e)
+        )
+
+    others = [
+        e
+        for e in ctx.objects("endpoint")
+        if ctx.role(e) != "trunk" and e.name != "anonymous" and never_registers(e)
+    ]
+    for ep in [*ctx.provider_endpoints, *others]:
         if not ctx.sends_calls(ep):
             continue  # an inbound-only trunk (identify, never dialled) needs no contact
         wanted = split_list(ep.get("aors"))
@@ -469,12 +482,22 @@ def _identify_match(ctx: LintContext) -> Iterator[Hit]:
         values = ident.get_all("match")
         has_other = ident.get("match_header") or ident.get("match_request_uri")
         if not any(split_list(v) for v in values) and not has_other:
+            # Asterisk refuses it ("is not configured to match anything"); for a phone,
+            # matched by its auth anyway, that only costs an ERROR line per reload.
+            target = (ident.get("endpoint") or "").strip()
+            ep = ctx.object(target, "endpoint")
+            phone = ep is not None and ctx.role(ep) == "phone"
+            tail_en = f" (harmless: [{target}] is a phone, matched by its auth)" if phone else ""
+            tail_ru = f" (не страшно: [{target}] — телефон, его опознают по auth)" if phone else ""
             yield Hit(
                 Text(
-                    f"identify [{ident.name}] has nothing to match (no match=)",
-                    f"identify [{ident.name}] ничего не сопоставляет (нет match=)",
+                    f"identify [{ident.name}] has nothing to match (no match=): Asterisk "
+                    f"refuses it{tail_en}",
+                    f"identify [{ident.name}] ничего не сопоставляет (нет match=): Asterisk "
+                    f"его не примет{tail_ru}",
                 ),
                 (ctx.at(ident),),
+                severity="info" if phone else None,
             )
             continue
         for value in values:
@@ -513,7 +536,7 @@ def _identify_match(ctx: LintContext) -> Iterator[Hit]:
 )
 def _codecs(ctx: LintContext) -> Iterator[Hit]:
     provider = ctx.facts.provider
-    trunks = {ep.name for ep in ctx.provider_endpoints}
+    trunks = {ep.name for ep in ctx.provider_endpoints if ctx.is_profile_trunk(ep)}
     for ep in ctx.objects("endpoint"):
         codecs = codecs_of(ep.options)
         if codecs.empty:
@@ -795,7 +818,11 @@ def _login_mismatch(ctx: LintContext) -> Iterator[Hit]:
                     ),
                     (ctx.at(reg, "client_uri"), ctx.at(auth, "username")),
                 )
-        if profile is not None and not re.fullmatch(profile.login_pattern, login):
+        if (
+            profile is not None
+            and ctx.is_profile_trunk(ep)
+            and not re.fullmatch(profile.login_pattern, login)
+        ):
             yield Hit(
                 Text(
                     f"auth [{auth.name}] username does not look like a {profile.title} login "
@@ -877,10 +904,12 @@ _URI_OPTIONS: Final = (
     why=Text(
         "server_uri, client_uri, contact and outbound_proxy must be SIP URIs "
         "(sip:host[:port], sip:user@host): a bare host or sip://host makes the registration "
-        "or aor fail to load, so nothing registers and nothing is dialled.",
+        "or aor fail to load, so nothing registers and nothing is dialled. A '// comment' "
+        "after a URI loads but stays inside it (a warning).",
         "server_uri, client_uri, contact и outbound_proxy должны быть SIP URI "
         "(sip:хост[:порт], sip:пользователь@хост): голый хост или sip://хост не даёт "
-        "загрузиться registration или aor — нет ни регистрации, ни звонков.",
+        "загрузиться registration или aor — нет ни регистрации, ни звонков. '// комментарий' "
+        "после URI загружается, но остаётся внутри него (предупреждение).",
     ),
     fix=Text(
         "Write e.g. `server_uri = sip:sip.novofon.ru`, `client_uri = sip:<login>@sip.novofon."
@@ -906,7 +935,26 @@ def _uris(ctx: LintContext) -> Iterator[Hit]:
                 items = split_list(value) if option in ("contact", "outbound_proxy") else [value]
                 for item in items:
                     problem = sip_uri_problem(item)
-                    if problem is not None:
+                    bare = re.split(r"\s+(?://|#)", item, maxsplit=1)[0]
+                    if problem is not None and bare != item and sip_uri_problem(bare) is None:
+                        # Asterisk 22 loads it (the comment becomes part of the contact).
+                        yield Hit(
+                            Text(
+                                f"{type_} [{obj.name}] {option}: {item.strip()!r} carries a "
+                                "comment Asterisk does not know (comments start with ';'); "
+                                "it loads, with the comment inside the URI",
+                                f"{type_} [{obj.name}] {option}: в {item.strip()!r} "
+                                "комментарий, которого Asterisk не знает (комментарии "
+                                "начинаются с ';'); загрузится, но с комментарием внутри URI",
+                            ),
+                            (ctx.at(obj, option, value),),
+                            fix=Text(
+                                f"Write `{option} = {bare.strip()} ; comment`.",
+                                f"Пишите `{option} = {bare.strip()} ; комментарий`.",
+                            ),
+                            severity="warning",
+                        )
+                    elif problem is not None:
                         yield Hit(
                             Text(
                                 f"{type_} [{obj.name}] {option}: {problem.en}",
@@ -1190,9 +1238,12 @@ def _duplicate_binds(ctx: LintContext) -> Iterator[Hit]:
     ),
 )
 def _weak_inbound_auth(ctx: LintContext) -> Iterator[Hit]:
-    outbound = {
-        n for ep in ctx.objects("endpoint") for n in split_list(ep.get("outbound_auth"))
-    } | {n for r in ctx.objects("registration") for n in split_list(r.get("outbound_auth"))}
+    # The trunks' own credentials are the provider's to choose; every auth= that callers
+    # log in with (phones, apps, also a phone that names the same auth as outbound_auth)
+    # is checked the same way.
+    outbound = {n for ep in ctx.provider_endpoints for n in split_list(ep.get("outbound_auth"))} | {
+        n for r in ctx.objects("registration") for n in split_list(r.get("outbound_auth"))
+    }
     checked: set[str] = set()
     for ep in ctx.objects("endpoint"):
         for name in split_list(ep.get("auth")):
@@ -1213,3 +1264,250 @@ def _weak_inbound_auth(ctx: LintContext) -> Iterator[Hit]:
                     ),
                     (ctx.at(auth, "password"),),
                 )
+
+
+@rule(
+    "PJSIP023",
+    "info",
+    title=Text("No provider trunk yet", "Транка к провайдеру пока нет"),
+    why=Text(
+        "No endpoint in pjsip.conf looks like a provider trunk (no registration, no contact "
+        "or identify at a provider): calls cannot leave this server or come in from the "
+        "phone network. A fresh install looks like this; it is not a fault.",
+        "Ни один endpoint в pjsip.conf не похож на транк провайдера (нет регистрации, "
+        "contact или identify на провайдера): звонки не уйдут с сервера и не придут из "
+        "телефонной сети. Так выглядит свежая установка; это не ошибка.",
+    ),
+    fix=Text(
+        "Write the trunk with `trunkctl setup --login <SIP login> --password-stdin`, then "
+        "`trunkctl apply`.",
+        "Запишите транк командой `trunkctl setup --login <SIP-логин> --password-stdin`, "
+        "затем `trunkctl apply`.",
+    ),
+)
+def _no_trunk(ctx: LintContext) -> Iterator[Hit]:
+    if ctx.provider_endpoints or ctx.status.get("pjsip.conf") == "invalid":
+        return
+    eps = ctx.objects("endpoint")
+    yield Hit(
+        Text(
+            f"pjsip.conf has {len(eps)} endpoint(s) and none is a provider trunk",
+            f"в pjsip.conf endpoint: {len(eps)}, и ни один не транк провайдера",
+        ),
+        (f"{ctx.show_path(str(ctx.path('pjsip.conf')))}: {ctx.status.get('pjsip.conf')}",),
+    )
+
+
+@rule(
+    "PJSIP024",
+    "error",
+    title=Text("An auth without username", "auth без username"),
+    why=Text(
+        "Asterisk refuses an auth object that has no username ('No authentication "
+        "username', then 'Could not create an object of type auth'): the endpoint or "
+        "registration that names it has no credentials, so phones cannot log in and "
+        "registrations are never answered.",
+        "Asterisk не принимает объект auth без username ('No authentication username', "
+        "затем 'Could not create an object of type auth'): у endpoint или registration, "
+        "которые на него ссылаются, нет учётных данных — телефоны не войдут, регистрация "
+        "не пройдёт.",
+    ),
+    fix=Text(
+        "Add `username = <login>` to the auth (for a phone, usually its extension number).",
+        "Добавьте в auth `username = <логин>` (для телефона обычно его внутренний номер).",
+    ),
+)
+def _auth_without_username(ctx: LintContext) -> Iterator[Hit]:
+    users: dict[str, list[str]] = {}
+    for type_, option in (
+        ("endpoint", "auth"),
+        ("endpoint", "outbound_auth"),
+        ("registration", "outbound_auth"),
+    ):
+        for obj in ctx.objects(type_):
+            for name in split_list(obj.get(option)):
+                users.setdefault(name, []).append(f"{type_} [{obj.name}]")
+    for auth in ctx.objects("auth"):
+        if (auth.get("username") or "").strip():
+            continue
+        who = users.get(auth.name, [])
+        en = f"; {names(who[:3])} then has no credentials" if who else ""
+        ru = f"; у {names(who[:3])} тогда нет учётных данных" if who else ""
+        yield Hit(
+            Text(
+                f"auth [{auth.name}] has no username: Asterisk refuses it{en}",
+                f"у auth [{auth.name}] нет username: Asterisk его не примет{ru}",
+            ),
+            (ctx.at(auth),),
+        )
+
+
+# Transport options Asterisk resolves when it loads the transport (ast_sockaddr_resolve):
+# a value that does not resolve is dropped with "Unable to lookup '…'".
+_RESOLVED_OPTIONS: Final = ("external_media_address", "external_signaling_address")
+
+
+def _lookup_problem(value: str) -> str | None:
+    v = value.strip()
+    if not v:
+        return None
+    if re.search(r"\s", v):
+        return "it holds spaces (a comment? Asterisk comments start with ';')"
+    hp = host_port(v)
+    host = hp[0] if hp else v
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return None
+    except ValueError:
+        pass
+    if re.fullmatch(r"[\d.]+", host) or not re.fullmatch(
+        r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?", host
+    ):
+        return f"{host!r} is neither an address nor a host name"
+    return None
+
+
+@rule(
+    "PJSIP025",
+    "error",
+    title=Text(
+        "A transport address Asterisk cannot look up",
+        "Адрес транспорта, который Asterisk не может разрешить",
+    ),
+    why=Text(
+        "external_media_address and external_signaling_address are resolved when the "
+        "transport loads; a value that does not resolve (a '// comment' after the address, "
+        "a typo) is dropped with only 'Unable to lookup': Asterisk then puts its private "
+        "address into SDP and Contact, and audio or in-dialog requests get lost. Such a "
+        "bind makes Asterisk refuse the whole transport ('Error parsing bind').",
+        "external_media_address и external_signaling_address разрешаются при загрузке "
+        "транспорта; значение, которое не разрешается ('// комментарий' после адреса, "
+        "опечатка), отбрасывается лишь с 'Unable to lookup': Asterisk пишет в SDP и Contact "
+        "свой частный адрес, звук или запросы внутри диалога теряются. Такой bind — и "
+        "Asterisk отвергает весь транспорт ('Error parsing bind').",
+    ),
+    fix=Text(
+        "Leave only the address on the line (comments start with ';'): "
+        "`external_media_address = 203.0.113.7`.",
+        "Оставьте в строке только адрес (комментарии начинаются с ';'): "
+        "`external_media_address = 203.0.113.7`.",
+    ),
+)
+def _unresolvable(ctx: LintContext) -> Iterator[Hit]:
+    for t in ctx.objects("transport"):
+        bind = t.get("bind")
+        problem = _lookup_problem(bind or "")
+        if bind is not None and problem is not None:
+            # bind is parsed, not looked up: Asterisk refuses the whole transport.
+            yield Hit(
+                Text(
+                    f"transport [{t.name}] bind = {bind}: {problem}; Asterisk refuses the "
+                    "transport ('Error parsing bind')",
+                    f"транспорт [{t.name}] bind = {bind}: {problem}; Asterisk не примет "
+                    "транспорт ('Error parsing bind')",
+                ),
+                (ctx.at(t, "bind"),),
+            )
+        for key in _RESOLVED_OPTIONS:
+            value = t.get(key)
+            problem = _lookup_problem(value or "")
+            if value is not None and problem is not None:
+                yield Hit(
+                    Text(
+                        f"transport [{t.name}] {key} = {value}: {problem}; Asterisk logs "
+                        "'Unable to lookup' and ignores it",
+                        f"транспорт [{t.name}] {key} = {value}: {problem}; Asterisk пишет "
+                        "'Unable to lookup' и игнорирует его",
+                    ),
+                    (ctx.at(t, key),),
+                )
+
+
+@rule(
+    "PJSIP026",
+    "warning",
+    title=Text(
+        "Two registrations to the same provider",
+        "Две регистрации к одному провайдеру",
+    ),
+    why=Text(
+        "An old registration left beside the new one keeps registering to the same host: "
+        "with a stale login or password each attempt fails with 401/403 (at every reload "
+        "and restart, or on a timer with auth_rejection_permanent = no), and providers "
+        "block addresses that fail too often; with the same login the two replace each "
+        "other's contact and incoming calls go to whichever registered last.",
+        "Старая регистрация рядом с новой продолжает регистрироваться на тот же хост: со "
+        "старым логином или паролем каждая попытка получает 401/403 (при каждом reload и "
+        "перезапуске или по таймеру при auth_rejection_permanent = no), а провайдеры "
+        "блокируют адреса с частыми ошибками; с тем же логином две регистрации вытесняют "
+        "друг друга, и входящие уходят туда, кто зарегистрировался последним.",
+    ),
+    fix=Text(
+        "Delete (or comment out) the registration you no longer use, then `trunkctl apply`.",
+        "Удалите (или закомментируйте) ненужную регистрацию, затем `trunkctl apply`.",
+    ),
+)
+def _twin_registrations(ctx: LintContext) -> Iterator[Hit]:
+    by_host: dict[str, list[ResolvedSection]] = {}
+    for reg in ctx.objects("registration"):
+        host = sip_uri_host(reg.get("server_uri") or "")
+        if host:
+            by_host.setdefault(host.lower(), []).append(reg)
+    for host, regs in by_host.items():
+        if len(regs) < 2:
+            continue
+        ours = [r for r in regs if ctx.written_by_trunkctl(r)]
+        beside = f" beside trunkctl's [{ours[0].name}]" if ours else ""
+        beside_ru = f" рядом с регистрацией trunkctl [{ours[0].name}]" if ours else ""
+        listed = names(f"[{r.name}]" for r in regs)
+        yield Hit(
+            Text(
+                f"{len(regs)} registrations to {host}: {listed}{beside}",
+                f"{len(regs)} регистрации на {host}: {listed}{beside_ru}",
+            ),
+            tuple(ctx.at(r, "server_uri") for r in regs),
+        )
+
+
+@rule(
+    "PJSIP027",
+    "warning",
+    title=Text(
+        "Anyone can reach the trunk's endpoint by putting its name in From",
+        "Endpoint транка доступен любому, кто укажет его имя в From",
+    ),
+    why=Text(
+        "identify_by defaults to username,ip: an INVITE whose From user is the endpoint's "
+        "name matches it by name, from any address. A trunk endpoint has no inbound auth, "
+        "so a stranger who guesses the name (novofon, trunk, provider…) gets into its "
+        "context as if the provider called.",
+        "identify_by по умолчанию username,ip: INVITE, у которого From user совпадает с "
+        "именем endpoint, сопоставляется с ним по имени, с любого адреса. У endpoint транка "
+        "нет входящей авторизации, так что посторонний, угадавший имя (novofon, trunk, "
+        "provider…), попадает в его контекст, как будто звонит провайдер.",
+    ),
+    fix=Text(
+        "Set `identify_by = ip` on the trunk's endpoint and match the provider's hosts with "
+        "an identify (`type = identify`, `match = <provider host>`).",
+        "Укажите `identify_by = ip` в endpoint транка и сопоставляйте хосты провайдера "
+        "через identify (`type = identify`, `match = <адрес провайдера>`).",
+    ),
+)
+def _from_user_match(ctx: LintContext) -> Iterator[Hit]:
+    for ep in ctx.provider_endpoints:
+        if split_list(ep.get("auth")):
+            continue  # callers must authenticate anyway
+        by = [x.lower() for x in split_list(ep.get("identify_by") or "username,ip")]
+        if "username" not in by:
+            continue
+        shown = ep.get("identify_by")
+        yield Hit(
+            Text(
+                f"endpoint [{ep.name}] has no auth= and identify_by = "
+                f"{shown or 'username,ip (the default)'}: a From of {ep.name}@anything matches it",
+                f"у endpoint [{ep.name}] нет auth=, а identify_by = "
+                f"{shown or 'username,ip (по умолчанию)'}: From {ep.name}@что-угодно "
+                "сопоставится с ним",
+            ),
+            (ctx.at(ep, "identify_by") if shown else ctx.at(ep),),
+        )

@@ -183,7 +183,8 @@ _SAMPLE_SECRETS: Final = frozenset(
         "000000",
     }
 )
-MIN_SECRET_LENGTH: Final = 12
+MIN_SECRET_LENGTH: Final = 12  # shorter is weak
+RECOMMENDED_SECRET_LENGTH: Final = 16  # what every fix text asks for
 _DICTIONARY_LIKE: Final = re.compile(r"[A-Za-z]+[0-9]{0,4}[!.?]?")
 
 
@@ -207,8 +208,10 @@ def weak_secret_reason(secret: str, username: str | None = None) -> Text | None:
         return Text("it is (or contains) the user name", "он совпадает с именем или содержит его")
     if len(s) < MIN_SECRET_LENGTH:
         return Text(
-            f"it is only {len(s)} characters long (use {MIN_SECRET_LENGTH}+ random ones)",
-            f"в нём всего {len(s)} символов (нужно {MIN_SECRET_LENGTH}+ случайных)",
+            f"it is only {len(s)} characters long (weak below {MIN_SECRET_LENGTH}; use "
+            f"{RECOMMENDED_SECRET_LENGTH}+ random ones)",
+            f"в нём всего {len(s)} символов (меньше {MIN_SECRET_LENGTH} — слабый; нужно "
+            f"{RECOMMENDED_SECRET_LENGTH}+ случайных)",
         )
     if s.isdigit():
         return Text("it is only digits", "он состоит только из цифр")
