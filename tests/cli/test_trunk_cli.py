@@ -237,3 +237,30 @@ def test_not_root_on_a_config_dir_it_may_write_works(plain_dir: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert js(proc)["changed"] == ["pjsip.conf", "extensions.conf"]
     assert "type = endpoint" in (etc / "pjsip.conf").read_text()
+
+
+def test_setup_tightens_a_world_readable_pjsip_conf_and_says_so(pbx: SandboxInfo) -> None:
+    pjsip = pbx.pbx_config_dir / "pjsip.conf"
+    pjsip.chmod(0o644)
+    gid = pjsip.stat().st_gid
+    setup = tk("setup", "--login", pbx.line_login, "--password-stdin", stdin=pbx.line_password)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    assert pjsip.stat().st_mode & 0o777 == 0o640 and pjsip.stat().st_gid == gid
+    assert f"{pjsip} holds a secret" in " ".join(setup.stdout.split()), setup.stdout
+    assert "now 0640" in setup.stdout
+    # credentials set into a file made world-readable again: the same, in --json.
+    pjsip.chmod(0o644)
+    creds = tk(
+        "credentials",
+        "set",
+        "--login",
+        pbx.line_login,
+        "--password-stdin",
+        "--json",
+        stdin="Another-pass-123\n",
+    )
+    assert creds.returncode == 0, creds.stdout + creds.stderr
+    assert js(creds)["tightened"] == [
+        {"file": str(pjsip), "mode_before": "0644", "mode_after": "0640", "changed": True}
+    ]
+    assert pjsip.stat().st_mode & 0o777 == 0o640

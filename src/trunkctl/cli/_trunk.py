@@ -16,7 +16,7 @@ from trunkctl.errors import BadInput, ConfError, EnvironmentProblem, TrunkctlErr
 from trunkctl.i18n import Text
 
 if TYPE_CHECKING:
-    from trunkctl.provision import Leftover
+    from trunkctl.provision import Leftover, Tightened
     from trunkctl.secret import Secret
 
 from ._app_state import JsonOpt, out, settings_path
@@ -221,6 +221,7 @@ def setup(
             )
         diff, changed = tx.diff(), tx.changed()
         backups = [] if dry_run else tx.commit()
+    tightened = _tighten(cfg.path, [] if dry_run else changed)
     data: dict[str, Any] = {
         "ok": True,
         "trunk": name,
@@ -240,6 +241,7 @@ def setup(
         "leftovers": [lo.to_dict() for lo in plan.leftovers],
         "notes": [o.t(n) for n in plan.notes],
         "backups": [str(b.path) for b in backups],
+        "tightened": [t.to_dict() for t in tightened],
     }
     if o.json:
         o.emit_json(data)
@@ -287,7 +289,21 @@ def setup(
             ),
             style="green",
         )
+        _print_tightened(tightened)
         o.say(Text("Next: trunkctl apply", "Дальше: trunkctl apply"), style="bold")
+
+
+def _tighten(config_dir: Path, changed: list[str]) -> list[Tightened]:
+    """After a commit: no file it wrote a secret into stays readable by others."""
+    from trunkctl.provision import tighten_secret_files
+
+    return tighten_secret_files(config_dir, changed) if changed else []
+
+
+def _print_tightened(tightened: list[Tightened]) -> None:
+    o = out()
+    for t in tightened:
+        o.say(f"! {o.t(t.note)}", style="yellow" if t.changed else "red")
 
 
 def _print_leftovers(leftovers: list[Leftover]) -> None:
@@ -384,6 +400,7 @@ def credentials_set(
         diff, changed = tx.diff(), tx.changed()
         if not dry_run:
             tx.commit()
+    tightened = _tighten(cfg.path, [] if dry_run else changed)
     if o.json:
         o.emit_json(
             {
@@ -393,6 +410,7 @@ def credentials_set(
                 "changed": change.changed,
                 "files": changed,
                 "diff": diff,
+                "tightened": [t.to_dict() for t in tightened],
             }
         )
         return
@@ -400,6 +418,7 @@ def credentials_set(
         o.say(Text("The credentials are already these.", "Учётные данные уже такие."))
         return
     _print_diff(diff)
+    _print_tightened(tightened)
     o.say(
         Text("Next: trunkctl apply", "Дальше: trunkctl apply")
         if not dry_run
