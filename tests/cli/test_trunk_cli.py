@@ -7,7 +7,9 @@ messages, and that secrets never reach argv, stdout or JSON.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -15,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from trunkctl.conf import ConfigDir
 
 from ..conftest import SandboxInfo
 from ._run import TRUNKCTL, js, run
@@ -264,3 +268,66 @@ def test_setup_tightens_a_world_readable_pjsip_conf_and_says_so(pbx: SandboxInfo
         {"file": str(pjsip), "mode_before": "0644", "mode_after": "0640", "changed": True}
     ]
     assert pjsip.stat().st_mode & 0o777 == 0o640
+
+
+def _set_option(conf: Path, key: str, old: str, new: str) -> None:
+    """The first whole option line ``key = old`` (any spacing) set to ``new``."""
+    lines = conf.read_text().splitlines(keepends=True)
+    line_re = re.compile(rf"^\s*{re.escape(key)}\s*=>?\s*{re.escape(old)}\s*$")
+    i = next(i for i, line in enumerate(lines) if line_re.match(line))
+    lines[i] = f"{key} = {new}\n"
+    conf.write_text("".join(lines))
+
+
+def test_apply_says_needs_a_restart_with_how_and_exits_1(pbx: SandboxInfo) -> None:
+    tk("setup", "--login", pbx.line_login, "--password-stdin", stdin=pbx.line_password)
+    assert tk("apply").returncode == 0
+    res = ConfigDir(pbx.pbx_config_dir).resolve("pjsip.conf")
+    endpoint = res.find("novofon", "endpoint")
+    assert endpoint is not None
+    transport = res.find(endpoint.get("transport") or "", "transport")
+    assert transport is not None
+    old_bind = transport.get("bind") or ""
+    host = old_bind.rsplit(":", 1)[0]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+    conf = Path(transport.file)
+    _set_option(
+        conf if conf.is_absolute() else pbx.pbx_config_dir / conf,
+        "bind",
+        old_bind,
+        f"{host}:{port}",
+    )
+    proc = tk("apply")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    text = " ".join(proc.stdout.split())
+    assert "Needs a restart: " in text and f"{host}:{port}" in text
+    assert "core restart gracefully" in text and "systemctl restart asterisk" in text
+    assert text.count("trunkctl apply --no-reload") == 1  # said once, not twice
+    assert "Not proven" not in text and "Applied" not in text
+    data = js(tk("apply", "--no-reload", "--json"))
+    assert data["outcome"] == "needs_restart" and data["ok"] is False
+
+
+def test_apply_names_the_users_leftover_registration(pbx: SandboxInfo) -> None:
+    setup = tk("setup", "--login", pbx.line_login, "--password-stdin", stdin=pbx.line_password)
+    assert setup.returncode == 0, setup.stderr
+    pjsip = pbx.pbx_config_dir / "pjsip.conf"
+    server = re.search(r"^server_uri\s*=\s*(\S+)", pjsip.read_text(), re.M)
+    assert server is not None
+    before = pjsip.read_text()
+    first = len(before.splitlines()) + 2
+    pjsip.write_text(
+        before
+        + "\n[novofon-reg]\ntype = registration\n"
+        + f"server_uri = {server[1]}\nclient_uri = sip:0099999@{server[1][4:]}\n"
+        + "retry_interval = 60\n"
+    )
+    proc = tk("apply", "--json")
+    leftovers = js(proc)["leftovers"]
+    assert [(lo["file"], lo["first_line"], lo["last_line"], lo["name"]) for lo in leftovers] == [
+        ("pjsip.conf", first, first + 4, "novofon-reg")
+    ], leftovers
+    text = tk("apply").stdout
+    assert f"pjsip.conf:{first}-{first + 4}: [novofon-reg] type=registration" in text

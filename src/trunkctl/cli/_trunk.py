@@ -16,7 +16,7 @@ from trunkctl.errors import BadInput, ConfError, EnvironmentProblem, TrunkctlErr
 from trunkctl.i18n import Text
 
 if TYPE_CHECKING:
-    from trunkctl.provision import Leftover, Tightened
+    from trunkctl.provision import ApplyResult, Leftover, Tightened
     from trunkctl.secret import Secret
 
 from ._app_state import JsonOpt, out, settings_path
@@ -324,35 +324,75 @@ def _print_leftovers(leftovers: list[Leftover]) -> None:
         o.say(f"  {lo.describe()}", style="yellow")
 
 
+def _apply_headline(result: ApplyResult) -> tuple[Text, str]:
+    """The one line that says which of apply's outcomes this was, and its style."""
+    step = result.restart_step
+    if step is not None:  # needs_restart
+        return Text("Needs a restart: ", "Нужен перезапуск: ") + step, "bold yellow"
+    if result.outcome == "applied":
+        return (
+            Text(
+                "Applied: Asterisk loaded everything as written.",
+                "Применено: Asterisk загрузил всё, как записано.",
+            ),
+            "bold green",
+        )
+    return (
+        Text(
+            "Not applied: Asterisk's objects are not proven to match the files (see the "
+            "lines above).",
+            "Не применено: не подтверждено, что объекты Asterisk совпадают с файлами (см. "
+            "строки выше).",
+        ),
+        "bold red",
+    )
+
+
+def _apply_leftovers(cfg_dir: Path) -> list[Leftover]:
+    """The user's own registrations/auths/identifies that target a trunkctl trunk's provider."""
+    from trunkctl.conf import ConfigDir
+    from trunkctl.provision import find_leftovers, managed_objects
+
+    cfg = ConfigDir(cfg_dir)
+    try:
+        objects, _ = managed_objects(cfg)
+    except TrunkctlError:
+        return []
+    found: dict[tuple[str, int, str], Leftover] = {}
+    for trunk in dict.fromkeys(name for name, type_ in objects if type_ == "endpoint"):
+        for lo in find_leftovers(cfg, trunk):
+            found.setdefault((lo.file, lo.first_line, lo.type), lo)
+    return list(found.values())
+
+
 def apply(
     no_reload: Annotated[
         bool, typer.Option("--no-reload", help="Only prove what is loaded.")
     ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Reload PJSIP and the dialplan, prove trunkctl's objects loaded; roll back if refused."""
+    """Reload PJSIP and the dialplan, prove trunkctl's objects loaded; roll back if refused.
+
+    Exit 0 when applied (and registered), 1 when a restart is needed or it was not proven.
+    """
     from trunkctl.provision import apply as do_apply
 
     o = out(json_)
     with _root_needed("apply"):
-        result = run(do_apply(settings(), reload=not no_reload))
+        cfg_settings = settings()
+        result = run(do_apply(cfg_settings, reload=not no_reload))
+    leftovers = _apply_leftovers(cfg_settings.config_dir)
     if o.json:
-        o.emit_json(result.to_dict())
+        o.emit_json({**result.to_dict(), "leftovers": [lo.to_dict() for lo in leftovers]})
     else:
         for proof in result.proofs:
             mark = "[green]✓[/green]" if proof.ok else "[red]✗[/red]"
             o.console.print(f"{mark} {proof.kind} {proof.name}: {proof.detail}", highlight=False)
-        o.say(
-            Text(
-                "Applied: Asterisk loaded everything as written.",
-                "Применено: Asterisk загрузил всё, как записано.",
-            )
-            if result.ok
-            else Text("Not proven: see the lines above.", "Не подтверждено: см. строки выше."),
-            style="bold green" if result.ok else "bold red",
-        )
+        headline, style = _apply_headline(result)
+        o.say(headline, style=style)
         for note in result.notes:
-            o.say(f"! {o.t(note)}", style="yellow")
+            if note != result.restart_step:
+                o.say(f"! {o.t(note)}", style="yellow")
         for name, outcome in result.registrations.items():
             good = outcome == "Registered"
             o.say(
@@ -364,6 +404,7 @@ def apply(
                 ),
                 style="green" if good else "red",
             )
+        _print_leftovers(leftovers)
     if not result.ok or not result.registered:
         raise typer.Exit(1)
 

@@ -122,6 +122,12 @@ class ApplyResult:
         return "refused"
 
     @property
+    def restart_step(self) -> Text | None:
+        """For ``needs_restart``: which setting waits, how to restart and prove it (also in
+        ``notes``); None for the other outcomes."""
+        return _restart_note(self.needs_restart) if self.outcome == "needs_restart" else None
+
+    @property
     def registered(self) -> bool:
         """True unless a registration was refused or did not answer."""
         return all(v == "Registered" for v in self.registrations.values())
