@@ -331,3 +331,47 @@ def test_apply_names_the_users_leftover_registration(pbx: SandboxInfo) -> None:
     ], leftovers
     text = tk("apply").stdout
     assert f"pjsip.conf:{first}-{first + 4}: [novofon-reg] type=registration" in text
+
+
+def test_status_says_unknown_not_down_when_the_ami_does_not_report_it(pbx: SandboxInfo) -> None:
+    # Written but never applied: Asterisk has no such endpoint or registration loaded.
+    tk("setup", "--login", pbx.line_login, "--password-stdin", stdin=pbx.line_password)
+    data = js(tk("status", "--json"))
+    assert data["state"] == "unknown" and data["registration"]["next_refresh"] == "unknown"
+    proc = tk("status")
+    assert proc.returncode == 1
+    assert "Trunk novofon: UNKNOWN" in proc.stdout and "DOWN" not in proc.stdout
+    assert "registration: not loaded, next refresh unknown" in proc.stdout
+    ru = tk("status", lang="ru").stdout
+    assert "Транк novofon: НЕИЗВЕСТНО" in ru and "время обновления неизвестно" in ru
+
+
+BROAD_AMI_USER = (
+    "[general]\nenabled = yes\nbindaddr = 127.0.0.1\n\n[trunkctl]\nsecret = s3cret-value-1\n"
+    "read = call,user,system,reporting\nwrite = originate,system,reporting,command\n"
+)
+
+
+def test_init_narrow_ami_narrows_a_broader_existing_user(tmp_path: Path) -> None:
+    etc = tmp_path / "asterisk"
+    etc.mkdir()
+    (etc / "asterisk.conf").write_text("[directories]\n")
+    manager = etc / "manager.conf"
+    manager.write_text(BROAD_AMI_USER)
+    manager.chmod(0o640)
+
+    def init(*flags: str) -> subprocess.CompletedProcess[str]:
+        settings = str(tmp_path / "config.toml")
+        head = (TRUNKCTL, "--lang", "en", "--settings", settings, "init", "--no-check")
+        return run([*head, "--config-dir", str(etc), *flags])
+
+    asked = init()
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    assert manager.read_text() == BROAD_AMI_USER  # only named, not changed
+    assert "--narrow-ami" in asked.stdout
+    narrowed = init("--narrow-ami", "--json")
+    assert narrowed.returncode == 0, narrowed.stdout + narrowed.stderr
+    assert js(narrowed)["ami_narrowed"] is True
+    text = manager.read_text()
+    assert "write = originate,call,reporting" in text and "secret = s3cret-value-1" in text
+    assert "command" not in text

@@ -471,10 +471,17 @@ def credentials_set(
 def _print_status(data: dict[str, Any]) -> None:
     o = out()
     ok = data["healthy"]
+    unknown = data.get("state") == "unknown"
     o.say(
         Text(f"Trunk {data['trunk']}: ", f"Транк {data['trunk']}: ")
-        + (Text("up", "работает") if ok else Text("DOWN", "НЕ РАБОТАЕТ")),
-        style="bold green" if ok else "bold red",
+        + (
+            Text("up", "работает")
+            if ok
+            else Text("UNKNOWN", "НЕИЗВЕСТНО")
+            if unknown
+            else Text("DOWN", "НЕ РАБОТАЕТ")
+        ),
+        style="bold green" if ok else "bold yellow" if unknown else "bold red",
     )
     reg = data["registration"]
     if reg:
@@ -483,7 +490,9 @@ def _print_status(data: dict[str, Any]) -> None:
             Text(f"  registration: {reg['status']}", f"  регистрация: {reg['status']}")
             + (
                 Text(f", next refresh in {nxt} s", f", обновление через {nxt} с")
-                if nxt
+                if nxt is not None
+                else Text(", next refresh unknown", ", время обновления неизвестно")
+                if reg.get("next_refresh") == "unknown"
                 else Text("", "")
             )
         )
@@ -561,6 +570,14 @@ def init(
     no_check: Annotated[
         bool, typer.Option("--no-check", help="Do not ask the running Asterisk.")
     ] = False,
+    narrow_ami: Annotated[
+        bool,
+        typer.Option(
+            "--narrow-ami",
+            help="Set an existing AMI user's read/write to the classes trunkctl needs "
+            "(without it, init only says what to change).",
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Prepare this server: check PJSIP, create trunkctl's AMI user, write settings."""
@@ -581,6 +598,7 @@ def init(
             settings_file=_default_settings_file(),
             secret_file=secret_file,
             check_asterisk=not no_check,
+            narrow=narrow_ami,
         )
     data = result.to_dict(o.language)
     if o.json:
@@ -599,9 +617,21 @@ def init(
     o.say(
         Text(
             f"  AMI user {data['ami_user']}: "
-            + ("created" if data["ami_user_created"] else "exists"),
+            + (
+                "created"
+                if data["ami_user_created"]
+                else "narrowed"
+                if data["ami_narrowed"]
+                else "exists"
+            ),
             f"  пользователь AMI {data['ami_user']}: "
-            + ("создан" if data["ami_user_created"] else "уже есть"),
+            + (
+                "создан"
+                if data["ami_user_created"]
+                else "права сужены"
+                if data["ami_narrowed"]
+                else "уже есть"
+            ),
         )
     )
     o.say(Text(f"  settings: {data['settings_file']}", f"  настройки: {data['settings_file']}"))
