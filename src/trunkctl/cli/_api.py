@@ -272,6 +272,8 @@ def reset_sip_password_cmd(
             if result.changed
             else Text("pjsip.conf already had it.", "В pjsip.conf он уже был.")
         )
+        for t in result.tightened:
+            o.say(f"! {o.t(t.note)}", style="yellow" if t.changed else "red")
         o.say(Text("Next: trunkctl apply", "Дальше: trunkctl apply"), style="bold")
     if show:
         o.console.print(result.password.reveal(), markup=False, highlight=False)
