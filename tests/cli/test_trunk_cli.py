@@ -375,3 +375,43 @@ def test_init_narrow_ami_narrows_a_broader_existing_user(tmp_path: Path) -> None
     text = manager.read_text()
     assert "write = originate,call,reporting" in text and "secret = s3cret-value-1" in text
     assert "command" not in text
+
+
+def _killed_setup_then(
+    plain_dir: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`setup --mode ip` SIGKILLed between its two files, then ``args`` (which repairs)."""
+    settings = str(plain_dir / "settings.toml")
+    env = {**os.environ, "TRUNKCTL_TEST_KILL_AT": "write-1"}
+    killed = run([TRUNKCTL, "--settings", settings, "setup", "--mode", "ip"], env=env)
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    return run([TRUNKCTL, "--settings", settings, *args], stdin=stdin)
+
+
+def test_setup_says_once_which_interrupted_commit_it_repaired(plain_dir: Path) -> None:
+    before = {f: (plain_dir / "etc" / f).read_bytes() for f in ("pjsip.conf", "extensions.conf")}
+    proc = _killed_setup_then(plain_dir, "--lang", "ru", "setup", "--mode", "ip", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (rec,) = js(proc)["recovered"]
+    assert rec["action"] == "rolled_back" and rec["files"] == ["pjsip.conf", "extensions.conf"]
+    assert rec["restored"] == ["pjsip.conf"]
+    # Said once, in the user's language, on stderr; not again by Python's logger.
+    err = " ".join(proc.stderr.split())
+    assert err.count("прерванная запись pjsip.conf, extensions.conf") == 1, proc.stderr
+    assert "Сначала исправлено" in err and "interrupted commit" not in err
+    # The repaired set was the old one; this run then wrote both files of one run.
+    assert js(proc)["changed"] == ["pjsip.conf", "extensions.conf"]
+    assert all((plain_dir / "etc" / f).read_bytes() != b for f, b in before.items())
+
+
+def test_credentials_set_error_carries_the_repair_in_json(plain_dir: Path) -> None:
+    # No registration trunk to change: an error, but the repair is still reported.
+    proc = _killed_setup_then(
+        plain_dir,
+        *("credentials", "set", "--login", "0012345", "--password-stdin", "--json"),
+        stdin="Pw-1234567\n",
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    details = js(proc)["error"]["details"]
+    assert [r["action"] for r in details["recovered"]] == ["rolled_back"]
+    assert proc.stderr.count("an interrupted commit of pjsip.conf, extensions.conf") == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from trunkctl.errors import BadInput, ConfError, EnvironmentProblem, TrunkctlErr
 from trunkctl.i18n import Text
 
 if TYPE_CHECKING:
+    from trunkctl.conf import Recovery
     from trunkctl.provision import ApplyResult, Leftover, Tightened
     from trunkctl.secret import Secret
 
@@ -81,6 +83,46 @@ def _root_needed(command: str) -> Iterator[None]:
                 "asterisk, если файлы доступны группе на запись).",
             ),
         ) from exc
+
+
+class _RecoveryLog(logging.Handler):
+    """Takes trunkctl.conf's record of each interrupted commit a lock repaired (see
+    ConfigDir.recoveries) and says it at once on stderr, in the user's language."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.found: list[Recovery] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        rec = getattr(record, "recovery", None)
+        if rec is None:
+            if record.levelno >= logging.WARNING and logging.lastResort is not None:
+                logging.lastResort.handle(record)
+            return
+        self.found.append(rec)
+        o = out()
+        line = Text("! First repaired: ", "! Сначала исправлено: ") + rec.message()
+        o.err.print(line.render(o.language), style="yellow", markup=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def recoveries_surfaced() -> Iterator[list[Recovery]]:
+    """Around a command that locks the config dir: each interrupted commit repaired on the
+    way is said once on stderr (not also by Python's last-resort logger) and collected for
+    the command's JSON (``recovered``); an error leaving the block carries them too."""
+    logger = logging.getLogger("trunkctl.conf")
+    handler, propagate = _RecoveryLog(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler.found
+    except TrunkctlError as exc:
+        if handler.found:
+            exc.details.setdefault("recovered", [r.to_dict() for r in handler.found])
+        raise
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def _print_diff(diff: str) -> None:
@@ -197,11 +239,13 @@ def setup(
         )
 
     cfg = ConfigDir(cfg_settings.config_dir)
-    # A dry run writes nothing, so it takes no lock and leaves no .trunkctl.lock (issue 11).
-    transaction = cfg.transaction()
+    # A dry run takes the lock too: it first repairs an interrupted commit (issue 16), so
+    # its diff is against one consistent set; it commits nothing, and the lock file exists
+    # only while held, so none is left behind (issue 11).
     with (
+        recoveries_surfaced() as recovered,
         _root_needed("setup"),
-        contextlib.nullcontext(transaction) if dry_run else transaction as tx,
+        cfg.transaction() as tx,
     ):
         spec, plan, kept = run_setup(tx, args, secret)
         if plan.conflicts:
@@ -242,6 +286,7 @@ def setup(
         "notes": [o.t(n) for n in plan.notes],
         "backups": [str(b.path) for b in backups],
         "tightened": [t.to_dict() for t in tightened],
+        "recovered": [r.to_dict() for r in recovered],
     }
     if o.json:
         o.emit_json(data)
@@ -378,12 +423,18 @@ def apply(
     from trunkctl.provision import apply as do_apply
 
     o = out(json_)
-    with _root_needed("apply"):
+    with recoveries_surfaced() as recovered, _root_needed("apply"):
         cfg_settings = settings()
         result = run(do_apply(cfg_settings, reload=not no_reload))
     leftovers = _apply_leftovers(cfg_settings.config_dir)
     if o.json:
-        o.emit_json({**result.to_dict(), "leftovers": [lo.to_dict() for lo in leftovers]})
+        o.emit_json(
+            {
+                **result.to_dict(),
+                "leftovers": [lo.to_dict() for lo in leftovers],
+                "recovered": [r.to_dict() for r in recovered],
+            }
+        )
     else:
         for proof in result.proofs:
             mark = "[green]✓[/green]" if proof.ok else "[red]✗[/red]"
@@ -432,10 +483,10 @@ def credentials_set(
     profile = None if provider == "generic" else get_profile(provider)
     with _root_needed("credentials set"):
         cfg = ConfigDir(settings().config_dir)
-    transaction = cfg.transaction()
     with (
+        recoveries_surfaced() as recovered,
         _root_needed("credentials set"),
-        contextlib.nullcontext(transaction) if dry_run else transaction as tx,
+        cfg.transaction() as tx,  # a dry run too: see setup
     ):
         change = plan_credentials(tx, trunk=trunk, login=username, password=secret, profile=profile)
         diff, changed = tx.diff(), tx.changed()
@@ -452,6 +503,7 @@ def credentials_set(
                 "files": changed,
                 "diff": diff,
                 "tightened": [t.to_dict() for t in tightened],
+                "recovered": [r.to_dict() for r in recovered],
             }
         )
         return
@@ -592,7 +644,7 @@ def init(
         base = load_settings(settings_path(), missing_ok=True)
     if config_dir is not None:
         base = replace(base, config_dir=config_dir)
-    with _root_needed("init"):
+    with recoveries_surfaced() as recovered, _root_needed("init"):
         result = do_init(
             base,
             settings_file=_default_settings_file(),
@@ -600,7 +652,7 @@ def init(
             check_asterisk=not no_check,
             narrow=narrow_ami,
         )
-    data = result.to_dict(o.language)
+    data = {**result.to_dict(o.language), "recovered": [r.to_dict() for r in recovered]}
     if o.json:
         o.emit_json(data)
         return
