@@ -34,3 +34,11 @@ def test_an_unknown_name_is_an_attribute_error() -> None:
     from trunkctl.calling import CampaignRunner, _campaign
 
     assert CampaignRunner is _campaign.CampaignRunner
+
+
+def test_the_calls_report_type_is_exported_with_the_function_that_returns_it() -> None:
+    loaded = _loaded_after(
+        "import trunkctl.calling as c\nfrom trunkctl.calling import CallsReport, calls_report\n"
+        "assert 'CallsReport' in c.__all__ and CallsReport.__module__.endswith('_api_calls')"
+    )
+    assert "trunkctl.calling._campaign" not in loaded

@@ -6,7 +6,13 @@ bad file or variable, through the CLI, in tests/cli/test_settings_cli.py.
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -402,3 +408,51 @@ def test_any_values_round_trip_and_the_rest_stays_verbatim(
     assert data["ami"]["port"] == port and data.get("provider", {}).get("server") == server
     # Idempotent: the second update finds nothing to change.
     assert update_settings_toml(result, new, source=source) is result
+
+
+@pytest.fixture
+def unreadable_settings() -> Iterator[Path]:
+    """A settings file only root may read, under a directory everyone may enter."""
+    top = Path(tempfile.mkdtemp(prefix="trunkctl-settings-"))
+    top.chmod(0o755)
+    path = top / "config.toml"
+    path.write_text('config_dir = "/etc/asterisk"\n')
+    path.chmod(0o600)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(top)
+
+
+AS_NOBODY = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups")
+
+
+def test_an_unreadable_file_is_the_environment_naming_sudo(unreadable_settings: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path\n"
+        "from trunkctl.settings import load_settings\n"
+        "try:\n    load_settings(Path(sys.argv[1]))\n"
+        "except Exception as e:\n    print(type(e).__name__, e.exit_code, e.next_step.en)\n"
+    )
+    proc = subprocess.run(
+        [*AS_NOBODY, sys.executable, "-c", code, str(unreadable_settings)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.stdout.startswith("EnvironmentProblem 3 "), proc.stdout + proc.stderr
+    assert "sudo" in proc.stdout
+
+
+@pytest.mark.parametrize("command", [("status",), ("config", "backups"), ("apply",)])
+def test_the_cli_says_environment_not_usage_for_an_unreadable_file(
+    unreadable_settings: Path, command: tuple[str, ...]
+) -> None:
+    """--settings used to be click's readable Path: a usage error (2) before trunkctl ran."""
+    trunkctl = str(Path(sys.executable).with_name("trunkctl"))
+    argv = [*AS_NOBODY, trunkctl, "--lang", "en", "--settings", str(unreadable_settings)]
+    proc = subprocess.run([*argv, *command, "--json"], capture_output=True, text=True, check=False)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    error = json.loads(proc.stdout)["error"]
+    assert error["code"] == "environment" and "sudo" in error["next"]
+    assert str(unreadable_settings) in error["evidence"]

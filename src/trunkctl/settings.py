@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadInput
+from .errors import BadInput, EnvironmentProblem
 from .i18n import Text
 
 if TYPE_CHECKING:
@@ -224,6 +224,21 @@ def _read(path: Path, *, missing_ok: bool) -> tuple[str, dict[str, Any]] | None:
         if missing_ok:
             return None
         raise _missing_settings(path) from exc
+    except PermissionError as exc:
+        # The file is there but this user may not read it: the environment (exit 3).
+        raise EnvironmentProblem(
+            Text(
+                "permission denied reading the trunkctl settings file",
+                "нет прав на чтение файла настроек trunkctl",
+            ),
+            evidence=f"{path}: {exc.strerror or exc}",
+            next_step=Text(
+                "Run it as root: sudo trunkctl … (or as a user the file is readable by, e.g. "
+                "one in its group).",
+                "Запустите от root: sudo trunkctl … (или от пользователя, которому файл "
+                "доступен, например из его группы).",
+            ),
+        ) from exc
     except OSError as exc:
         raise BadInput(
             Text("cannot read the trunkctl settings file", "не удаётся прочитать файл настроек"),

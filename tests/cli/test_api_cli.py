@@ -759,3 +759,17 @@ def test_repeatable_events_are_told_from_replays_by_their_content(
         assert answer.status_code == 200
     events = js(bare("webhook", "events", "--json", "--call-log", str(call_log)))["events"]
     assert sorted(e["payload"]["internal"] for e in events) == ["100", "101"]
+
+
+def test_reset_password_text_says_the_world_readable_pjsip_conf_was_tightened(
+    pbx: SandboxInfo, tk: Cli, emulator: EmulatorInfo
+) -> None:
+    pjsip = pbx.pbx_config_dir / "pjsip.conf"
+    with line_password_kept(pbx.sandbox) as old:
+        trunk_up(tk, emulator, old)
+        pjsip.chmod(0o644)
+        reset = tk("api", "reset-sip-password", emulator.line, "--write-config")
+        assert reset.returncode == 0, reset.stdout + reset.stderr
+        text = " ".join(reset.stdout.split())
+        assert f"{pjsip} holds a secret" in text and "(0644): now 0640" in text, text
+        assert pjsip.stat().st_mode & 0o777 == 0o640

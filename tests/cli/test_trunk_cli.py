@@ -7,7 +7,9 @@ messages, and that secrets never reach argv, stdout or JSON.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -15,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from trunkctl.conf import ConfigDir
 
 from ..conftest import SandboxInfo
 from ._run import TRUNKCTL, js, run
@@ -237,3 +241,177 @@ def test_not_root_on_a_config_dir_it_may_write_works(plain_dir: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert js(proc)["changed"] == ["pjsip.conf", "extensions.conf"]
     assert "type = endpoint" in (etc / "pjsip.conf").read_text()
+
+
+def test_setup_tightens_a_world_readable_pjsip_conf_and_says_so(pbx: SandboxInfo) -> None:
+    pjsip = pbx.pbx_config_dir / "pjsip.conf"
+    pjsip.chmod(0o644)
+    gid = pjsip.stat().st_gid
+    setup = tk("setup", "--login", pbx.line_login, "--password-stdin", stdin=pbx.line_password)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    assert pjsip.stat().st_mode & 0o777 == 0o640 and pjsip.stat().st_gid == gid
+    assert f"{pjsip} holds a secret" in " ".join(setup.stdout.split()), setup.stdout
+    assert "now 0640" in setup.stdout
+    # credentials set into a file made world-readable again: the same, in --json.
+    pjsip.chmod(0o644)
+    creds = tk(
+        "credentials",
+        "set",
+        "--login",
+        pbx.line_login,
+        "--password-stdin",
+        "--json",
+        stdin="Another-pass-123\n",
+    )
+    assert creds.returncode == 0, creds.stdout + creds.stderr
+    assert js(creds)["tightened"] == [
+        {"file": str(pjsip), "mode_before": "0644", "mode_after": "0640", "changed": True}
+    ]
+    assert pjsip.stat().st_mode & 0o777 == 0o640
+
+
+def _set_option(conf: Path, key: str, old: str, new: str) -> None:
+    """The first whole option line ``key = old`` (any spacing) set to ``new``."""
+    lines = conf.read_text().splitlines(keepends=True)
+    line_re = re.compile(rf"^\s*{re.escape(key)}\s*=>?\s*{re.escape(old)}\s*$")
+    i = next(i for i, line in enumerate(lines) if line_re.match(line))
+    lines[i] = f"{key} = {new}\n"
+    conf.write_text("".join(lines))
+
+
+def test_apply_says_needs_a_restart_with_how_and_exits_1(pbx: SandboxInfo) -> None:
+    tk("setup", "--login", pbx.line_login, "--password-stdin", stdin=pbx.line_password)
+    assert tk("apply").returncode == 0
+    res = ConfigDir(pbx.pbx_config_dir).resolve("pjsip.conf")
+    endpoint = res.find("novofon", "endpoint")
+    assert endpoint is not None
+    transport = res.find(endpoint.get("transport") or "", "transport")
+    assert transport is not None
+    old_bind = transport.get("bind") or ""
+    host = old_bind.rsplit(":", 1)[0]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((host, 0))
+        port = s.getsockname()[1]
+    conf = Path(transport.file)
+    _set_option(
+        conf if conf.is_absolute() else pbx.pbx_config_dir / conf,
+        "bind",
+        old_bind,
+        f"{host}:{port}",
+    )
+    proc = tk("apply")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    text = " ".join(proc.stdout.split())
+    assert "Needs a restart: " in text and f"{host}:{port}" in text
+    assert "core restart gracefully" in text and "systemctl restart asterisk" in text
+    assert text.count("trunkctl apply --no-reload") == 1  # said once, not twice
+    assert "Not proven" not in text and "Applied" not in text
+    data = js(tk("apply", "--no-reload", "--json"))
+    assert data["outcome"] == "needs_restart" and data["ok"] is False
+
+
+def test_apply_names_the_users_leftover_registration(pbx: SandboxInfo) -> None:
+    setup = tk("setup", "--login", pbx.line_login, "--password-stdin", stdin=pbx.line_password)
+    assert setup.returncode == 0, setup.stderr
+    pjsip = pbx.pbx_config_dir / "pjsip.conf"
+    server = re.search(r"^server_uri\s*=\s*(\S+)", pjsip.read_text(), re.M)
+    assert server is not None
+    before = pjsip.read_text()
+    first = len(before.splitlines()) + 2
+    pjsip.write_text(
+        before
+        + "\n[novofon-reg]\ntype = registration\n"
+        + f"server_uri = {server[1]}\nclient_uri = sip:0099999@{server[1][4:]}\n"
+        + "retry_interval = 60\n"
+    )
+    proc = tk("apply", "--json")
+    leftovers = js(proc)["leftovers"]
+    assert [(lo["file"], lo["first_line"], lo["last_line"], lo["name"]) for lo in leftovers] == [
+        ("pjsip.conf", first, first + 4, "novofon-reg")
+    ], leftovers
+    text = tk("apply").stdout
+    assert f"pjsip.conf:{first}-{first + 4}: [novofon-reg] type=registration" in text
+
+
+def test_status_says_unknown_not_down_when_the_ami_does_not_report_it(pbx: SandboxInfo) -> None:
+    # Written but never applied: Asterisk has no such endpoint or registration loaded.
+    tk("setup", "--login", pbx.line_login, "--password-stdin", stdin=pbx.line_password)
+    data = js(tk("status", "--json"))
+    assert data["state"] == "unknown" and data["registration"]["next_refresh"] == "unknown"
+    proc = tk("status")
+    assert proc.returncode == 1
+    assert "Trunk novofon: UNKNOWN" in proc.stdout and "DOWN" not in proc.stdout
+    assert "registration: not loaded, next refresh unknown" in proc.stdout
+    ru = tk("status", lang="ru").stdout
+    assert "Транк novofon: НЕИЗВЕСТНО" in ru and "время обновления неизвестно" in ru
+
+
+BROAD_AMI_USER = (
+    "[general]\nenabled = yes\nbindaddr = 127.0.0.1\n\n[trunkctl]\nsecret = s3cret-value-1\n"
+    "read = call,user,system,reporting\nwrite = originate,system,reporting,command\n"
+)
+
+
+def test_init_narrow_ami_narrows_a_broader_existing_user(tmp_path: Path) -> None:
+    etc = tmp_path / "asterisk"
+    etc.mkdir()
+    (etc / "asterisk.conf").write_text("[directories]\n")
+    manager = etc / "manager.conf"
+    manager.write_text(BROAD_AMI_USER)
+    manager.chmod(0o640)
+
+    def init(*flags: str) -> subprocess.CompletedProcess[str]:
+        settings = str(tmp_path / "config.toml")
+        head = (TRUNKCTL, "--lang", "en", "--settings", settings, "init", "--no-check")
+        return run([*head, "--config-dir", str(etc), *flags])
+
+    asked = init()
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    assert manager.read_text() == BROAD_AMI_USER  # only named, not changed
+    assert "--narrow-ami" in asked.stdout
+    narrowed = init("--narrow-ami", "--json")
+    assert narrowed.returncode == 0, narrowed.stdout + narrowed.stderr
+    assert js(narrowed)["ami_narrowed"] is True
+    text = manager.read_text()
+    assert "write = originate,call,reporting" in text and "secret = s3cret-value-1" in text
+    assert "command" not in text
+
+
+def _killed_setup_then(
+    plain_dir: Path, *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`setup --mode ip` SIGKILLed between its two files, then ``args`` (which repairs)."""
+    settings = str(plain_dir / "settings.toml")
+    env = {**os.environ, "TRUNKCTL_TEST_KILL_AT": "write-1"}
+    killed = run([TRUNKCTL, "--settings", settings, "setup", "--mode", "ip"], env=env)
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    return run([TRUNKCTL, "--settings", settings, *args], stdin=stdin)
+
+
+def test_setup_says_once_which_interrupted_commit_it_repaired(plain_dir: Path) -> None:
+    before = {f: (plain_dir / "etc" / f).read_bytes() for f in ("pjsip.conf", "extensions.conf")}
+    proc = _killed_setup_then(plain_dir, "--lang", "ru", "setup", "--mode", "ip", "--json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (rec,) = js(proc)["recovered"]
+    assert rec["action"] == "rolled_back" and rec["files"] == ["pjsip.conf", "extensions.conf"]
+    assert rec["restored"] == ["pjsip.conf"]
+    # Said once, in the user's language, on stderr; not again by Python's logger.
+    err = " ".join(proc.stderr.split())
+    assert err.count("прерванная запись pjsip.conf, extensions.conf") == 1, proc.stderr
+    assert "Сначала исправлено" in err and "interrupted commit" not in err
+    # The repaired set was the old one; this run then wrote both files of one run.
+    assert js(proc)["changed"] == ["pjsip.conf", "extensions.conf"]
+    assert all((plain_dir / "etc" / f).read_bytes() != b for f, b in before.items())
+
+
+def test_credentials_set_error_carries_the_repair_in_json(plain_dir: Path) -> None:
+    # No registration trunk to change: an error, but the repair is still reported.
+    proc = _killed_setup_then(
+        plain_dir,
+        *("credentials", "set", "--login", "0012345", "--password-stdin", "--json"),
+        stdin="Pw-1234567\n",
+    )
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    details = js(proc)["error"]["details"]
+    assert [r["action"] for r in details["recovered"]] == ["rolled_back"]
+    assert proc.stderr.count("an interrupted commit of pjsip.conf, extensions.conf") == 1

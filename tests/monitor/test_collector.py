@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from trunkctl.errors import BadInput, EnvironmentProblem
 from trunkctl.monitor import (
+    APPLY_RESULT_FILE,
     APPLY_SNAPSHOT_DIR,
     DEFAULT_PORT,
     ApplySample,
@@ -57,7 +58,7 @@ FULL = Snapshot(
     calls_in_progress=1,
     balance=BalanceSample(42.5, "RUB", 1_700_000_100.0),
     channel_limits=(("novofon", 2),),
-    apply=ApplySample(1_700_000_200.0, 1_700_000_300.0),
+    apply=ApplySample(1_700_000_200.0, 1_700_000_300.0, "needs_restart", 1_700_000_250.0),
     doctor=DoctorSample(
         1_700_000_400.0,
         1.5,
@@ -116,6 +117,11 @@ def test_every_family_is_named_by_convention_and_carries_the_snapshot(server) ->
     assert got[("trunkctl_endpoint_channel_limit", (("trunk", "novofon"),))] == 2
     assert got[("trunkctl_apply_last_success_timestamp_seconds", ())] == 1_700_000_200.0
     assert got[("trunkctl_config_last_backup_timestamp_seconds", ())] == 1_700_000_300.0
+    last = "trunkctl_apply_last_result"
+    assert got[(last, (("outcome", "needs_restart"),))] == 1
+    assert got[(last, (("outcome", "applied"),))] == 0
+    assert got[(last, (("outcome", "refused"),))] == 0
+    assert got[("trunkctl_apply_last_timestamp_seconds", ())] == 1_700_000_250.0
     lint = (("rule", "PJSIP001"), ("source", "lint"), ("status", "fail"))
     assert got[("trunkctl_doctor_problems", lint)] == 2
     assert got[("trunkctl_doctor_duration_seconds", ())] == 1.5
@@ -180,9 +186,18 @@ def test_a_taken_port_is_a_clear_environment_problem() -> None:
 
 
 def test_apply_snapshot_dir_is_the_one_apply_writes() -> None:
-    from trunkctl.provision._apply import SNAPSHOT_DIR
+    from trunkctl.provision._apply import LAST_RESULT, SNAPSHOT_DIR
 
     assert APPLY_SNAPSHOT_DIR == SNAPSHOT_DIR
+    assert APPLY_RESULT_FILE == LAST_RESULT
+
+
+def test_no_apply_recorded_no_apply_result_series(server) -> None:
+    srv, current = server
+    current["snap"] = Snapshot(apply=ApplySample(1_700_000_200.0, 1_700_000_300.0))
+    names = {name for name, _ in samples(scrape(srv.url))}
+    assert "trunkctl_apply_last_result" not in names
+    assert "trunkctl_apply_last_timestamp_seconds" not in names
 
 
 def test_serves_on_ipv6_loopback() -> None:

@@ -4,6 +4,7 @@ drops, the call log's counters across restarts, the balance cache, doctor, apply
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -49,6 +50,9 @@ async def test_registered_trunk_is_reported_from_the_real_pbx(
         await mon.aclose()
     snap = mon.snapshot
     assert snap.ami_up and snap.ami_connections == 1
+    # apply's own record of its outcome (last-apply.json), not the backups' file times.
+    assert snap.apply.last_outcome == "applied"
+    assert snap.apply.last_at is not None and snap.apply.last_at >= before - 1
     trunk = {t.name: t for t in snap.trunks}["novofon"]
     assert trunk.loaded and trunk.registration == "Registered"
     assert trunk.device_state == status.device_state and trunk.channels == status.active_channels
@@ -232,3 +236,27 @@ async def test_doctor_problems_match_the_doctor_itself(pbx: SandboxInfo, tmp_pat
     )
     assert ours == theirs
     assert ("trunk_loaded", "fail") in ours  # a fresh pbx has no trunk
+
+
+async def test_the_apply_record_is_read_and_is_not_counted_as_a_backup(tmp_path: Path) -> None:
+    from trunkctl.settings import Settings
+
+    backups = tmp_path / ".trunkctl-backups"
+    backups.mkdir()
+    old_backup = backups / "pjsip.conf.20260101T000000.000000000Z"
+    old_backup.write_text("[x]\n")
+    os.utime(old_backup, (1_700_000_000, 1_700_000_000))
+    record = backups / "last-apply.json"
+    record.write_text('{"ok": false, "outcome": "refused", "at": 1700000500.5}\n')
+    mon = Monitor(Settings(config_dir=tmp_path), call_log=tmp_path / "c.db")
+    try:
+        await mon.refresh_apply()
+        assert mon.snapshot.apply.last_outcome == "refused"
+        assert mon.snapshot.apply.last_at == 1_700_000_500.5
+        assert mon.snapshot.apply.last_backup_at == 1_700_000_000
+        record.write_text("not json")  # a broken record: no outcome, still no error
+        await mon.refresh_apply()
+        assert mon.snapshot.apply.last_outcome is None
+        assert mon.snapshot.sources["backups"].up
+    finally:
+        await mon.aclose()

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from trunkctl.conf import ConfigDir
-from trunkctl.errors import BadInput
+from trunkctl.errors import TrunkctlError
 from trunkctl.pjsip import TrunkSpec, render_trunk
 from trunkctl.providers import PROFILES
 from trunkctl.provision import plan_credentials, plan_setup
@@ -69,8 +69,10 @@ def run(folder: Path, op: Op) -> bool:
         else:
             try:
                 plan_credentials(tx, trunk="novofon", login=op.login, password=Secret(op.password))
-            except BadInput:
-                return False  # no trunk yet (or IP mode): nothing to change
+            except TrunkctlError:
+                # No trunk yet (or IP mode), or the [novofon] sections are the user's own
+                # (refused as a conflict): nothing to change.
+                return False
         tx.commit()
     return True
 

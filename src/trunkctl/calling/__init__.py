@@ -7,6 +7,7 @@ from trunkctl._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from ._api_calls import (
+        CallsReport,
         PlacedCall,
         call_via,
         calls_report,
@@ -37,6 +38,7 @@ __all__ = [
     "RETRY_CHOICES",
     "BadLine",
     "CallReport",
+    "CallsReport",
     "CampaignError",
     "CampaignProgress",
     "CampaignReport",
@@ -62,6 +64,7 @@ __all__ = [
 __getattr__ = _lazy_exports(
     __name__,
     {
+        "CallsReport": "_api_calls",
         "PlacedCall": "_api_calls",
         "call_via": "_api_calls",
         "calls_report": "_api_calls",

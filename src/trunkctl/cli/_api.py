@@ -238,6 +238,8 @@ def reset_sip_password_cmd(
     """Make NovoFon generate a new SIP password (Data API) and write it into pjsip.conf."""
     from trunkctl.provision import reset_sip_password
 
+    from ._trunk import recoveries_surfaced
+
     o = out(json_)
     if not write_config and not show:
         raise BadInput(
@@ -252,9 +254,16 @@ def reset_sip_password_cmd(
         )
     conf = api_config(api_url, timeout_s, credentials_stdin, argv_secret)
     target = settings() if write_config else None
-    result = run(reset_sip_password(conf, line, settings=target, trunk=trunk, profile=provider))
+    with recoveries_surfaced() as recovered:
+        result = run(reset_sip_password(conf, line, settings=target, trunk=trunk, profile=provider))
     if o.json:
-        o.emit_json({"ok": True, **result.to_dict(show=show)})
+        o.emit_json(
+            {
+                "ok": True,
+                **result.to_dict(show=show),
+                "recovered": [r.to_dict() for r in recovered],
+            }
+        )
         return
     o.say(
         Text(
@@ -272,6 +281,8 @@ def reset_sip_password_cmd(
             if result.changed
             else Text("pjsip.conf already had it.", "В pjsip.conf он уже был.")
         )
+        for t in result.tightened:
+            o.say(f"! {o.t(t.note)}", style="yellow" if t.changed else "red")
         o.say(Text("Next: trunkctl apply", "Дальше: trunkctl apply"), style="bold")
     if show:
         o.console.print(result.password.reveal(), markup=False, highlight=False)

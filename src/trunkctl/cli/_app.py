@@ -52,6 +52,9 @@ def _global(
             "--settings",
             envvar="TRUNKCTL_SETTINGS",
             help="trunkctl settings file (config dir, AMI address, user, secret file).",
+            # click's Path checks readability before any command runs and calls an
+            # unreadable file a usage error (2); trunkctl's own reading says "use sudo" (3).
+            readable=False,
         ),
     ] = None,
     sandbox: Annotated[

@@ -140,12 +140,22 @@ def restore(
     """Put a file back as a backup holds it; the current text is backed up first."""
     from trunkctl.conf import ConfigDir
 
+    from ._trunk import recoveries_surfaced
+
     o = out(json_)
     cdir = _dir(config_dir)
     chosen = _pick(file, backup, cdir)
-    before = ConfigDir(cdir).restore(file, chosen)
+    with recoveries_surfaced() as recovered:
+        before = ConfigDir(cdir).restore(file, chosen)
     if o.json:
-        o.emit_json({"file": file, "restored": chosen.stamp, "previous_saved_as": str(before.path)})
+        o.emit_json(
+            {
+                "file": file,
+                "restored": chosen.stamp,
+                "previous_saved_as": str(before.path),
+                "recovered": [r.to_dict() for r in recovered],
+            }
+        )
     else:
         o.say(
             Text(

@@ -7,6 +7,7 @@ then the line's credentials arrive, the trunk registers, and test calls are expl
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from pathlib import Path
@@ -109,10 +110,14 @@ def demo(json_: JsonOpt = False) -> None:
     from trunkctl.settings import load_settings
 
     from ._common import run
+    from ._trunk import recoveries_surfaced
 
     o = out(json_)
     story = _Story()
     sb = Sandbox()
+    # Interrupted commits repaired by a step: said on stderr as they happen, and in --json.
+    surfaced = contextlib.ExitStack()
+    recovered = surfaced.enter_context(recoveries_surfaced())
     try:
         story.step(
             "sandbox",
@@ -369,10 +374,19 @@ def demo(json_: JsonOpt = False) -> None:
         )
     except _StepFailed:
         pass
+    finally:
+        surfaced.close()
     ok = all(s["ok"] for s in story.steps)
     seconds = round(time.monotonic() - story.started, 1)
     if o.json:
-        o.emit_json({"ok": ok, "seconds": seconds, "steps": story.steps})
+        o.emit_json(
+            {
+                "ok": ok,
+                "seconds": seconds,
+                "steps": story.steps,
+                "recovered": [r.to_dict() for r in recovered],
+            }
+        )
     else:
         o.console.rule(style="cyan")
         o.say(

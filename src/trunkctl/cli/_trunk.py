@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import time
 from collections.abc import Iterator
@@ -16,7 +17,8 @@ from trunkctl.errors import BadInput, ConfError, EnvironmentProblem, TrunkctlErr
 from trunkctl.i18n import Text
 
 if TYPE_CHECKING:
-    from trunkctl.provision import Leftover
+    from trunkctl.conf import Recovery
+    from trunkctl.provision import ApplyResult, Leftover, Tightened
     from trunkctl.secret import Secret
 
 from ._app_state import JsonOpt, out, settings_path
@@ -81,6 +83,46 @@ def _root_needed(command: str) -> Iterator[None]:
                 "asterisk, если файлы доступны группе на запись).",
             ),
         ) from exc
+
+
+class _RecoveryLog(logging.Handler):
+    """Takes trunkctl.conf's record of each interrupted commit a lock repaired (see
+    ConfigDir.recoveries) and says it at once on stderr, in the user's language."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.found: list[Recovery] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        rec = getattr(record, "recovery", None)
+        if rec is None:
+            if record.levelno >= logging.WARNING and logging.lastResort is not None:
+                logging.lastResort.handle(record)
+            return
+        self.found.append(rec)
+        o = out()
+        line = Text("! First repaired: ", "! Сначала исправлено: ") + rec.message()
+        o.err.print(line.render(o.language), style="yellow", markup=False, soft_wrap=True)
+
+
+@contextlib.contextmanager
+def recoveries_surfaced() -> Iterator[list[Recovery]]:
+    """Around a command that locks the config dir: each interrupted commit repaired on the
+    way is said once on stderr (not also by Python's last-resort logger) and collected for
+    the command's JSON (``recovered``); an error leaving the block carries them too."""
+    logger = logging.getLogger("trunkctl.conf")
+    handler, propagate = _RecoveryLog(), logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield handler.found
+    except TrunkctlError as exc:
+        if handler.found:
+            exc.details.setdefault("recovered", [r.to_dict() for r in handler.found])
+        raise
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def _print_diff(diff: str) -> None:
@@ -197,11 +239,13 @@ def setup(
         )
 
     cfg = ConfigDir(cfg_settings.config_dir)
-    # A dry run writes nothing, so it takes no lock and leaves no .trunkctl.lock (issue 11).
-    transaction = cfg.transaction()
+    # A dry run takes the lock too: it first repairs an interrupted commit (issue 16), so
+    # its diff is against one consistent set; it commits nothing, and the lock file exists
+    # only while held, so none is left behind (issue 11).
     with (
+        recoveries_surfaced() as recovered,
         _root_needed("setup"),
-        contextlib.nullcontext(transaction) if dry_run else transaction as tx,
+        cfg.transaction() as tx,
     ):
         spec, plan, kept = run_setup(tx, args, secret)
         if plan.conflicts:
@@ -221,6 +265,7 @@ def setup(
             )
         diff, changed = tx.diff(), tx.changed()
         backups = [] if dry_run else tx.commit()
+    tightened = _tighten(cfg.path, [] if dry_run else changed)
     data: dict[str, Any] = {
         "ok": True,
         "trunk": name,
@@ -240,6 +285,8 @@ def setup(
         "leftovers": [lo.to_dict() for lo in plan.leftovers],
         "notes": [o.t(n) for n in plan.notes],
         "backups": [str(b.path) for b in backups],
+        "tightened": [t.to_dict() for t in tightened],
+        "recovered": [r.to_dict() for r in recovered],
     }
     if o.json:
         o.emit_json(data)
@@ -287,7 +334,21 @@ def setup(
             ),
             style="green",
         )
+        _print_tightened(tightened)
         o.say(Text("Next: trunkctl apply", "Дальше: trunkctl apply"), style="bold")
+
+
+def _tighten(config_dir: Path, changed: list[str]) -> list[Tightened]:
+    """After a commit: no file it wrote a secret into stays readable by others."""
+    from trunkctl.provision import tighten_secret_files
+
+    return tighten_secret_files(config_dir, changed) if changed else []
+
+
+def _print_tightened(tightened: list[Tightened]) -> None:
+    o = out()
+    for t in tightened:
+        o.say(f"! {o.t(t.note)}", style="yellow" if t.changed else "red")
 
 
 def _print_leftovers(leftovers: list[Leftover]) -> None:
@@ -308,35 +369,81 @@ def _print_leftovers(leftovers: list[Leftover]) -> None:
         o.say(f"  {lo.describe()}", style="yellow")
 
 
+def _apply_headline(result: ApplyResult) -> tuple[Text, str]:
+    """The one line that says which of apply's outcomes this was, and its style."""
+    step = result.restart_step
+    if step is not None:  # needs_restart
+        return Text("Needs a restart: ", "Нужен перезапуск: ") + step, "bold yellow"
+    if result.outcome == "applied":
+        return (
+            Text(
+                "Applied: Asterisk loaded everything as written.",
+                "Применено: Asterisk загрузил всё, как записано.",
+            ),
+            "bold green",
+        )
+    return (
+        Text(
+            "Not applied: Asterisk's objects are not proven to match the files (see the "
+            "lines above).",
+            "Не применено: не подтверждено, что объекты Asterisk совпадают с файлами (см. "
+            "строки выше).",
+        ),
+        "bold red",
+    )
+
+
+def _apply_leftovers(cfg_dir: Path) -> list[Leftover]:
+    """The user's own registrations/auths/identifies that target a trunkctl trunk's provider."""
+    from trunkctl.conf import ConfigDir
+    from trunkctl.provision import find_leftovers, managed_objects
+
+    cfg = ConfigDir(cfg_dir)
+    try:
+        objects, _ = managed_objects(cfg)
+    except TrunkctlError:
+        return []
+    found: dict[tuple[str, int, str], Leftover] = {}
+    for trunk in dict.fromkeys(name for name, type_ in objects if type_ == "endpoint"):
+        for lo in find_leftovers(cfg, trunk):
+            found.setdefault((lo.file, lo.first_line, lo.type), lo)
+    return list(found.values())
+
+
 def apply(
     no_reload: Annotated[
         bool, typer.Option("--no-reload", help="Only prove what is loaded.")
     ] = False,
     json_: JsonOpt = False,
 ) -> None:
-    """Reload PJSIP and the dialplan, prove trunkctl's objects loaded; roll back if refused."""
+    """Reload PJSIP and the dialplan, prove trunkctl's objects loaded; roll back if refused.
+
+    Exit 0 when applied (and registered), 1 when a restart is needed or it was not proven.
+    """
     from trunkctl.provision import apply as do_apply
 
     o = out(json_)
-    with _root_needed("apply"):
-        result = run(do_apply(settings(), reload=not no_reload))
+    with recoveries_surfaced() as recovered, _root_needed("apply"):
+        cfg_settings = settings()
+        result = run(do_apply(cfg_settings, reload=not no_reload))
+    leftovers = _apply_leftovers(cfg_settings.config_dir)
     if o.json:
-        o.emit_json(result.to_dict())
+        o.emit_json(
+            {
+                **result.to_dict(),
+                "leftovers": [lo.to_dict() for lo in leftovers],
+                "recovered": [r.to_dict() for r in recovered],
+            }
+        )
     else:
         for proof in result.proofs:
             mark = "[green]✓[/green]" if proof.ok else "[red]✗[/red]"
             o.console.print(f"{mark} {proof.kind} {proof.name}: {proof.detail}", highlight=False)
-        o.say(
-            Text(
-                "Applied: Asterisk loaded everything as written.",
-                "Применено: Asterisk загрузил всё, как записано.",
-            )
-            if result.ok
-            else Text("Not proven: see the lines above.", "Не подтверждено: см. строки выше."),
-            style="bold green" if result.ok else "bold red",
-        )
+        headline, style = _apply_headline(result)
+        o.say(headline, style=style)
         for note in result.notes:
-            o.say(f"! {o.t(note)}", style="yellow")
+            if note != result.restart_step:
+                o.say(f"! {o.t(note)}", style="yellow")
         for name, outcome in result.registrations.items():
             good = outcome == "Registered"
             o.say(
@@ -348,6 +455,7 @@ def apply(
                 ),
                 style="green" if good else "red",
             )
+        _print_leftovers(leftovers)
     if not result.ok or not result.registered:
         raise typer.Exit(1)
 
@@ -375,15 +483,16 @@ def credentials_set(
     profile = None if provider == "generic" else get_profile(provider)
     with _root_needed("credentials set"):
         cfg = ConfigDir(settings().config_dir)
-    transaction = cfg.transaction()
     with (
+        recoveries_surfaced() as recovered,
         _root_needed("credentials set"),
-        contextlib.nullcontext(transaction) if dry_run else transaction as tx,
+        cfg.transaction() as tx,  # a dry run too: see setup
     ):
         change = plan_credentials(tx, trunk=trunk, login=username, password=secret, profile=profile)
         diff, changed = tx.diff(), tx.changed()
         if not dry_run:
             tx.commit()
+    tightened = _tighten(cfg.path, [] if dry_run else changed)
     if o.json:
         o.emit_json(
             {
@@ -393,6 +502,8 @@ def credentials_set(
                 "changed": change.changed,
                 "files": changed,
                 "diff": diff,
+                "tightened": [t.to_dict() for t in tightened],
+                "recovered": [r.to_dict() for r in recovered],
             }
         )
         return
@@ -400,6 +511,7 @@ def credentials_set(
         o.say(Text("The credentials are already these.", "Учётные данные уже такие."))
         return
     _print_diff(diff)
+    _print_tightened(tightened)
     o.say(
         Text("Next: trunkctl apply", "Дальше: trunkctl apply")
         if not dry_run
@@ -411,10 +523,17 @@ def credentials_set(
 def _print_status(data: dict[str, Any]) -> None:
     o = out()
     ok = data["healthy"]
+    unknown = data.get("state") == "unknown"
     o.say(
         Text(f"Trunk {data['trunk']}: ", f"Транк {data['trunk']}: ")
-        + (Text("up", "работает") if ok else Text("DOWN", "НЕ РАБОТАЕТ")),
-        style="bold green" if ok else "bold red",
+        + (
+            Text("up", "работает")
+            if ok
+            else Text("UNKNOWN", "НЕИЗВЕСТНО")
+            if unknown
+            else Text("DOWN", "НЕ РАБОТАЕТ")
+        ),
+        style="bold green" if ok else "bold yellow" if unknown else "bold red",
     )
     reg = data["registration"]
     if reg:
@@ -423,7 +542,9 @@ def _print_status(data: dict[str, Any]) -> None:
             Text(f"  registration: {reg['status']}", f"  регистрация: {reg['status']}")
             + (
                 Text(f", next refresh in {nxt} s", f", обновление через {nxt} с")
-                if nxt
+                if nxt is not None
+                else Text(", next refresh unknown", ", время обновления неизвестно")
+                if reg.get("next_refresh") == "unknown"
                 else Text("", "")
             )
         )
@@ -501,6 +622,14 @@ def init(
     no_check: Annotated[
         bool, typer.Option("--no-check", help="Do not ask the running Asterisk.")
     ] = False,
+    narrow_ami: Annotated[
+        bool,
+        typer.Option(
+            "--narrow-ami",
+            help="Set an existing AMI user's read/write to the classes trunkctl needs "
+            "(without it, init only says what to change).",
+        ),
+    ] = False,
     json_: JsonOpt = False,
 ) -> None:
     """Prepare this server: check PJSIP, create trunkctl's AMI user, write settings."""
@@ -515,14 +644,15 @@ def init(
         base = load_settings(settings_path(), missing_ok=True)
     if config_dir is not None:
         base = replace(base, config_dir=config_dir)
-    with _root_needed("init"):
+    with recoveries_surfaced() as recovered, _root_needed("init"):
         result = do_init(
             base,
             settings_file=_default_settings_file(),
             secret_file=secret_file,
             check_asterisk=not no_check,
+            narrow=narrow_ami,
         )
-    data = result.to_dict(o.language)
+    data = {**result.to_dict(o.language), "recovered": [r.to_dict() for r in recovered]}
     if o.json:
         o.emit_json(data)
         return
@@ -539,9 +669,21 @@ def init(
     o.say(
         Text(
             f"  AMI user {data['ami_user']}: "
-            + ("created" if data["ami_user_created"] else "exists"),
+            + (
+                "created"
+                if data["ami_user_created"]
+                else "narrowed"
+                if data["ami_narrowed"]
+                else "exists"
+            ),
             f"  пользователь AMI {data['ami_user']}: "
-            + ("создан" if data["ami_user_created"] else "уже есть"),
+            + (
+                "создан"
+                if data["ami_user_created"]
+                else "права сужены"
+                if data["ami_narrowed"]
+                else "уже есть"
+            ),
         )
     )
     o.say(Text(f"  settings: {data['settings_file']}", f"  настройки: {data['settings_file']}"))

@@ -523,9 +523,11 @@ class ConfigDir:
             )
         self._remove_journal()
         self.recoveries.append(rec)
-        # Until every command prints ``recoveries`` itself, Python's last-resort handler
-        # shows this warning on stderr (stdout, and so --json, stays clean).
-        log.warning("trunkctl: %s (%s)", rec.message().render(), self.path)
+        # One path to the user: the CLI's commands catch this record (``extra``: the
+        # Recovery) with their own handler and print it once, bilingual, on stderr and in
+        # their JSON; a library caller with no logging set up still sees it through
+        # Python's last-resort handler on stderr (stdout, and so JSON, stays clean).
+        log.warning("trunkctl: %s (%s)", rec.message().render(), self.path, extra={"recovery": rec})
 
     def _clean_stale_temps(self) -> None:
         # Temp files of a writer that died (kill -9) are removed once nobody can own them.

@@ -7,6 +7,7 @@ does no I/O. Metric names and labels: docs/monitoring.md.
 """
 
 from ._collector import (
+    APPLY_OUTCOMES,
     DEFAULT_PORT,
     DEVICE_STATES,
     REGISTRATION_STATES,
@@ -15,7 +16,7 @@ from ._collector import (
     parse_listen,
     serve_metrics,
 )
-from ._monitor import APPLY_SNAPSHOT_DIR, Monitor
+from ._monitor import APPLY_RESULT_FILE, APPLY_SNAPSHOT_DIR, Monitor
 from ._snapshot import (
     ApplySample,
     BalanceSample,
@@ -29,6 +30,8 @@ from ._snapshot import (
 )
 
 __all__ = [
+    "APPLY_OUTCOMES",
+    "APPLY_RESULT_FILE",
     "APPLY_SNAPSHOT_DIR",
     "DEFAULT_PORT",
     "DEVICE_STATES",

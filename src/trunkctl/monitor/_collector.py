@@ -29,6 +29,7 @@ from trunkctl.i18n import Text
 from ._snapshot import Snapshot
 
 __all__ = [
+    "APPLY_OUTCOMES",
     "DEFAULT_PORT",
     "DEVICE_STATES",
     "REGISTRATION_STATES",
@@ -40,6 +41,9 @@ __all__ = [
 
 DEFAULT_PORT = 10150
 """The exporter's default TCP port (see docs/monitoring.md for why this number)."""
+
+APPLY_OUTCOMES = ("applied", "needs_restart", "refused")
+"""``trunkctl apply``'s outcomes, always exported (0 or 1) once an apply was recorded."""
 
 REGISTRATION_STATES = ("Registered", "Unregistered", "Rejected", "Stopped")
 """Outbound registration states of Asterisk's res_pjsip_outbound_registration, always
@@ -204,6 +208,22 @@ class SnapshotCollector(Collector):
                 "trunkctl_apply_last_success_timestamp_seconds",
                 "When `trunkctl apply` last proved a configuration loaded.",
                 snap.apply.last_success_at,
+            )
+        if snap.apply.last_outcome is not None:
+            last = GaugeMetricFamily(
+                "trunkctl_apply_last_result",
+                "The last proved `trunkctl apply`: 1 for its outcome (applied, needs_restart, "
+                "refused), 0 for the others.",
+                labels=["outcome"],
+            )
+            for outcome, value in _states(APPLY_OUTCOMES, snap.apply.last_outcome):
+                last.add_metric([outcome], value)
+            yield last
+        if snap.apply.last_at is not None:
+            yield GaugeMetricFamily(
+                "trunkctl_apply_last_timestamp_seconds",
+                "When the last proved `trunkctl apply` ran, whatever its outcome.",
+                snap.apply.last_at,
             )
         if snap.apply.last_backup_at is not None:
             yield GaugeMetricFamily(

@@ -44,13 +44,18 @@ if TYPE_CHECKING:
     from trunkctl.novofon import NovofonConfig
     from trunkctl.settings import Settings
 
-__all__ = ["APPLY_SNAPSHOT_DIR", "Monitor"]
+__all__ = ["APPLY_RESULT_FILE", "APPLY_SNAPSHOT_DIR", "Monitor"]
 
 log = logging.getLogger("trunkctl.monitor")
 
 APPLY_SNAPSHOT_DIR = "last-applied"
 """Where ``apply`` keeps the files Asterisk last accepted, inside the backup dir (the same
 name as trunkctl.provision's SNAPSHOT_DIR; a test keeps the two equal)."""
+
+APPLY_RESULT_FILE = "last-apply.json"
+"""The record of the last proved ``apply`` (ok, outcome, at, rolled_back, registrations),
+inside the backup dir (the same name as trunkctl.provision's LAST_RESULT; a test keeps the
+two equal)."""
 
 _WAKE_EVENTS = frozenset({"Registry", "ContactStatus"})
 
@@ -368,14 +373,14 @@ def _count_calls(path: Path) -> tuple[tuple[CallCount, ...], int]:
     return tuple(CallCount(str(s), str(o), str(c), int(n)) for s, o, c, n in rows), int(dialing)
 
 
-def _newest_mtime(folder: Path) -> float | None:
+def _newest_mtime(folder: Path, skip: frozenset[str] = frozenset()) -> float | None:
     newest: float | None = None
     try:
         entries = list(os.scandir(folder))
     except FileNotFoundError:
         return None
     for entry in entries:
-        if entry.is_file(follow_symlinks=False):
+        if entry.name not in skip and entry.is_file(follow_symlinks=False):
             mtime = entry.stat(follow_symlinks=False).st_mtime
             newest = mtime if newest is None else max(newest, mtime)
     return newest
@@ -385,4 +390,31 @@ def _apply_times(config_dir: Path) -> ApplySample:
     from trunkctl.conf import ConfigDir
 
     backups = ConfigDir(config_dir).backup_dir
-    return ApplySample(_newest_mtime(backups / APPLY_SNAPSHOT_DIR), _newest_mtime(backups))
+    outcome, at = _last_result(backups / APPLY_RESULT_FILE)
+    return ApplySample(
+        _newest_mtime(backups / APPLY_SNAPSHOT_DIR),
+        _newest_mtime(backups, skip=frozenset({APPLY_RESULT_FILE})),  # a record, not a backup
+        outcome,
+        at,
+    )
+
+
+def _last_result(path: Path) -> tuple[str | None, float | None]:
+    """(outcome, Unix time) from apply's record; (None, None) when there is none yet or it
+    is not one (an unreadable file is an OSError: the source is reported down)."""
+    import json
+
+    try:
+        data = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None, None
+    except ValueError:
+        log.warning("%s is not apply's JSON record; ignored", path)
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    outcome, at = data.get("outcome"), data.get("at")
+    return (
+        outcome if isinstance(outcome, str) else None,
+        float(at) if isinstance(at, int | float) and not isinstance(at, bool) else None,
+    )

@@ -65,10 +65,14 @@ class BalanceSample:
 @dataclass(frozen=True, slots=True)
 class ApplySample:
     """When ``apply`` last succeeded (its snapshot of the accepted files) and when trunkctl
-    last backed up a config file (setup, credentials, a rollback); None: never."""
+    last backed up a config file (setup, credentials, a rollback); the last proved apply's
+    outcome (``applied``, ``needs_restart``, ``refused``) and time, from its
+    ``last-apply.json``; None: never (or not recorded)."""
 
     last_success_at: float | None = None
     last_backup_at: float | None = None
+    last_outcome: str | None = None
+    last_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from trunkctl._lazy import lazy_exports as _lazy_exports
 
 if TYPE_CHECKING:
     from ._apply import ApplyError, ApplyResult, Proof, apply, managed_objects
+    from ._at_rest import Tightened, tighten_secret_files
     from ._credentials import CredentialsChange, plan_credentials
     from ._existing import (
         ExistingTrunk,
@@ -49,6 +50,7 @@ __all__ = [
     "SetupArgs",
     "SetupPlan",
     "SipLineRow",
+    "Tightened",
     "TransportChoice",
     "TrunkStatus",
     "account_balance",
@@ -70,6 +72,7 @@ __all__ = [
     "run_setup",
     "setup_spec",
     "sip_line_rows",
+    "tighten_secret_files",
     "trunk_status",
 ]
 
@@ -82,6 +85,8 @@ __getattr__ = _lazy_exports(
         "Proof": "_apply",
         "apply": "_apply",
         "managed_objects": "_apply",
+        "Tightened": "_at_rest",
+        "tighten_secret_files": "_at_rest",
         "CredentialsChange": "_credentials",
         "plan_credentials": "_credentials",
         "ExistingTrunk": "_existing",

@@ -13,7 +13,9 @@ import asyncio
 import contextlib
 import hmac
 import ipaddress
+import json
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,7 @@ __all__ = ["ApplyError", "ApplyResult", "Proof", "apply", "managed_objects"]
 
 MODULES = (("res_pjsip.so", "module reload res_pjsip.so"), ("pbx_config.so", "dialplan reload"))
 SNAPSHOT_DIR = "last-applied"
+LAST_RESULT = "last-apply.json"  # in the backup dir: the last proved apply's outcome
 
 
 class ApplyError(TrunkctlError):
@@ -120,6 +123,12 @@ class ApplyResult:
         ):
             return "needs_restart"
         return "refused"
+
+    @property
+    def restart_step(self) -> Text | None:
+        """For ``needs_restart``: which setting waits, how to restart and prove it (also in
+        ``notes``); None for the other outcomes."""
+        return _restart_note(self.needs_restart) if self.outcome == "needs_restart" else None
 
     @property
     def registered(self) -> bool:
@@ -594,6 +603,36 @@ def _save_snapshot(cfg: ConfigDir) -> None:
         atomic_write(folder / name, data, mode=0o600, force_mode=True)
 
 
+def _record(cfg: ConfigDir, result: ApplyResult) -> None:
+    """Write ``last-apply.json`` (0600, atomic) in the backup dir: the outcome of this
+    proved apply, success or not, for the exporter. Failing to write it is a note, never a
+    reason to fail the apply."""
+    data = {
+        "ok": result.ok,
+        "outcome": result.outcome,
+        "at": round(time.time(), 3),  # Unix time, seconds
+        "rolled_back": result.rolled_back,
+        "registrations": result.registrations,
+    }
+    try:
+        cfg.backup_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        atomic_write(
+            cfg.backup_dir / LAST_RESULT,
+            (json.dumps(data, indent=2) + "\n").encode(),
+            mode=0o600,
+            force_mode=True,
+        )
+    except (OSError, TrunkctlError) as exc:
+        result.notes.append(
+            Text(
+                f"the outcome was not recorded in {cfg.backup_dir / LAST_RESULT} ({exc}); "
+                "the exporter shows the previous one",
+                f"итог не записан в {cfg.backup_dir / LAST_RESULT} ({exc}); экспортёр "
+                "покажет предыдущий",
+            )
+        )
+
+
 def _roll_back(cfg: ConfigDir, result: ApplyResult) -> None:
     for name in (PJSIP, EXTENSIONS):
         snapshot = _snapshot_dir(cfg) / name
@@ -641,6 +680,7 @@ async def apply(settings: Settings, *, reload: bool = True, prove: bool = True) 
     Outcomes: every proof passed (the files are saved as the last accepted configuration);
     a transport change only a restart applies (``needs_restart``: files kept, nothing
     saved, ``ok`` false); anything else refused (files rolled back, :class:`ApplyError`).
+    Each proved run (not ``prove=False``) records its outcome in ``last-apply.json``.
     """
     cfg = ConfigDir(settings.config_dir)
     result = ApplyResult()
@@ -661,6 +701,7 @@ async def apply(settings: Settings, *, reload: bool = True, prove: bool = True) 
             result.proofs.append(
                 Proof("ami", settings.ami.host, False, "no AMI: cannot prove what loaded")
             )
+            _record(cfg, result)
             return result
         res = cfg.resolve(PJSIP)
         result.proofs = await _prove(ami, settings, res, objects, contexts)
@@ -686,10 +727,12 @@ async def apply(settings: Settings, *, reload: bool = True, prove: bool = True) 
                 result.snapshot_saved = True
             if reload:
                 await _register(ami, [n for n, t in objects if t == "registration"], result)
+            _record(cfg, result)
             return result
         _roll_back(cfg, result)
         if result.restored:
             await _reload(settings, ami, ApplyResult())
+        _record(cfg, result)
         raise _refused(result, settings.config_dir)
     finally:
         if ami is not None:

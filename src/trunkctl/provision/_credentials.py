@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from trunkctl.conf import Transaction
-from trunkctl.errors import BadInput
+from trunkctl.conf import Document, Transaction
+from trunkctl.errors import BadInput, TrunkctlError
 from trunkctl.i18n import Text
 from trunkctl.pjsip._trunk import check_name, check_password
 from trunkctl.providers import ProviderProfile
 from trunkctl.secret import Secret
 
-from ._plan import PJSIP
+from ._plan import PJSIP, Conflict, _line_no, owner_of
 
 __all__ = ["CredentialsChange", "plan_credentials"]
 
@@ -37,6 +37,40 @@ def _with_user(uri: str, login: str) -> str:
     if m is None:
         return uri
     return f"{m['scheme']}{login}@{m['rest']}"
+
+
+def _check_owned(doc: Document, trunk: str) -> None:
+    """Refuse when a section ``credentials set`` would edit is not trunkctl's ``trunk``.
+
+    A user's own hand-written ``[novofon]`` auth/endpoint/registration is theirs: changing its
+    password behind their back is what setup's conflict check prevents, so it is refused the
+    same way (exit 1, the sections with their lines).
+    """
+    conflicts = [
+        Conflict(PJSIP, sec.name, type_, _line_no(doc, sec))
+        for type_ in ("auth", "endpoint", "registration")
+        if (sec := doc.find(trunk, type_)) is not None and owner_of(doc, sec) != trunk
+    ]
+    if not conflicts:
+        return
+    raise TrunkctlError(
+        Text(
+            f"the [{trunk}] sections are not trunkctl's: credentials set changes only a trunk "
+            "trunkctl wrote",
+            f"секции [{trunk}] написаны не trunkctl: credentials set меняет только транк, "
+            "записанный trunkctl",
+        ),
+        evidence="\n".join(c.describe() for c in conflicts),
+        next_step=Text(
+            f"Nothing was written. Edit the password in those lines yourself, or let trunkctl "
+            f"own the trunk: `trunkctl setup --name {trunk} --force --login … --password-stdin`"
+            " (it shows what it replaces; a backup is kept).",
+            f"Ничего не записано. Измените пароль в этих строках сами или передайте транк "
+            f"trunkctl: `trunkctl setup --name {trunk} --force --login … --password-stdin` "
+            "(покажет, что заменяет; копия сохранится).",
+        ),
+        conflicts=[c.describe() for c in conflicts],
+    )
 
 
 def plan_credentials(
@@ -72,6 +106,7 @@ def plan_credentials(
                 "(в режиме IP учётных данных нет).",
             ),
         )
+    _check_owned(doc, trunk)
     change = CredentialsChange(trunk)
 
     def put(section_type: str, key: str, value: str) -> None:

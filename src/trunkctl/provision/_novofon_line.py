@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from trunkctl.novofon import Balance, NovofonConfig, SipLine
     from trunkctl.settings import Settings
 
+    from ._at_rest import Tightened
+
 __all__ = [
     "PasswordReset",
     "SipLineRow",
@@ -147,7 +149,7 @@ class PasswordReset:
     changed: list[str]
     backups: list[str]
     # Config files that held the password and were readable by others (see _at_rest).
-    tightened: list[dict[str, Any]] = field(default_factory=list)
+    tightened: list[Tightened] = field(default_factory=list)
 
     def to_dict(self, *, show: bool = False) -> dict[str, Any]:
         """JSON-ready view; the password only with ``show``."""
@@ -158,7 +160,7 @@ class PasswordReset:
             "trunk": self.trunk,
             "changed": self.changed,
             "backups": self.backups,
-            "tightened": self.tightened,
+            "tightened": [t.to_dict() for t in self.tightened],
         }
         if show:
             data["password"] = self.password.reveal()
@@ -296,5 +298,5 @@ async def reset_sip_password(
         trunk_name,
         change.changed,
         [str(b.path) for b in backups],
-        [t.to_dict() for t in tightened],
+        tightened,
     )

@@ -215,6 +215,7 @@ def plan_setup(tx: Transaction, config: TrunkConfig, *, force: bool = False) -> 
     dialplan = tx.read(EXTENSIONS)
     for ctx in config.contexts:
         _write_context(dialplan, ctx, trunk, force, plan)
+    _remove_unused_contexts(dialplan, config, plan)
     if plan.conflicts and not force:
         return plan
     tx.stage(PJSIP, pjsip)
@@ -226,6 +227,22 @@ def plan_setup(tx: Transaction, config: TrunkConfig, *, force: bool = False) -> 
         tx.cfg, trunk, host, files={str(tx.cfg.file(r)): d for r, d in tx.staged.items()}
     )
     return plan
+
+
+def _remove_unused_contexts(dialplan: Document, config: TrunkConfig, plan: SetupPlan) -> None:
+    """Remove the trunk's own contexts it no longer writes and its endpoint no longer uses
+    (its generated inbound context after a switch to ``--inbound-context NAME``).
+
+    Only trunkctl's marker-owned contexts of this trunk go, as stale pjsip sections do: the
+    header, the options and the trunk's own marker; every other line of the user's stays.
+    """
+    trunk = config.spec.name
+    keep = {c.name.lower() for c in config.contexts} | {config.spec.inbound_context.lower()}
+    for i, sec in reversed(list(enumerate(dialplan.sections_))):
+        if sec.name.lower() in keep or sec.is_append or owner_at(dialplan, i) != trunk:
+            continue
+        dialplan.remove_section(sec, keep_comments=True, owned=_is_marker_of(trunk, "context"))
+        plan.removed.append(f"{EXTENSIONS} [{sec.name}]")
 
 
 def _protect_inbound(tx: Transaction, config: TrunkConfig) -> TrunkConfig:
