@@ -139,9 +139,16 @@ class Instance:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError):
             return None
-        if self.paths.conf.encode() in cmdline and any(b"asterisk" in a for a in cmdline[:1]):
-            return pid
-        return None
+        if self.paths.conf.encode() not in cmdline or not any(b"asterisk" in a for a in cmdline[:1]):
+            return None
+        # Every sandbox's instances share the same inner paths: a copied root carries another
+        # sandbox's pid file, and that Asterisk is not ours to report or stop.
+        try:
+            if Path(os.readlink(f"/proc/{pid}/root")) != self.root.resolve():
+                return None
+        except OSError:
+            return None
+        return pid
 
     def start(self, timeout: float = 60.0) -> int:
         """Start Asterisk and wait until it is fully booted; return its pid."""
