@@ -12,11 +12,14 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from trunkctl.conf import ConfigDir
+from trunkctl.errors import SandboxError
 from trunkctl.sandbox import PBX_ADDRESS, PROVIDER_ADDRESS, Sandbox
 from trunkctl.settings import load_settings
 
@@ -74,10 +77,14 @@ def test_secret_files_are_private(sandbox: SandboxInfo) -> None:
         st["pbx"]["ami"]["secret_file"],
         st["provider"]["line"]["password_file"],
         st["settings_file"],
-        Path(st["pbx"]["config_dir"], "manager.conf"),
     ):
         mode = stat.S_IMODE(os.stat(path).st_mode)
         assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
+    # The pbx's AMI user lives where Debian puts users: readable by Asterisk's group only.
+    user_file = Path(st["pbx"]["config_dir"], "manager.d/trunkctl.conf")
+    assert sandbox.ami["secret"] in user_file.read_text()
+    assert stat.S_IMODE(user_file.stat().st_mode) == 0o640
+    assert sandbox.ami["secret"] not in Path(st["pbx"]["config_dir"], "manager.conf").read_text()
 
 
 def test_settings_file_points_at_the_pbx(sandbox: SandboxInfo) -> None:
@@ -112,14 +119,19 @@ def test_up_is_idempotent(sandbox: SandboxInfo) -> None:
     assert (again["pbx"]["pid"], again["provider"]["pid"]) == before
 
 
-def test_up_recovers_from_a_crash_and_a_stale_pid_file(sandbox: SandboxInfo) -> None:
-    sb = sandbox.sandbox
+def _kill_pbx(sb: Sandbox) -> int:
     old = sb.pbx.pid()
     assert old is not None
     os.kill(old, signal.SIGKILL)
     deadline = time.monotonic() + 5
     while Path(f"/proc/{old}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+    return old
+
+
+def test_up_recovers_from_a_crash_and_a_stale_pid_file(sandbox: SandboxInfo) -> None:
+    sb = sandbox.sandbox
+    old = _kill_pbx(sb)
     # The pid file now names a dead process; point it at a live, unrelated one instead.
     sb.pbx.pid_file.write_text(f"{os.getpid()}\n")
     st = Sandbox().up()
@@ -127,13 +139,68 @@ def test_up_recovers_from_a_crash_and_a_stale_pid_file(sandbox: SandboxInfo) -> 
     assert "Asterisk 22" in sb.pbx.rx("core show version")
 
 
-def test_a_taken_port_is_replaced(sandbox: SandboxInfo) -> None:
+def test_an_asterisk_of_another_root_is_not_ours(sandbox: SandboxInfo) -> None:
+    # A copied root carries the other sandbox's pid file; its Asterisk has the same argv.
+    sb = sandbox.sandbox
+    impostor = subprocess.Popen(
+        ["asterisk", "-c", "import time; time.sleep(60)", "-C", sb.pbx.paths.conf],
+        executable=sys.executable,
+    )
+    saved = sb.pbx.pid_file.read_text()
+    try:
+        sb.pbx.pid_file.write_text(f"{impostor.pid}\n")
+        assert sb.pbx.pid() is None
+        assert sb.pbx.stop() is False
+        assert impostor.poll() is None
+    finally:
+        sb.pbx.pid_file.write_text(saved)
+        impostor.kill()
+        impostor.wait()
+    assert sb.pbx.pid() is not None
+
+
+def test_up_after_a_crash_keeps_the_config_dir_and_the_ports(sandbox: SandboxInfo) -> None:
+    sb = sandbox.sandbox
+    before = Sandbox().up()
+    etc = sb.pbx.etc_dir
+    (etc / "marker.conf").write_text("; put here before the crash\n")
+    backups = ConfigDir(etc).backup_dir
+    backups.mkdir(exist_ok=True)
+    (backups / "pjsip.conf.20260101T000000.000000000Z").write_text("; a backup\n")
+    # A campaign's AMI connection leaves the port with connections in TIME_WAIT.
+    with socket.create_connection((PBX_ADDRESS, before["pbx"]["ami"]["port"]), timeout=2) as c:
+        c.recv(100)
+    _kill_pbx(sb)
+    after = Sandbox().up()
+    assert after["running"]
+    assert after["pbx"]["sip_port"] == before["pbx"]["sip_port"]
+    assert after["pbx"]["ami"]["port"] == before["pbx"]["ami"]["port"]
+    assert after["provider"]["sip_port"] == before["provider"]["sip_port"]
+    assert (etc / "marker.conf").read_text() == "; put here before the crash\n"
+    assert (backups / "pjsip.conf.20260101T000000.000000000Z").is_file()
+    assert _listening_tcp(PBX_ADDRESS, after["pbx"]["ami"]["port"])
+
+    # --reset: the stock config again, the backups kept.
+    reset = Sandbox().up(reset=True)
+    assert reset["running"] and not (etc / "marker.conf").exists()
+    assert (backups / "pjsip.conf.20260101T000000.000000000Z").is_file()
+    assert (etc / "extensions.conf").read_bytes() == (
+        sb.root / "etc/asterisk/extensions.conf"
+    ).read_bytes()
+    sandbox.status.update(reset)
+
+
+def test_a_taken_port_stops_a_restart_and_reset_replaces_it(sandbox: SandboxInfo) -> None:
     sb = sandbox.sandbox
     sb.down()
     port = sandbox.status["pbx"]["sip_port"]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
         squatter.bind((PBX_ADDRESS, port))
-        st = Sandbox().up()
+        with pytest.raises(SandboxError) as refused:
+            Sandbox().up()
+        assert f"{PBX_ADDRESS}:{port}" in refused.value.what.en
+        assert refused.value.next_step and "--reset" in refused.value.next_step.en
+        st = Sandbox().up(reset=True)
     assert st["running"] and st["pbx"]["sip_port"] != port
     # Later tests read the session status: keep it true to what is running now.
     sandbox.status.update(st)
