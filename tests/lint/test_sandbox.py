@@ -30,6 +30,11 @@ def _rx(info: SandboxInfo, command: str) -> str:
     return _ANSI.sub("", done.stdout)
 
 
+@pytest.mark.xfail(
+    reason="issue 12: doctor flags the stock sample [iax2-trunk] placeholder (CONF002) as an "
+    "error on every stock Debian pbx",
+    strict=False,
+)
 def test_fresh_install_has_no_error_but_the_missing_outgoing(
     pbx: SandboxInfo, tmp_path: Path
 ) -> None:

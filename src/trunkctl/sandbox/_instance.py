@@ -88,6 +88,17 @@ def _rotate(path: Path, limit: int = LOG_ROTATE_BYTES) -> None:
             path.replace(path.with_name(path.name + ".1"))
 
 
+# An instance's folders and the package's folder each copies (its subfolders are made too).
+_INSTANCE_DIRS = {
+    "db": "",
+    "keys": "",
+    "spool": "var/spool/asterisk",
+    "run": "",
+    "log": "var/log/asterisk",
+    "cache": "var/cache/asterisk",
+}
+
+
 @dataclass(slots=True)
 class Instance:
     """An Asterisk instance: ``name`` is ``pbx`` or ``provider``."""
@@ -109,6 +120,11 @@ class Instance:
         return self.host_path(self.paths.base) / "log/messages.log"
 
     @property
+    def cdr_file(self) -> Path:
+        """The package's cdr_csv record of every finished call (stock cdr.conf)."""
+        return self.host_path(self.paths.base) / "log/cdr-csv/Master.csv"
+
+    @property
     def console_log(self) -> Path:
         return self.host_path(self.paths.base) / "log/console.log"
 
@@ -120,15 +136,22 @@ class Instance:
         """The command prefix that reaches this instance's control socket."""
         return ["chroot", str(self.root), "/usr/sbin/asterisk", "-C", self.paths.conf, "-rx"]
 
-    def prepare(self, tree: ConfigTree, *, keep: tuple[str, ...] = ()) -> None:
+    def prepare(self, tree: ConfigTree | None, *, keep: tuple[str, ...] = ()) -> None:
         """Lay out the instance's folders (Asterisk's user owns them) and write its config.
 
-        ``keep``: top-level names in the config dir that survive (the backups folder).
+        ``tree`` None keeps the config dir as it is (a restart); ``keep``: top-level names in
+        the config dir that survive a new tree (the backups folder).
         """
         base = self.host_path(self.paths.base)
         uid, gid = user_ids(self.root)
-        for sub in ("db", "keys", "spool", "run", "log", "cache"):
+        for sub, packaged in _INSTANCE_DIRS.items():
             (base / sub).mkdir(parents=True, exist_ok=True)
+            # The package's own subfolders (log/cdr-csv, spool/outgoing, …) too.
+            if packaged:
+                for dirpath, dirnames, _files in os.walk(self.root / packaged):
+                    rel = Path(dirpath).relative_to(self.root / packaged)
+                    for name in dirnames:
+                        (base / sub / rel / name).mkdir(exist_ok=True)
             # The package gives the asterisk user its run/log/spool/lib folders; these are
             # this instance's copies of them.
             for dirpath, _dirs, names in os.walk(base / sub):
@@ -136,7 +159,8 @@ class Instance:
                 for name in names:
                     os.chown(Path(dirpath) / name, uid, gid, follow_symlinks=False)
         self.etc_dir.mkdir(parents=True, exist_ok=True)
-        self.write_tree(tree, keep=keep)
+        if tree is not None:
+            self.write_tree(tree, keep=keep)
 
     def has_config(self) -> bool:
         """True when the config dir holds an asterisk.conf (a restart can use it as it is)."""

@@ -262,9 +262,7 @@ class Sandbox:
                             "перезапускаю pbx на его же каталоге конфигурации и портах…",
                         )
                     )
-                    self.pbx.prepare(
-                        ConfigTree({}), keep=tuple(p.name for p in self.pbx.etc_dir.iterdir())
-                    )
+                    self.pbx.prepare(None)
                 self.pbx.start()
             self._start_emulator()
             self._write_settings(state)
