@@ -6,6 +6,7 @@ in test_smoke.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from trunkctl.asterisk import ami_client
 from trunkctl.conf import ConfigDir
 from trunkctl.errors import SandboxError
 from trunkctl.sandbox import PBX_ADDRESS, PROVIDER_ADDRESS, Sandbox
@@ -71,7 +73,8 @@ def test_status_json_has_everything_a_user_needs(sandbox: SandboxInfo) -> None:
         assert Path(secret_file).read_text().strip() not in out.stdout
 
 
-def test_secret_files_are_private(sandbox: SandboxInfo) -> None:
+def test_secret_files_are_private(pbx: SandboxInfo) -> None:
+    sandbox = pbx
     st = sandbox.status
     for path in (
         st["pbx"]["ami"]["secret_file"],
@@ -188,6 +191,46 @@ def test_up_after_a_crash_keeps_the_config_dir_and_the_ports(sandbox: SandboxInf
         sb.root / "etc/asterisk/extensions.conf"
     ).read_bytes()
     sandbox.status.update(reset)
+
+
+async def test_an_ami_client_reconnects_after_the_pbx_restarts(sandbox: SandboxInfo) -> None:
+    # What a running campaign does: one reconnecting client across a pbx crash and `up`.
+    sb = sandbox.sandbox
+    async with ami_client(sb.settings(), reconnect=True) as ami:
+        await ami.ping()
+        _kill_pbx(sb)
+        await asyncio.to_thread(Sandbox().up)
+        deadline = time.monotonic() + 30
+        while ami.connections < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert ami.connections == 2, ami.last_error
+        await ami.ping()
+
+
+def test_minimal_is_remembered_and_stock_comes_back(sandbox: SandboxInfo) -> None:
+    sb, etc = sandbox.sandbox, sandbox.pbx_config_dir
+    try:
+        st = Sandbox().up(minimal=True)
+        assert st["running"] and st["pbx"]["config"] == "minimal"
+        assert sorted(p.name for p in etc.iterdir() if not p.name.startswith(".")) == [
+            "asterisk.conf",
+            "extensions.conf",
+            "logger.conf",
+            "manager.conf",
+            "modules.conf",
+            "pjsip.conf",
+            "rtp.conf",
+        ]
+        sb.reset_pbx()  # the reset between tests keeps to the chosen config
+        assert not (etc / "acl.conf").exists()
+        assert Sandbox().up()["pbx"]["config"] == "minimal"
+    finally:
+        st = Sandbox().up(minimal=False)
+    assert st["pbx"]["config"] == "stock" and (etc / "acl.conf").is_file()
+    assert (etc / "extensions.conf").read_bytes() == (
+        sb.root / "etc/asterisk/extensions.conf"
+    ).read_bytes()
+    sandbox.status.update(st)
 
 
 def test_a_taken_port_stops_a_restart_and_reset_replaces_it(sandbox: SandboxInfo) -> None:

@@ -107,7 +107,8 @@ class SandboxState:
     provider_ami_port: int = 0
     line_login: str = ""
     unverified_ip: bool = False
-    minimal: bool = False
+    # "stock" or "minimal"; "" is a sandbox from before the stock pbx (given one at `up`).
+    pbx_config: str = ""
     ports: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -206,8 +207,11 @@ class Sandbox:
         self._require_root()
         with self._locked():
             state = self.state() or SandboxState()
-            if minimal is not None and minimal != state.minimal:
-                state.minimal, reset = minimal, True
+            wanted = state.pbx_config or "stock"
+            if minimal is not None:
+                wanted = "minimal" if minimal else "stock"
+            if wanted != state.pbx_config:
+                state.pbx_config, reset = wanted, True
             kept: Path | None = None
             if rebuild:
                 self._stop_all()
@@ -362,7 +366,7 @@ class Sandbox:
 
     def _pbx_tree(self, state: SandboxState) -> ConfigTree:
         secret = self.ami_secret_file.read_text().strip()
-        if state.minimal:
+        if state.pbx_config == "minimal":
             uid, gid = user_ids(self.root)
             files = pbx_files(
                 self.pbx.paths,
@@ -524,6 +528,7 @@ class Sandbox:
                 "address": PBX_ADDRESS,
                 "sip_port": state.pbx_sip_port,
                 "config_dir": str(self.pbx.etc_dir),
+                "config": state.pbx_config or "stock",
                 "log_file": str(self.pbx.log_file),
                 "rss_kb": self.pbx.rss_kb(),
                 "ami": {
