@@ -360,6 +360,30 @@ def test_a_failing_debootstrap_shows_its_log_tail(tmp_path: Path) -> None:
     assert not (tmp_path / "sb" / "root").exists()
 
 
+def test_a_failed_rebuild_keeps_the_pbx_config(
+    sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etc = sandbox.pbx_config_dir
+    (etc / "marker.conf").write_text("; mine\n")
+    before = {p.name: p.stat() for p in etc.iterdir()}
+    # A mirror nobody listens on (loopback, port 9): debootstrap fails at once.
+    monkeypatch.setenv("TRUNKCTL_DEBIAN_MIRROR", "http://127.0.0.1:9/debian")
+    try:
+        with pytest.raises(SandboxError, match="debootstrap failed"):
+            Sandbox().up(rebuild=True)
+        after = {p.name: p.stat() for p in etc.iterdir()}
+        assert set(after) == set(before)
+        for name, st in before.items():
+            assert (after[name].st_mode, after[name].st_uid) == (st.st_mode, st.st_uid), name
+        assert (etc / "marker.conf").read_text() == "; mine\n"
+    finally:
+        monkeypatch.delenv("TRUNKCTL_DEBIAN_MIRROR")
+        st = Sandbox().up()
+        (etc / "marker.conf").unlink()
+    assert st["running"]
+    sandbox.status.update(st)
+
+
 def test_the_root_names_this_host(tmp_path: Path, sandbox: SandboxInfo) -> None:
     # Without /etc/hosts in the root, Asterisk asks DNS for its own name on every call.
     from trunkctl.sandbox._build import ensure_hosts

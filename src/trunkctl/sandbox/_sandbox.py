@@ -212,13 +212,16 @@ class Sandbox:
                 wanted = "minimal" if minimal else "stock"
             if wanted != state.pbx_config:
                 state.pbx_config, reset = wanted, True
-            kept: Path | None = None
             if rebuild:
                 self._stop_all()
                 kept = self._set_aside_pbx_config()
-            ensure_root(self.dir, rebuild=rebuild, progress=progress)
-            if kept is not None:
-                self._bring_back_pbx_config(kept)
+                try:
+                    ensure_root(self.dir, rebuild=True, progress=progress)
+                finally:  # into the new root, or back into the old one when the build failed
+                    if kept is not None:
+                        self._bring_back_pbx_config(kept)
+            else:
+                ensure_root(self.dir, rebuild=False, progress=progress)
             fresh = reset or not self.pbx.has_config() or self.state() is None
             if unverified_ip is not None:
                 state.unverified_ip = unverified_ip
@@ -254,8 +257,8 @@ class Sandbox:
                 if fresh:
                     progress(
                         Text(
-                            "writing the pbx a fresh stock config (backups kept)…",
-                            "записываю pbx свежую стоковую конфигурацию (резервные копии целы)…",
+                            "writing the pbx a fresh config (backups kept)…",
+                            "записываю pbx свежую конфигурацию (резервные копии целы)…",
                         )
                     )
                     self.pbx.prepare(self._pbx_tree(state), keep=(self._backups_name(),))
@@ -280,20 +283,23 @@ class Sandbox:
         self.state_file.write_text(json.dumps(asdict(state), indent=2))
 
     def _set_aside_pbx_config(self) -> Path | None:
-        """Before a rebuild replaces the root: move the pbx config dir out of it."""
+        """Before a rebuild replaces the root: move the pbx config dir out of it (a rename
+        keeps every byte, mode and owner)."""
         if not self.pbx.has_config():
             return None
         kept = self.dir / "pbx-etc.kept"
-        shutil.rmtree(kept, ignore_errors=True)
-        shutil.copytree(self.pbx.etc_dir, kept, symlinks=True)
+        if kept.exists():  # set aside by a rebuild that failed; the newer one wins
+            shutil.rmtree(kept)
+        self.pbx.etc_dir.rename(kept)
         return kept
 
     def _bring_back_pbx_config(self, kept: Path) -> None:
-        if not self.pbx.has_config():
-            self.pbx.etc_dir.parent.mkdir(parents=True, exist_ok=True)
-            shutil.rmtree(self.pbx.etc_dir, ignore_errors=True)
-            shutil.copytree(kept, self.pbx.etc_dir, symlinks=True)
-        shutil.rmtree(kept, ignore_errors=True)
+        """After a rebuild: put the set-aside pbx config dir back in the new root."""
+        target = self.pbx.etc_dir
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            shutil.rmtree(target)
+        kept.rename(target)
 
     def _choose_ports(
         self, state: SandboxState, *, fresh: bool, running: dict[str, bool]
