@@ -125,6 +125,12 @@ def test_asterisk_runs_as_the_asterisk_user_and_writes_its_folders(pbx: SandboxI
     status = Path(f"/proc/{pid}/status").read_text()
     assert re.search(rf"^Uid:\s+{uid}\s+{uid}\s+{uid}\s+{uid}$", status, re.M), status
     assert re.search(rf"^Gid:\s+{gid}\s", status, re.M)
+    # Its folders are the package's, owned as its postinst leaves them.
+    base = pbx.sandbox.pbx.log_file.parents[1]
+    for sub, mode in (("log", 0o755), ("spool", 0o750), ("spool/outgoing", 0o750), ("run", 0o755)):
+        st = (base / sub).stat()
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o7777) == (uid, gid, mode), sub
+    assert (base / "log/cdr-csv").is_dir()
     # The control socket answers root (as `asterisk -rx` on a server does) ...
     assert "Asterisk 22" in pbx.sandbox.pbx.rx("core show version")
     # ... the astdb is writable in the instance's own db folder ...

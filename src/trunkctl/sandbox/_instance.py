@@ -156,6 +156,8 @@ class Instance:
             # this instance's copies of them.
             for dirpath, _dirs, names in os.walk(base / sub):
                 os.chown(dirpath, uid, gid, follow_symlinks=False)
+                if sub in ("spool", "cache"):  # postinst: "these hold some sensitive information"
+                    Path(dirpath).chmod(0o750)
                 for name in names:
                     os.chown(Path(dirpath) / name, uid, gid, follow_symlinks=False)
         self.etc_dir.mkdir(parents=True, exist_ok=True)
