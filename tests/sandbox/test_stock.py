@@ -69,6 +69,8 @@ def _debian_dpkg_modes(root: Path) -> dict[str, int]:
 
 def test_every_package_file_is_there_byte_for_byte_or_a_listed_change(pbx: SandboxInfo) -> None:
     root, etc = pbx.sandbox.root, pbx.pbx_config_dir
+    listed = {c["file"] for c in pbx.sandbox.status()["pbx"]["stock_changes"]}
+    assert listed == CHANGED | ADDED  # what `sandbox status` tells a user it changed
     conffiles = _conffiles(root)
     assert len(conffiles) > 100  # the whole package, manager.d/ included
     assert "manager.d/README.conf" in conffiles

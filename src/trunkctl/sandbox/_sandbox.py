@@ -28,6 +28,7 @@ from trunkctl.settings import AmiSettings, Settings, sandbox_dir, settings_to_to
 from ._build import STAMP, ensure_root, root_is_ready
 from ._configs import (
     IP_TRUNK_ENDPOINT,
+    LAB_CHANGES,
     LINE_REALM,
     TEST_NUMBERS,
     VERIFICATION_NUMBER,
@@ -535,6 +536,9 @@ class Sandbox:
                 "sip_port": state.pbx_sip_port,
                 "config_dir": str(self.pbx.etc_dir),
                 "config": state.pbx_config or "stock",
+                "stock_changes": [{"file": name, "change": change} for name, change in LAB_CHANGES]
+                if state.pbx_config != "minimal"
+                else None,
                 "log_file": str(self.pbx.log_file),
                 "rss_kb": self.pbx.rss_kb(),
                 "ami": {
