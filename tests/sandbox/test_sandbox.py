@@ -142,24 +142,38 @@ def test_up_recovers_from_a_crash_and_a_stale_pid_file(sandbox: SandboxInfo) -> 
     assert "Asterisk 22" in sb.pbx.rx("core show version")
 
 
+def test_a_lost_pid_file_does_not_start_a_second_pbx(sandbox: SandboxInfo) -> None:
+    # The running pbx holds its ports; without its pid file `up` must find it, not start
+    # another one on new ports.
+    sb = sandbox.sandbox
+    before = Sandbox().up()
+    sb.pbx.pid_file.unlink()
+    after = Sandbox().up()
+    assert after["pbx"]["pid"] == before["pbx"]["pid"]
+    assert after["pbx"]["sip_port"] == before["pbx"]["sip_port"]
+    assert after["pbx"]["ami"]["port"] == before["pbx"]["ami"]["port"]
+    assert sb.pbx.pid_file.read_text().strip() == str(before["pbx"]["pid"])
+
+
 def test_an_asterisk_of_another_root_is_not_ours(sandbox: SandboxInfo) -> None:
     # A copied root carries the other sandbox's pid file; its Asterisk has the same argv.
     sb = sandbox.sandbox
+    real = sb.pbx.pid()
+    assert real is not None
     impostor = subprocess.Popen(
         ["asterisk", "-c", "import time; time.sleep(60)", "-C", sb.pbx.paths.conf],
         executable=sys.executable,
     )
-    saved = sb.pbx.pid_file.read_text()
     try:
         sb.pbx.pid_file.write_text(f"{impostor.pid}\n")
-        assert sb.pbx.pid() is None
-        assert sb.pbx.stop() is False
-        assert impostor.poll() is None
+        assert sb.pbx.pid() == real
+        assert sb.pbx.pid_file.read_text().strip() == str(real)
+        sb.pbx.stop()  # stops ours, never the impostor
+        assert impostor.poll() is None and sb.pbx.pid() is None
     finally:
-        sb.pbx.pid_file.write_text(saved)
         impostor.kill()
         impostor.wait()
-    assert sb.pbx.pid() is not None
+    sandbox.status.update(Sandbox().up())
 
 
 def test_up_after_a_crash_keeps_the_config_dir_and_the_ports(sandbox: SandboxInfo) -> None:

@@ -221,25 +221,38 @@ class Instance:
             _own(path, file.mode, file.uid, file.gid)
         return changed
 
+    def _is_ours(self, pid: int) -> bool:
+        """True when ``pid`` is this instance's Asterisk daemon (not a ``-rx`` client)."""
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if not cmdline or b"asterisk" not in cmdline[0]:
+                return False
+            if self.paths.conf.encode() not in cmdline or b"-rx" in cmdline:
+                return False
+            # Every sandbox's instances share the same inner paths: a copied root carries
+            # another sandbox's pid file, and that Asterisk is not ours to report or stop.
+            return Path(f"/proc/{pid}/root").readlink() == self.root.resolve()
+        except (OSError, ValueError):
+            return False
+
     def pid(self) -> int | None:
-        """The running Asterisk's pid, or None (a stale pid file is ignored)."""
+        """The running Asterisk's pid, or None.
+
+        A stale or lost pid file does not hide a running instance (it still holds the
+        instance's ports): it is found in /proc and the pid file written again.
+        """
         try:
             pid = int(self.pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError):
-            return None
-        if self.paths.conf.encode() not in cmdline or not any(
-            b"asterisk" in a for a in cmdline[:1]
-        ):
-            return None
-        # Every sandbox's instances share the same inner paths: a copied root carries another
-        # sandbox's pid file, and that Asterisk is not ours to report or stop.
-        try:
-            if Path(f"/proc/{pid}/root").readlink() != self.root.resolve():
-                return None
-        except OSError:
-            return None
-        return pid
+            pid = None
+        if pid is not None and self._is_ours(pid):
+            return pid
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and self._is_ours(int(entry.name)):
+                with contextlib.suppress(OSError):
+                    self.pid_file.write_text(f"{entry.name}\n")
+                return int(entry.name)
+        return None
 
     def start(self, timeout: float = 60.0) -> int:
         """Start Asterisk and wait until it is fully booted; return its pid."""
