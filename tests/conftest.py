@@ -6,7 +6,11 @@ is the ground truth of this suite.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +56,61 @@ class SandboxInfo:
         ami = dict(self.status["provider"]["ami"])
         ami["secret"] = Path(ami["secret_file"]).read_text().strip()
         return ami
+
+
+def option_pattern(key: str, value: str) -> re.Pattern[str]:
+    """A ``key = value`` line in whatever spacing the file uses.
+
+    trunkctl writes in the file's own style: the stock pjsip.conf's is ``key=value``.
+    """
+    return re.compile(rf"^{re.escape(key)}[ \t]*=[ \t]*{re.escape(value)}[ \t]*$", re.M)
+
+
+def has_option(text: str, key: str, value: str) -> bool:
+    """True when ``text`` has a ``key = value`` line (any spacing)."""
+    return option_pattern(key, value).search(text) is not None
+
+
+def count_option(text: str, key: str, value: str) -> int:
+    """How many ``key = value`` lines ``text`` has (any spacing)."""
+    return len(option_pattern(key, value).findall(text))
+
+
+def replace_option(text: str, key: str, old: str, new: str, count: int = 0) -> str:
+    """``text`` with its ``key = old`` lines set to ``new``, spacing kept; at least one."""
+    pattern = re.compile(rf"^({re.escape(key)}[ \t]*=[ \t]*){re.escape(old)}([ \t]*)$", re.M)
+    result, n = pattern.subn(lambda m: m.group(1) + new + m.group(2), text, count=count)
+    assert n, f"no {key} = {old} line"
+    return result
+
+
+def cdr_position(info: SandboxInfo) -> int:
+    """Where the pbx's CDR file (the package's cdr_csv, Master.csv) ends now."""
+    try:
+        return info.sandbox.pbx.cdr_file.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def inbound_cdrs(info: SandboxInfo, position: int, wait: float = 5.0) -> list[list[str]]:
+    """CDR rows added since ``position`` of calls that came in over a trunk.
+
+    The stock logger keeps no verbose lines, so a finished inbound call is proven by its CDR
+    (dcontext ``from-<trunk>``, channel ``PJSIP/<trunk>-…``), written when it hangs up.
+    """
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with info.sandbox.pbx.cdr_file.open("rb") as fh:
+                fh.seek(position)
+                added = fh.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            added = ""
+        rows = [r for r in csv.reader(io.StringIO(added)) if len(r) > 5]
+        inbound = [r for r in rows if r[3].startswith("from-") and r[5].startswith("PJSIP/")]
+        if inbound or time.monotonic() > deadline:
+            return inbound
+        time.sleep(0.1)
 
 
 @pytest.fixture(scope="session")

@@ -5,12 +5,13 @@ The checks themselves: tests/doctor/test_live.py (sandbox) and tests/doctor/test
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
-from ..conftest import SandboxInfo
+from ..conftest import SandboxInfo, option_pattern
 from ..doctor.conftest import pending_warnings, set_up
 from ._run import TRUNKCTL, js, run
 
@@ -70,10 +71,16 @@ async def test_offline_lints_a_broken_copy_without_asterisk(
     conf = copy / "pjsip.conf"
     # The classic mistake: auth= instead of outbound_auth= on the provider endpoint.
     text = conf.read_text()
-    endpoint = text.index("type = endpoint")
-    conf.write_text(
-        text[:endpoint] + text[endpoint:].replace("outbound_auth = novofon", "auth = novofon", 1)
+    endpoint = option_pattern("type", "endpoint").search(text)
+    assert endpoint is not None
+    rest = re.sub(
+        r"^outbound_auth([ \t]*=[ \t]*novofon)$",
+        r"auth\1",
+        text[endpoint.end() :],
+        count=1,
+        flags=re.M,
     )
+    conf.write_text(text[: endpoint.end()] + rest)
     out = tk("doctor", "--offline", "--config-dir", str(copy), "--json")
     assert out.returncode == 2
     data = js(out)

@@ -9,7 +9,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from ..conftest import SandboxInfo
+from ..conftest import SandboxInfo, has_option, replace_option
 from ..doctor.conftest import CALLER_ID, set_up
 from .test_doctor_cli import tk
 
@@ -79,7 +79,7 @@ async def test_registration_refused_bundle_holds_no_password(
     wrong = "Wrong-Pa55word-42"
     conf = pbx.pbx_config_dir / "pjsip.conf"
     text = conf.read_text()
-    conf.write_text(text.replace(f"password = {pbx.line_password}", f"password = {wrong}"))
+    conf.write_text(replace_option(text, "password", pbx.line_password, wrong))
     tk("apply")
     bundle = tmp_path / "b.tar.gz"
     out = tk("support-request", "--lang", "en", "--bundle", str(bundle), "--json")
@@ -95,7 +95,7 @@ async def test_registration_refused_bundle_holds_no_password(
     assert "(with credentials) → 401 Unauthorized" in data["message"]
     files = extracted(bundle)
     assert "message.en.txt" in files
-    assert "password = ********" in files["config/pjsip.conf"]
+    assert has_option(files["config/pjsip.conf"], "password", "********")
     ami = Path(pbx.status["pbx"]["ami"]["secret_file"]).read_text().strip()
     assert_no_secret(files, wrong, ami, pbx.line_password)
     assert_no_secret({"stdout": out.stdout, "stderr": out.stderr}, wrong, ami)

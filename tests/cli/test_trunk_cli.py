@@ -20,7 +20,7 @@ import pytest
 
 from trunkctl.conf import ConfigDir
 
-from ..conftest import SandboxInfo
+from ..conftest import SandboxInfo, has_option
 from ._run import TRUNKCTL, js, run
 
 
@@ -119,7 +119,7 @@ def test_password_with_semicolon_is_escaped_and_works(pbx: SandboxInfo) -> None:
         setup = tk("setup", "--login", pbx.line_login, "--password-stdin", stdin="pa;ss;word\n")
         assert setup.returncode == 0, setup.stderr
         text = (pbx.pbx_config_dir / "pjsip.conf").read_text()
-        assert "password = pa\\;ss\\;word" in text
+        assert has_option(text, "password", "pa\\;ss\\;word")
         assert tk("apply").returncode == 0
         assert registered_within(pbx, 20)
     finally:

@@ -26,7 +26,7 @@ from trunkctl.doctor import (
 from trunkctl.provision import apply
 from trunkctl.secret import Secret
 
-from ..conftest import SandboxInfo
+from ..conftest import SandboxInfo, replace_option
 from ..provision.test_setup_apply import settings_of, setup, spec_for
 from ..sip.conftest import Sipp
 from .conftest import pending_warnings, set_up
@@ -98,7 +98,7 @@ async def test_seed_placeholder_login_is_caught_twice(pbx: SandboxInfo) -> None:
     await set_up(pbx)
     conf = pbx.pbx_config_dir / "pjsip.conf"
     conf.write_text(
-        conf.read_text().replace(f"username = {pbx.line_login}", "username = YOUR_SIP_LOGIN_HERE")
+        replace_option(conf.read_text(), "username", pbx.line_login, "YOUR_SIP_LOGIN_HERE")
     )
     settings = settings_of(pbx)
     await apply(settings)

@@ -6,17 +6,22 @@ in test_smoke.py.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import socket
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from trunkctl.asterisk import ami_client
+from trunkctl.conf import ConfigDir
+from trunkctl.errors import SandboxError
 from trunkctl.sandbox import PBX_ADDRESS, PROVIDER_ADDRESS, Sandbox
 from trunkctl.settings import load_settings
 
@@ -68,16 +73,21 @@ def test_status_json_has_everything_a_user_needs(sandbox: SandboxInfo) -> None:
         assert Path(secret_file).read_text().strip() not in out.stdout
 
 
-def test_secret_files_are_private(sandbox: SandboxInfo) -> None:
+def test_secret_files_are_private(pbx: SandboxInfo) -> None:
+    sandbox = pbx
     st = sandbox.status
     for path in (
         st["pbx"]["ami"]["secret_file"],
         st["provider"]["line"]["password_file"],
         st["settings_file"],
-        Path(st["pbx"]["config_dir"], "manager.conf"),
     ):
         mode = stat.S_IMODE(os.stat(path).st_mode)
         assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
+    # The pbx's AMI user lives where Debian puts users: readable by Asterisk's group only.
+    user_file = Path(st["pbx"]["config_dir"], "manager.d/trunkctl.conf")
+    assert sandbox.ami["secret"] in user_file.read_text()
+    assert stat.S_IMODE(user_file.stat().st_mode) == 0o640
+    assert sandbox.ami["secret"] not in Path(st["pbx"]["config_dir"], "manager.conf").read_text()
 
 
 def test_settings_file_points_at_the_pbx(sandbox: SandboxInfo) -> None:
@@ -112,14 +122,19 @@ def test_up_is_idempotent(sandbox: SandboxInfo) -> None:
     assert (again["pbx"]["pid"], again["provider"]["pid"]) == before
 
 
-def test_up_recovers_from_a_crash_and_a_stale_pid_file(sandbox: SandboxInfo) -> None:
-    sb = sandbox.sandbox
+def _kill_pbx(sb: Sandbox) -> int:
     old = sb.pbx.pid()
     assert old is not None
     os.kill(old, signal.SIGKILL)
     deadline = time.monotonic() + 5
     while Path(f"/proc/{old}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+    return old
+
+
+def test_up_recovers_from_a_crash_and_a_stale_pid_file(sandbox: SandboxInfo) -> None:
+    sb = sandbox.sandbox
+    old = _kill_pbx(sb)
     # The pid file now names a dead process; point it at a live, unrelated one instead.
     sb.pbx.pid_file.write_text(f"{os.getpid()}\n")
     st = Sandbox().up()
@@ -127,13 +142,122 @@ def test_up_recovers_from_a_crash_and_a_stale_pid_file(sandbox: SandboxInfo) -> 
     assert "Asterisk 22" in sb.pbx.rx("core show version")
 
 
-def test_a_taken_port_is_replaced(sandbox: SandboxInfo) -> None:
+def test_a_lost_pid_file_does_not_start_a_second_pbx(sandbox: SandboxInfo) -> None:
+    # The running pbx holds its ports; without its pid file `up` must find it, not start
+    # another one on new ports.
+    sb = sandbox.sandbox
+    before = Sandbox().up()
+    sb.pbx.pid_file.unlink()
+    after = Sandbox().up()
+    assert after["pbx"]["pid"] == before["pbx"]["pid"]
+    assert after["pbx"]["sip_port"] == before["pbx"]["sip_port"]
+    assert after["pbx"]["ami"]["port"] == before["pbx"]["ami"]["port"]
+    assert sb.pbx.pid_file.read_text().strip() == str(before["pbx"]["pid"])
+
+
+def test_an_asterisk_of_another_root_is_not_ours(sandbox: SandboxInfo) -> None:
+    # A copied root carries the other sandbox's pid file; its Asterisk has the same argv.
+    sb = sandbox.sandbox
+    real = sb.pbx.pid()
+    assert real is not None
+    impostor = subprocess.Popen(
+        ["asterisk", "-c", "import time; time.sleep(60)", "-C", sb.pbx.paths.conf],
+        executable=sys.executable,
+    )
+    try:
+        sb.pbx.pid_file.write_text(f"{impostor.pid}\n")
+        assert sb.pbx.pid() == real
+        assert sb.pbx.pid_file.read_text().strip() == str(real)
+        sb.pbx.stop()  # stops ours, never the impostor
+        assert impostor.poll() is None and sb.pbx.pid() is None
+    finally:
+        impostor.kill()
+        impostor.wait()
+    sandbox.status.update(Sandbox().up())
+
+
+def test_up_after_a_crash_keeps_the_config_dir_and_the_ports(sandbox: SandboxInfo) -> None:
+    sb = sandbox.sandbox
+    before = Sandbox().up()
+    etc = sb.pbx.etc_dir
+    (etc / "marker.conf").write_text("; put here before the crash\n")
+    backups = ConfigDir(etc).backup_dir
+    backups.mkdir(exist_ok=True)
+    (backups / "pjsip.conf.20260101T000000.000000000Z").write_text("; a backup\n")
+    # A campaign's AMI connection leaves the port with connections in TIME_WAIT.
+    with socket.create_connection((PBX_ADDRESS, before["pbx"]["ami"]["port"]), timeout=2) as c:
+        c.recv(100)
+    _kill_pbx(sb)
+    after = Sandbox().up()
+    assert after["running"]
+    assert after["pbx"]["sip_port"] == before["pbx"]["sip_port"]
+    assert after["pbx"]["ami"]["port"] == before["pbx"]["ami"]["port"]
+    assert after["provider"]["sip_port"] == before["provider"]["sip_port"]
+    assert (etc / "marker.conf").read_text() == "; put here before the crash\n"
+    assert (backups / "pjsip.conf.20260101T000000.000000000Z").is_file()
+    assert _listening_tcp(PBX_ADDRESS, after["pbx"]["ami"]["port"])
+
+    # --reset: the stock config again, the backups kept.
+    reset = Sandbox().up(reset=True)
+    assert reset["running"] and not (etc / "marker.conf").exists()
+    assert (backups / "pjsip.conf.20260101T000000.000000000Z").is_file()
+    assert (etc / "extensions.conf").read_bytes() == (
+        sb.root / "etc/asterisk/extensions.conf"
+    ).read_bytes()
+    sandbox.status.update(reset)
+
+
+async def test_an_ami_client_reconnects_after_the_pbx_restarts(sandbox: SandboxInfo) -> None:
+    # What a running campaign does: one reconnecting client across a pbx crash and `up`.
+    sb = sandbox.sandbox
+    async with ami_client(sb.settings(), reconnect=True) as ami:
+        await ami.ping()
+        _kill_pbx(sb)
+        await asyncio.to_thread(Sandbox().up)
+        deadline = time.monotonic() + 30
+        while ami.connections < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        assert ami.connections == 2, ami.last_error
+        await ami.ping()
+
+
+def test_minimal_is_remembered_and_stock_comes_back(sandbox: SandboxInfo) -> None:
+    sb, etc = sandbox.sandbox, sandbox.pbx_config_dir
+    try:
+        st = Sandbox().up(minimal=True)
+        assert st["running"] and st["pbx"]["config"] == "minimal"
+        assert sorted(p.name for p in etc.iterdir() if not p.name.startswith(".")) == [
+            "asterisk.conf",
+            "extensions.conf",
+            "logger.conf",
+            "manager.conf",
+            "modules.conf",
+            "pjsip.conf",
+            "rtp.conf",
+        ]
+        sb.reset_pbx()  # the reset between tests keeps to the chosen config
+        assert not (etc / "acl.conf").exists()
+        assert Sandbox().up()["pbx"]["config"] == "minimal"
+    finally:
+        st = Sandbox().up(minimal=False)
+    assert st["pbx"]["config"] == "stock" and (etc / "acl.conf").is_file()
+    assert (etc / "extensions.conf").read_bytes() == (
+        sb.root / "etc/asterisk/extensions.conf"
+    ).read_bytes()
+    sandbox.status.update(st)
+
+
+def test_a_taken_port_stops_a_restart_and_reset_replaces_it(sandbox: SandboxInfo) -> None:
     sb = sandbox.sandbox
     sb.down()
     port = sandbox.status["pbx"]["sip_port"]
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
         squatter.bind((PBX_ADDRESS, port))
-        st = Sandbox().up()
+        with pytest.raises(SandboxError) as refused:
+            Sandbox().up()
+        assert f"{PBX_ADDRESS}:{port}" in refused.value.what.en
+        assert refused.value.next_step and "--reset" in refused.value.next_step.en
+        st = Sandbox().up(reset=True)
     assert st["running"] and st["pbx"]["sip_port"] != port
     # Later tests read the session status: keep it true to what is running now.
     sandbox.status.update(st)
@@ -248,6 +372,30 @@ def test_a_failing_debootstrap_shows_its_log_tail(tmp_path: Path) -> None:
     assert "Evidence" in out.stderr and "build.log" in out.stderr
     assert "Traceback" not in out.stderr
     assert not (tmp_path / "sb" / "root").exists()
+
+
+def test_a_failed_rebuild_keeps_the_pbx_config(
+    sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    etc = sandbox.pbx_config_dir
+    (etc / "marker.conf").write_text("; mine\n")
+    before = {p.name: p.stat() for p in etc.iterdir()}
+    # A mirror nobody listens on (loopback, port 9): debootstrap fails at once.
+    monkeypatch.setenv("TRUNKCTL_DEBIAN_MIRROR", "http://127.0.0.1:9/debian")
+    try:
+        with pytest.raises(SandboxError, match="debootstrap failed"):
+            Sandbox().up(rebuild=True)
+        after = {p.name: p.stat() for p in etc.iterdir()}
+        assert set(after) == set(before)
+        for name, st in before.items():
+            assert (after[name].st_mode, after[name].st_uid) == (st.st_mode, st.st_uid), name
+        assert (etc / "marker.conf").read_text() == "; mine\n"
+    finally:
+        monkeypatch.delenv("TRUNKCTL_DEBIAN_MIRROR")
+        st = Sandbox().up()
+        (etc / "marker.conf").unlink()
+    assert st["running"]
+    sandbox.status.update(st)
 
 
 def test_the_root_names_this_host(tmp_path: Path, sandbox: SandboxInfo) -> None:

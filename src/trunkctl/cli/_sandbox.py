@@ -80,7 +80,24 @@ def print_status(status: dict[str, Any]) -> None:
 
 @app.command()
 def up(
-    rebuild: Annotated[bool, typer.Option(help="Rebuild the cached Debian sid root.")] = False,
+    rebuild: Annotated[
+        bool, typer.Option(help="Rebuild the cached Debian sid root (the pbx config is kept).")
+    ] = False,
+    reset: Annotated[
+        bool,
+        typer.Option(
+            help="Give the pbx a fresh stock config (its backups folder is kept) and pick "
+            "free ports if the old ones are taken."
+        ),
+    ] = False,
+    minimal: Annotated[
+        bool | None,
+        typer.Option(
+            "--minimal/--stock",
+            help="The pbx's config: Debian's stock /etc/asterisk (default) or a minimal "
+            "one; switching is a --reset. Remembered.",
+        ),
+    ] = None,
     unverified_ip: Annotated[
         bool | None,
         typer.Option(
@@ -90,10 +107,17 @@ def up(
     ] = None,
     json_: JsonOpt = False,
 ) -> None:
-    """Build (once) and start the sandbox; idempotent."""
+    """Build (once) and start the sandbox; idempotent, and a crashed instance restarts on its
+    own config and ports."""
     o = out(json_)
     started = time.monotonic()
-    status = _sandbox().up(rebuild=rebuild, unverified_ip=unverified_ip, progress=o.progress)
+    status = _sandbox().up(
+        rebuild=rebuild,
+        reset=reset,
+        minimal=minimal,
+        unverified_ip=unverified_ip,
+        progress=o.progress,
+    )
     status["up_seconds"] = round(time.monotonic() - started, 2)
     if o.json:
         o.emit_json(status)

@@ -1,25 +1,40 @@
-"""The two sandbox instances' Asterisk configuration, rendered from data.
+"""The two sandbox instances' Asterisk configuration.
 
-``pbx`` is the user's server as a fresh install leaves it; ``provider`` plays NovoFon's SIP
-side. Test numbers are a table (:data:`TEST_NUMBERS`) from which both the provider's dialplan
+``pbx`` is the user's server as Debian's asterisk package installs it: the package's own
+``/etc/asterisk`` (read from the root, checked against dpkg's checksums) with only the
+loopback lab's addresses and ports changed, in each file's own style (:func:`stock_pbx_tree`,
+listed in :data:`LAB_CHANGES`). ``provider`` plays NovoFon's SIP side and stays minimal.
+Test numbers are a table (:data:`TEST_NUMBERS`) from which both the provider's dialplan
 and ``sandbox status`` are made, so the two cannot disagree.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from trunkctl.errors import SandboxError
 from trunkctl.i18n import Text
 
 __all__ = [
     "IP_TRUNK_ENDPOINT",
+    "LAB_CHANGES",
     "LINE_REALM",
     "TEST_NUMBERS",
     "VERIFICATION_NUMBER",
+    "ConfigFile",
+    "ConfigTree",
     "InstancePaths",
+    "StockConfig",
     "TestNumber",
+    "minimal_tree",
     "pbx_files",
     "provider_files",
+    "read_stock_config",
+    "stock_pbx_tree",
+    "user_ids",
 ]
 
 LINE_REALM = "novofon"
@@ -159,7 +174,7 @@ class InstancePaths:
             "astetcdir": f"{b}/etc",
             "astvarlibdir": "/var/lib/asterisk",
             "astdbdir": f"{b}/db",
-            "astkeydir": f"{b}/keys",
+            "astkeydir": b,  # res_crypto reads <astkeydir>/keys
             "astspooldir": f"{b}/spool",
             "astrundir": f"{b}/run",
             "astlogdir": f"{b}/log",
@@ -199,6 +214,10 @@ _NOLOAD = (
     "res_xmpp.so",
     "chan_motif.so",
     "res_calendar.so",
+    "res_calendar_caldav.so",
+    "res_calendar_ews.so",
+    "res_calendar_exchange.so",
+    "res_calendar_icalendar.so",
     "res_snmp.so",
     "res_phoneprov.so",
     "res_pjsip_phoneprov_provider.so",
@@ -407,3 +426,253 @@ match = {termination_address}
 """,
         "extensions.conf": _provider_dialplan(),
     }
+
+
+# --- the stock Debian pbx --------------------------------------------------------------------
+
+STOCK_ETC = "etc/asterisk"
+"""The package's config dir inside the root: never run from, only copied."""
+CONFIG_PACKAGE = "asterisk-config"
+ASTERISK_USER = "asterisk"
+
+LAB_CHANGES: tuple[tuple[str, str], ...] = (
+    (
+        "asterisk.conf",
+        "[directories]: the (!) template mark removed, as the file's own comment says, and the "
+        "db, keys, spool, run, log, cache and etc folders made the instance's own",
+    ),
+    ("manager.conf", "[general]: port = the lab's AMI port, bindaddr = 127.0.0.2"),
+    ("manager.d/trunkctl.conf", "new, 0640: trunkctl's AMI user (where Debian puts users)"),
+    (
+        "modules.conf",
+        "a commented noload block at the end: modules that bind fixed ports (two Asterisks "
+        "share the host) or cannot run in the lab",
+    ),
+    ("pjsip.conf", "a commented [transport-udp] at the end, bound to 127.0.0.2:<port>"),
+)
+"""Every file the lab changes in the stock config and how; README lists the same."""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigFile:
+    """One file of a config dir: its bytes, mode and owner."""
+
+    data: bytes
+    mode: int
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigTree:
+    """A whole config dir: files and subfolders by relative path ("" is the dir itself)."""
+
+    files: dict[str, ConfigFile]
+    dirs: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # mode, uid, gid
+
+
+@dataclass(frozen=True, slots=True)
+class StockConfig:
+    """The package's /etc/asterisk as installed: files (bytes, mode) and subfolder modes."""
+
+    files: dict[str, tuple[bytes, int]]
+    dirs: dict[str, int]
+    uid: int
+    gid: int
+
+
+def user_ids(root: Path, user: str = ASTERISK_USER) -> tuple[int, int]:
+    """The uid and gid of ``user`` in the root's own passwd and group (not this machine's)."""
+    uid = gid = None
+    for line in (root / "etc/passwd").read_text(errors="replace").splitlines():
+        parts = line.split(":")
+        if len(parts) > 3 and parts[0] == user:
+            uid = int(parts[2])
+    for line in (root / "etc/group").read_text(errors="replace").splitlines():
+        parts = line.split(":")
+        if len(parts) > 2 and parts[0] == user:
+            gid = int(parts[2])
+    if uid is None or gid is None:
+        raise _stock_broken(f"no {user!r} user or group in {root}/etc/passwd and etc/group")
+    return uid, gid
+
+
+def _stock_broken(why: str) -> SandboxError:
+    return SandboxError(
+        Text(
+            "the sandbox root's stock Asterisk config is not the package's",
+            "стоковая конфигурация Asterisk в корне песочницы не совпадает с пакетом",
+        ),
+        evidence=why,
+        next_step=Text(
+            "Rebuild the root: `trunkctl sandbox up --rebuild`.",
+            "Пересоберите корень: `trunkctl sandbox up --rebuild`.",
+        ),
+    )
+
+
+def _conffiles(root: Path) -> dict[str, str]:
+    """dpkg's record of the config package's files under /etc/asterisk: path → md5."""
+    status = (root / "var/lib/dpkg/status").read_text(errors="replace")
+    for block in status.split("\n\n"):
+        if not block.startswith(f"Package: {CONFIG_PACKAGE}\n"):
+            continue
+        found: dict[str, str] = {}
+        in_conffiles = False
+        for line in block.splitlines():
+            if line.startswith("Conffiles:"):
+                in_conffiles = True
+            elif in_conffiles and line.startswith(" "):
+                path, md5 = line.split()[:2]
+                if path.startswith(f"/{STOCK_ETC}/"):
+                    found[path.removeprefix(f"/{STOCK_ETC}/")] = md5
+            else:
+                in_conffiles = False
+        return found
+    raise _stock_broken(f"{CONFIG_PACKAGE} is not installed in {root}")
+
+
+def read_stock_config(root: Path) -> StockConfig:
+    """The package's /etc/asterisk from the root, each file checked against dpkg's md5."""
+    etc = root / STOCK_ETC
+    uid, gid = user_ids(root)
+    files: dict[str, tuple[bytes, int]] = {}
+    dirs: dict[str, int] = {}
+    for rel, md5 in sorted(_conffiles(root).items()):
+        path = etc / rel
+        try:
+            data = path.read_bytes()
+            mode = path.stat().st_mode & 0o7777
+        except OSError as exc:
+            raise _stock_broken(f"{path}: {exc}") from exc
+        if hashlib.md5(data, usedforsecurity=False).hexdigest() != md5:
+            raise _stock_broken(f"{path} differs from the package (md5 {md5} expected)")
+        files[rel] = (data, mode)
+        parent = Path(rel).parent
+        while str(parent) != ".":
+            dirs[str(parent)] = (etc / parent).stat().st_mode & 0o7777
+            parent = parent.parent
+    return StockConfig(files, dirs, uid, gid)
+
+
+def _replace_line(name: str, text: str, old: str, new: str) -> str:
+    """``text`` with its one line ``old`` replaced by ``new`` (the stock line must exist)."""
+    lines = text.split("\n")
+    hits = [i for i, line in enumerate(lines) if line.rstrip() == old]
+    if len(hits) != 1:
+        raise _stock_broken(f"{name}: expected one line {old!r}, found {len(hits)}")
+    lines[hits[0]] = new
+    return "\n".join(lines)
+
+
+def _lab_asterisk_conf(text: str, paths: InstancePaths) -> str:
+    text = _replace_line(
+        "asterisk.conf",
+        text,
+        "[directories](!)",
+        "; trunkctl sandbox: (!) removed and the folders below made this instance's own.\n"
+        "[directories]",
+    )
+    for key, value in paths.dirs().items():
+        lines = [line for line in text.split("\n") if line.startswith(f"{key} => ")]
+        if len(lines) != 1:
+            raise _stock_broken(f"asterisk.conf: expected one {key} line, found {len(lines)}")
+        text = _replace_line("asterisk.conf", text, lines[0], f"{key} => {value}")
+    return text
+
+
+def _lab_manager_conf(text: str, *, address: str, port: int) -> str:
+    text = _replace_line(
+        "manager.conf",
+        text,
+        "port = 5038",
+        f"; trunkctl sandbox: the lab's own AMI port and address.\nport = {port}",
+    )
+    return _replace_line("manager.conf", text, "bindaddr = 127.0.0.1", f"bindaddr = {address}")
+
+
+def _lab_modules_conf(text: str) -> str:
+    """The lab's noload lines go after the stock ones, inside [modules] (before [global])."""
+    lines = text.split("\n")
+    stock = {line.split("=>", 1)[1].strip() for line in lines if line.startswith("noload")}
+    last = max((i for i, line in enumerate(lines) if line.startswith("noload")), default=-1)
+    if last < 0:
+        raise _stock_broken("modules.conf: no noload line to follow")
+    block = [
+        ";",
+        "; trunkctl sandbox: modules that bind fixed network ports (two Asterisks share",
+        "; this host) or cannot run in the lab.",
+        ";",
+        *(f"noload => {m}" for m in _NOLOAD if m not in stock),
+    ]
+    return "\n".join([*lines[: last + 1], *block, *lines[last + 1 :]])
+
+
+def _lab_pjsip_conf(text: str, *, address: str, port: int) -> str:
+    return (
+        text.rstrip("\n") + "\n\n; trunkctl sandbox: the lab's transport; 127.0.0.2 stands for "
+        "this server's public address.\n"
+        f"[transport-udp]\ntype=transport\nprotocol=udp\nbind={address}:{port}\n"
+    )
+
+
+def _manager_user(user: str, secret: str, *, permit: str) -> str:
+    return f"""; trunkctl's AMI user (the sandbox's; `trunkctl init` writes one on a server).
+[{user}]
+secret = {secret}
+deny = 0.0.0.0/0.0.0.0
+permit = {permit}
+read = system,call,log,verbose,agent,user,config,dtmf,reporting,cdr,dialplan
+write = system,call,originate,reporting,config,command,agent,user
+"""
+
+
+def stock_pbx_tree(
+    stock: StockConfig,
+    paths: InstancePaths,
+    *,
+    address: str,
+    sip_port: int,
+    ami_port: int,
+    ami_secret: str,
+) -> ConfigTree:
+    """The pbx's config dir: the package's files plus :data:`LAB_CHANGES`, owned as packaged.
+
+    Debian's postinst chowns /etc/asterisk and every conffile to asterisk; subfolders keep
+    the package's root owner.
+    """
+    uid, gid = stock.uid, stock.gid
+    files = {rel: ConfigFile(data, mode, uid, gid) for rel, (data, mode) in stock.files.items()}
+    lab: dict[str, Callable[[str], str]] = {
+        "asterisk.conf": lambda t: _lab_asterisk_conf(t, paths),
+        "manager.conf": lambda t: _lab_manager_conf(t, address=address, port=ami_port),
+        "modules.conf": _lab_modules_conf,
+        "pjsip.conf": lambda t: _lab_pjsip_conf(t, address=address, port=sip_port),
+    }
+    for name, change in lab.items():
+        data, mode = stock.files[name]
+        files[name] = ConfigFile(change(data.decode("utf-8")).encode("utf-8"), mode, uid, gid)
+    files["manager.d/trunkctl.conf"] = ConfigFile(
+        _manager_user("trunkctl", ami_secret, permit="127.0.0.0/255.0.0.0").encode(),
+        0o640,
+        uid,
+        gid,
+    )
+    dirs = {"": (0o755, uid, gid)}
+    dirs.update({rel: (mode, 0, 0) for rel, mode in stock.dirs.items()})
+    return ConfigTree(files, dirs)
+
+
+def minimal_tree(
+    files: dict[str, str], uid: int, gid: int, *, secret_files: tuple[str, ...] = ()
+) -> ConfigTree:
+    """A config dir of just ``files`` (the provider, `--minimal`), owned by the asterisk user."""
+    return ConfigTree(
+        {
+            name: ConfigFile(
+                text.encode("utf-8"), 0o600 if name in secret_files else 0o640, uid, gid
+            )
+            for name, text in files.items()
+        },
+        {"": (0o755, uid, gid)},
+    )

@@ -19,7 +19,7 @@ from pathlib import Path
 from trunkctl.errors import SandboxError
 from trunkctl.i18n import Text
 
-from ._configs import InstancePaths
+from ._configs import ConfigTree, InstancePaths, user_ids
 
 __all__ = ["Instance", "ensure_proc", "release_proc", "stop_pid", "tail"]
 
@@ -59,6 +59,15 @@ def stop_pid(pid: int, timeout: float = 10.0) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def _own(path: Path, mode: int, uid: int, gid: int) -> None:
+    """Give ``path`` this mode and owner, touching it only when they differ."""
+    st = path.stat()
+    if (st.st_uid, st.st_gid) != (uid, gid):
+        os.chown(path, uid, gid)
+    if st.st_mode & 0o7777 != mode:
+        path.chmod(mode)
+
+
 def tail(path: Path, lines: int = 30) -> str:
     """The last lines of a log, or a note that there is none."""
     try:
@@ -77,6 +86,17 @@ def _rotate(path: Path, limit: int = LOG_ROTATE_BYTES) -> None:
     with contextlib.suppress(FileNotFoundError):
         if path.stat().st_size > limit:
             path.replace(path.with_name(path.name + ".1"))
+
+
+# An instance's folders and the package's folder each copies (its subfolders are made too).
+_INSTANCE_DIRS = {
+    "db": "",
+    "keys": "",
+    "spool": "var/spool/asterisk",
+    "run": "",
+    "log": "var/log/asterisk",
+    "cache": "var/cache/asterisk",
+}
 
 
 @dataclass(slots=True)
@@ -100,6 +120,11 @@ class Instance:
         return self.host_path(self.paths.base) / "log/messages.log"
 
     @property
+    def cdr_file(self) -> Path:
+        """The package's cdr_csv record of every finished call (stock cdr.conf)."""
+        return self.host_path(self.paths.base) / "log/cdr-csv/Master.csv"
+
+    @property
     def console_log(self) -> Path:
         return self.host_path(self.paths.base) / "log/console.log"
 
@@ -111,36 +136,122 @@ class Instance:
         """The command prefix that reaches this instance's control socket."""
         return ["chroot", str(self.root), "/usr/sbin/asterisk", "-C", self.paths.conf, "-rx"]
 
-    def prepare(self, files: dict[str, str], *, secret_files: tuple[str, ...] = ()) -> None:
-        """Lay out the instance's folders and write its config files."""
-        base = self.host_path(self.paths.base)
-        for sub in ("etc", "db", "keys", "spool", "run", "log", "cache"):
-            (base / sub).mkdir(parents=True, exist_ok=True)
-        self.write_configs(files, secret_files=secret_files)
+    def prepare(self, tree: ConfigTree | None, *, keep: tuple[str, ...] = ()) -> None:
+        """Lay out the instance's folders (Asterisk's user owns them) and write its config.
 
-    def write_configs(self, files: dict[str, str], *, secret_files: tuple[str, ...] = ()) -> None:
-        """Replace the config dir's content with exactly ``files``."""
+        ``tree`` None keeps the config dir as it is (a restart); ``keep``: top-level names in
+        the config dir that survive a new tree (the backups folder).
+        """
+        base = self.host_path(self.paths.base)
+        uid, gid = user_ids(self.root)
+        for sub, packaged in _INSTANCE_DIRS.items():
+            (base / sub).mkdir(parents=True, exist_ok=True)
+            # The package's own subfolders (log/cdr-csv, spool/outgoing, …) too.
+            if packaged:
+                for dirpath, dirnames, _files in os.walk(self.root / packaged):
+                    rel = Path(dirpath).relative_to(self.root / packaged)
+                    for name in dirnames:
+                        (base / sub / rel / name).mkdir(exist_ok=True)
+            # The package gives the asterisk user its run/log/spool/lib folders; these are
+            # this instance's copies of them.
+            for dirpath, _dirs, names in os.walk(base / sub):
+                os.chown(dirpath, uid, gid, follow_symlinks=False)
+                if sub in ("spool", "cache"):  # postinst: "these hold some sensitive information"
+                    Path(dirpath).chmod(0o750)
+                for name in names:
+                    os.chown(Path(dirpath) / name, uid, gid, follow_symlinks=False)
+        self.etc_dir.mkdir(parents=True, exist_ok=True)
+        if tree is not None:
+            self.write_tree(tree, keep=keep)
+
+    def has_config(self) -> bool:
+        """True when the config dir holds an asterisk.conf (a restart can use it as it is)."""
+        return (self.etc_dir / "asterisk.conf").is_file()
+
+    def write_tree(self, tree: ConfigTree, *, keep: tuple[str, ...] = ()) -> list[str]:
+        """Make the config dir exactly ``tree`` (bytes, modes, owners); return what changed.
+
+        Files already equal are left alone, so a reset after a test that touched two files
+        writes two files. Anything not in the tree goes, except the top-level names in ``keep``.
+        """
         etc = self.etc_dir
-        for child in etc.iterdir():
-            # Something else may remove files meanwhile (a test cleaning up): that is fine.
-            if child.is_dir() and not child.is_symlink():
-                shutil.rmtree(child, ignore_errors=True)
-            else:
-                child.unlink(missing_ok=True)
-        for name, text in files.items():
-            path = etc / name
-            path.write_text(text, encoding="utf-8")
-            path.chmod(0o600 if name in secret_files else 0o644)
+        changed: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(etc, topdown=True):
+            rel_dir = os.path.relpath(dirpath, etc)
+            rel_dir = "" if rel_dir == "." else rel_dir
+            for name in list(dirnames):
+                rel = f"{rel_dir}/{name}" if rel_dir else name
+                target = Path(dirpath, name)
+                if not rel_dir and name in keep:
+                    dirnames.remove(name)
+                    continue
+                if rel in tree.dirs and not target.is_symlink():
+                    continue
+                dirnames.remove(name)
+                changed.append(rel)
+                if target.is_symlink():
+                    target.unlink(missing_ok=True)
+                else:
+                    # Something else may remove files meanwhile (a test cleaning up): fine.
+                    shutil.rmtree(target, ignore_errors=True)
+            for name in filenames:
+                rel = f"{rel_dir}/{name}" if rel_dir else name
+                if rel not in tree.files and not (not rel_dir and name in keep):
+                    changed.append(rel)
+                    Path(dirpath, name).unlink(missing_ok=True)
+        for rel, (mode, uid, gid) in sorted(tree.dirs.items()):
+            path = etc / rel if rel else etc
+            path.mkdir(parents=True, exist_ok=True)
+            _own(path, mode, uid, gid)
+        for rel, file in tree.files.items():
+            path = etc / rel
+            try:
+                same = not path.is_symlink() and path.read_bytes() == file.data
+            except OSError:
+                same = False
+            if not same:
+                changed.append(rel)
+                with contextlib.suppress(FileNotFoundError, IsADirectoryError):
+                    path.unlink()
+                if path.is_dir():
+                    shutil.rmtree(path)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(file.data)
+            _own(path, file.mode, file.uid, file.gid)
+        return changed
+
+    def _is_ours(self, pid: int) -> bool:
+        """True when ``pid`` is this instance's Asterisk daemon (not a ``-rx`` client)."""
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            if not cmdline or b"asterisk" not in cmdline[0]:
+                return False
+            if self.paths.conf.encode() not in cmdline or b"-rx" in cmdline:
+                return False
+            # Every sandbox's instances share the same inner paths: a copied root carries
+            # another sandbox's pid file, and that Asterisk is not ours to report or stop.
+            return Path(f"/proc/{pid}/root").readlink() == self.root.resolve()
+        except (OSError, ValueError):
+            return False
 
     def pid(self) -> int | None:
-        """The running Asterisk's pid, or None (a stale pid file is ignored)."""
+        """The running Asterisk's pid, or None.
+
+        A stale or lost pid file does not hide a running instance (it still holds the
+        instance's ports): it is found in /proc and the pid file written again.
+        """
         try:
             pid = int(self.pid_file.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except (OSError, ValueError):
-            return None
-        if self.paths.conf.encode() in cmdline and any(b"asterisk" in a for a in cmdline[:1]):
+            pid = None
+        if pid is not None and self._is_ours(pid):
             return pid
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and self._is_ours(int(entry.name)):
+                with contextlib.suppress(OSError):
+                    self.pid_file.write_text(f"{entry.name}\n")
+                return int(entry.name)
         return None
 
     def start(self, timeout: float = 60.0) -> int:
@@ -163,10 +274,12 @@ class Instance:
                     "-C",
                     self.paths.conf,
                     "-f",
+                    # As Debian's asterisk.service runs it (without -g -p: no core dumps,
+                    # no realtime priority on a shared machine).
                     "-U",
-                    "root",
+                    "asterisk",
                     "-G",
-                    "root",
+                    "asterisk",
                 ],
                 stdin=subprocess.DEVNULL,
                 stdout=log,

@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import secrets
+import shutil
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from trunkctl.conf import ConfigDir
 from trunkctl.errors import BadInput, EnvironmentProblem, SandboxError
 from trunkctl.i18n import Text
 from trunkctl.settings import AmiSettings, Settings, sandbox_dir, settings_to_toml
@@ -26,12 +28,19 @@ from trunkctl.settings import AmiSettings, Settings, sandbox_dir, settings_to_to
 from ._build import STAMP, ensure_root, root_is_ready
 from ._configs import (
     IP_TRUNK_ENDPOINT,
+    LAB_CHANGES,
     LINE_REALM,
     TEST_NUMBERS,
     VERIFICATION_NUMBER,
+    ConfigTree,
     InstancePaths,
+    StockConfig,
+    minimal_tree,
     pbx_files,
     provider_files,
+    read_stock_config,
+    stock_pbx_tree,
+    user_ids,
 )
 from ._instance import Instance, release_proc, tail
 
@@ -48,13 +57,29 @@ def _quiet(_: Text) -> None:
 
 
 def _port_free(address: str, port: int) -> bool:
-    """True when both TCP and UDP ``port`` can be bound on ``address``."""
+    """True when both TCP and UDP ``port`` can be bound on ``address``.
+
+    TCP is tried with SO_REUSEADDR, as Asterisk binds it: connections of a killed Asterisk
+    linger in TIME_WAIT for a minute but do not keep its successor off the port.
+    """
     for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
         with socket.socket(socket.AF_INET, kind) as s:
+            if kind == socket.SOCK_STREAM:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 s.bind((address, port))
             except OSError:
                 return False
+    return True
+
+
+def _port_free_soon(address: str, port: int, wait: float = 3.0) -> bool:
+    """:func:`_port_free`, allowing a just-stopped process ``wait`` seconds to let go."""
+    deadline = time.monotonic() + wait
+    while not _port_free(address, port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
     return True
 
 
@@ -83,6 +108,8 @@ class SandboxState:
     provider_ami_port: int = 0
     line_login: str = ""
     unverified_ip: bool = False
+    # "stock" or "minimal"; "" is a sandbox from before the stock pbx (given one at `up`).
+    pbx_config: str = ""
     ports: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -105,6 +132,7 @@ class Sandbox:
         self.settings_file = self.dir / "settings.toml"
         self.pbx = Instance("pbx", self.root, InstancePaths("/srv/trunkctl/pbx"))
         self.provider = Instance("provider", self.root, InstancePaths("/srv/trunkctl/provider"))
+        self._stock: StockConfig | None = None
 
     # -- secrets --------------------------------------------------------------------------
     def _secret_path(self, name: str) -> Path:
@@ -166,57 +194,150 @@ class Sandbox:
         self,
         *,
         rebuild: bool = False,
+        reset: bool = False,
+        minimal: bool | None = None,
         unverified_ip: bool | None = None,
         progress: Progress = _quiet,
     ) -> dict[str, Any]:
-        """Build (once) and start both instances; idempotent; returns :meth:`status`."""
+        """Build (once) and start both instances; idempotent; returns :meth:`status`.
+
+        Never destroys state: an instance that stopped (a crash, a reboot) is started again
+        on its own config dir and ports. Only the first `up`, ``reset`` or a change of
+        ``minimal`` write the pbx a fresh config, and even they keep its backups folder.
+        """
         self._require_root()
         with self._locked():
+            state = self.state() or SandboxState()
+            wanted = state.pbx_config or "stock"
+            if minimal is not None:
+                wanted = "minimal" if minimal else "stock"
+            if wanted != state.pbx_config:
+                state.pbx_config, reset = wanted, True
             if rebuild:
                 self._stop_all()
-            ensure_root(self.dir, rebuild=rebuild, progress=progress)
-            state = self.state() or SandboxState()
-            running = self.pbx.pid() is not None and self.provider.pid() is not None
-            if running and unverified_ip is None and not rebuild:
+                kept = self._set_aside_pbx_config()
+                try:
+                    ensure_root(self.dir, rebuild=True, progress=progress)
+                finally:  # into the new root, or back into the old one when the build failed
+                    if kept is not None:
+                        self._bring_back_pbx_config(kept)
+            else:
+                ensure_root(self.dir, rebuild=False, progress=progress)
+            fresh = reset or not self.pbx.has_config() or self.state() is None
+            if unverified_ip is not None:
+                state.unverified_ip = unverified_ip
+            if fresh:
+                self._stop_all()
+            pbx_up, provider_up = self.pbx.pid() is not None, self.provider.pid() is not None
+            if pbx_up and provider_up:
+                self._save_state(state)
+                if unverified_ip is not None:
+                    self.set_ip_verified(not state.unverified_ip)
                 self._start_emulator()
                 self._write_settings(state)  # cheap, and keeps older files current
                 return self.status()
-            if unverified_ip is not None:
-                state.unverified_ip = unverified_ip
-            self._stop_all()
-            state = self._choose_ports(state)
+            state = self._choose_ports(
+                state, fresh=fresh, running={"pbx": pbx_up, "provider": provider_up}
+            )
             if not state.line_login:
                 state.line_login = f"{secrets.randbelow(10**6):07d}"
-            self.state_file.write_text(json.dumps(asdict(state), indent=2))
+            self._save_state(state)
             progress(
                 Text(
                     "starting the pbx and the emulated NovoFon…", "запускаю pbx и эмулятор NovoFon…"
                 )
             )
             self._write_provider(state)
-            self.provider.prepare(
-                self._provider_files(state), secret_files=("pjsip.conf", "manager.conf")
-            )
-            self.pbx.prepare(self._pbx_files(state), secret_files=("manager.conf",))
-            self.provider.start()
-            self.set_ip_verified(not state.unverified_ip)
-            self.pbx.start()
+            if not provider_up:
+                self.provider.prepare(self._provider_tree(state))
+                self.provider.start()
+                self.set_ip_verified(not state.unverified_ip)
+            elif unverified_ip is not None:
+                self.set_ip_verified(not state.unverified_ip)
+            if not pbx_up:
+                if fresh:
+                    progress(
+                        Text(
+                            "writing the pbx a fresh config (backups kept)…",
+                            "записываю pbx свежую конфигурацию (резервные копии целы)…",
+                        )
+                    )
+                    self.pbx.prepare(self._pbx_tree(state), keep=(self._backups_name(),))
+                else:
+                    progress(
+                        Text(
+                            "restarting the pbx on its own config dir and ports…",
+                            "перезапускаю pbx на его же каталоге конфигурации и портах…",
+                        )
+                    )
+                    self.pbx.prepare(None)
+                self.pbx.start()
             self._start_emulator()
             self._write_settings(state)
             return self.status()
 
-    def _choose_ports(self, state: SandboxState) -> SandboxState:
+    def _backups_name(self) -> str:
+        """The name of the folder where trunkctl keeps the pbx config's backups."""
+        return ConfigDir(self.pbx.etc_dir).backup_dir.name
+
+    def _save_state(self, state: SandboxState) -> None:
+        self.state_file.write_text(json.dumps(asdict(state), indent=2))
+
+    def _set_aside_pbx_config(self) -> Path | None:
+        """Before a rebuild replaces the root: move the pbx config dir out of it (a rename
+        keeps every byte, mode and owner)."""
+        if not self.pbx.has_config():
+            return None
+        kept = self.dir / "pbx-etc.kept"
+        if kept.exists():  # set aside by a rebuild that failed; the newer one wins
+            shutil.rmtree(kept)
+        self.pbx.etc_dir.rename(kept)
+        return kept
+
+    def _bring_back_pbx_config(self, kept: Path) -> None:
+        """After a rebuild: put the set-aside pbx config dir back in the new root."""
+        target = self.pbx.etc_dir
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            shutil.rmtree(target)
+        kept.rename(target)
+
+    def _choose_ports(
+        self, state: SandboxState, *, fresh: bool, running: dict[str, bool]
+    ) -> SandboxState:
+        """Keep every persisted port; only a fresh start may pick new ones.
+
+        A running instance holds its own ports. A stopped one gets its old ports back (its
+        config names them and clients remember them); when another program took one, a
+        restart stops with the evidence instead of moving the instance.
+        """
         taken: set[int] = set()
         wanted = (
-            ("pbx_sip_port", PBX_ADDRESS),
-            ("pbx_ami_port", PBX_ADDRESS),
-            ("provider_sip_port", PROVIDER_ADDRESS),
-            ("provider_ami_port", PROVIDER_ADDRESS),
+            ("pbx_sip_port", PBX_ADDRESS, "pbx"),
+            ("pbx_ami_port", PBX_ADDRESS, "pbx"),
+            ("provider_sip_port", PROVIDER_ADDRESS, "provider"),
+            ("provider_ami_port", PROVIDER_ADDRESS, "provider"),
         )
-        for attr, address in wanted:
+        for attr, address, owner in wanted:
             port = getattr(state, attr)
-            if port and port not in taken and _port_free(address, port):
+            if port and port not in taken and (running[owner] or _port_free_soon(address, port)):
                 taken.add(port)
+            elif port and not fresh:
+                raise SandboxError(
+                    Text(
+                        f"the sandbox {owner}'s port {address}:{port} is taken by another program",
+                        f"порт {address}:{port} ({owner}) песочницы занят другой программой",
+                    ),
+                    evidence=f"{attr} = {port} in {self.state_file}; binding it fails",
+                    next_step=Text(
+                        f"Stop what listens there (`ss -lntup | grep {port}`) and run "
+                        "`trunkctl sandbox up` again, or `trunkctl sandbox up --reset` for new "
+                        "ports and a fresh pbx config (backups kept).",
+                        f"Остановите то, что слушает этот порт (`ss -lntup | grep {port}`), и "
+                        "снова выполните `trunkctl sandbox up`, или `trunkctl sandbox up "
+                        "--reset` (новые порты и свежая конфигурация pbx, копии сохранятся).",
+                    ),
+                )
             else:
                 setattr(state, attr, _free_port(address, taken))
         return state
@@ -238,13 +359,37 @@ class Sandbox:
             termination_address=PBX_ADDRESS,
         )
 
-    def _pbx_files(self, state: SandboxState) -> dict[str, str]:
-        return pbx_files(
+    def _provider_tree(self, state: SandboxState) -> ConfigTree:
+        uid, gid = user_ids(self.root)
+        return minimal_tree(
+            self._provider_files(state), uid, gid, secret_files=("pjsip.conf", "manager.conf")
+        )
+
+    def stock_config(self) -> StockConfig:
+        """The package's /etc/asterisk from the root (read and checked once per object)."""
+        if self._stock is None:
+            self._stock = read_stock_config(self.root)
+        return self._stock
+
+    def _pbx_tree(self, state: SandboxState) -> ConfigTree:
+        secret = self.ami_secret_file.read_text().strip()
+        if state.pbx_config == "minimal":
+            uid, gid = user_ids(self.root)
+            files = pbx_files(
+                self.pbx.paths,
+                address=PBX_ADDRESS,
+                sip_port=state.pbx_sip_port,
+                ami_port=state.pbx_ami_port,
+                ami_secret=secret,
+            )
+            return minimal_tree(files, uid, gid, secret_files=("manager.conf",))
+        return stock_pbx_tree(
+            self.stock_config(),
             self.pbx.paths,
             address=PBX_ADDRESS,
             sip_port=state.pbx_sip_port,
             ami_port=state.pbx_ami_port,
-            ami_secret=self.ami_secret_file.read_text().strip(),
+            ami_secret=secret,
         )
 
     def settings(self) -> Settings:
@@ -310,18 +455,23 @@ class Sandbox:
 
     # -- control used by tests, the demo and the emulator ---------------------------------
     def reset_pbx(self) -> None:
-        """Put the pbx back to its fresh-install config and reload what changed."""
+        """Put the pbx config dir back to its fresh install, byte for byte, and reload it.
+
+        Also removes what a test added (backups, includes); modes and owners too.
+        """
         state = self._require_running()
-        self.pbx.write_configs(self._pbx_files(state), secret_files=("manager.conf",))
-        for command in ("module reload res_pjsip.so", "dialplan reload", "manager reload"):
+        changed = self.pbx.write_tree(self._pbx_tree(state))
+        commands = ["module reload res_pjsip.so", "dialplan reload", "manager reload"]
+        covered = ("pjsip", "extensions", "manager")
+        if any(c.endswith(".conf") and not c.startswith(covered) for c in changed):
+            commands.append("core reload")  # a test changed some other module's file
+        for command in commands:
             self.pbx.rx(command)
 
     def reset_provider(self) -> None:
         """Restore the provider's line password and trunk verification mode."""
         state = self._require_running()
-        self.provider.write_configs(
-            self._provider_files(state), secret_files=("pjsip.conf", "manager.conf")
-        )
+        self.provider.write_tree(self._provider_tree(state))
         self.provider.rx("module reload res_pjsip.so")
         self.provider.rx("dialplan reload")
         self.set_ip_verified(not state.unverified_ip)
@@ -345,9 +495,7 @@ class Sandbox:
             raise BadInput(Text("unusable SIP password", "непригодный SIP-пароль"))
         state = self._require_running()
         self._secret("line.password", lambda: password, renew=True)
-        self.provider.write_configs(
-            self._provider_files(state), secret_files=("pjsip.conf", "manager.conf")
-        )
+        self.provider.write_tree(self._provider_tree(state))
         self.provider.rx("module reload res_pjsip.so")
 
     def _require_running(self) -> SandboxState:
@@ -387,6 +535,10 @@ class Sandbox:
                 "address": PBX_ADDRESS,
                 "sip_port": state.pbx_sip_port,
                 "config_dir": str(self.pbx.etc_dir),
+                "config": state.pbx_config or "stock",
+                "stock_changes": [{"file": name, "change": change} for name, change in LAB_CHANGES]
+                if state.pbx_config != "minimal"
+                else None,
                 "log_file": str(self.pbx.log_file),
                 "rss_kb": self.pbx.rss_kb(),
                 "ami": {
