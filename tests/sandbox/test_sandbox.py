@@ -67,6 +67,8 @@ def test_status_json_has_everything_a_user_needs(sandbox: SandboxInfo) -> None:
         "forbidden": 403,
         "congestion": 503,
         "answer_hangup": 200,
+        "caller_id_not_allowed": 403,
+        "insufficient_funds": 480,
     }
     # No secret value anywhere in the status: only the files that hold them.
     for secret_file in (pbx["ami"]["secret_file"], prov["line"]["password_file"]):
