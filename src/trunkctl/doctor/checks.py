@@ -12,7 +12,7 @@ import re
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from trunkctl.errors import AmiActionError, AmiError, AmiPermissionError, TrunkctlError
 from trunkctl.i18n import Text
@@ -21,6 +21,10 @@ from trunkctl.lint import parse_version
 from ._config import split_host_port
 from ._context import DoctorContext, Skip
 from ._model import CheckResult, Status
+
+if TYPE_CHECKING:
+    from trunkctl.codes import ProviderAnswer
+    from trunkctl.trace import SipTrace
 
 __all__ = [
     "LIVE_CHECKS",
@@ -547,7 +551,8 @@ async def check_registration(ctx: DoctorContext) -> CheckResult:
         )
     probed = await ctx.status(probe=True)
     log = _registration_log(ctx, reg.get("server_uri"))
-    evidence: list[Text] = [_plain(e) for e in events + log]
+    evidence, answer = _register_trace_evidence(probed.register_trace)
+    evidence += [_plain(e) for e in events + log]
     probe = probed.probe
     if probe:
         for step in probe.get("steps", []):
@@ -557,7 +562,13 @@ async def check_registration(ctx: DoctorContext) -> CheckResult:
                     f"({step['latency_ms']} ms)"
                 )
             )
-    evidence += probed.problems[1:]
+    said = answer.headline().en if answer is not None else None
+    evidence += [
+        p
+        for p in probed.problems
+        if p.en != said and not p.en.startswith(f"registration {name} is ")
+    ]
+    # trunk_status puts the provider phrase's advice (when one matched) first.
     fixes = probed.fixes or [
         _t(
             "Check the login and password in the cabinet, then `trunkctl apply`.",
@@ -581,7 +592,25 @@ async def check_registration(ctx: DoctorContext) -> CheckResult:
         registry_events=events,
         log=log,
         probe=probe,
+        provider_answer=None if answer is None else answer.to_dict(),
+        register_trace=(
+            None if probed.register_trace is None else probed.register_trace.to_dict("en")
+        ),
     )
+
+
+def _register_trace_evidence(trace: SipTrace | None) -> tuple[list[Text], ProviderAnswer | None]:
+    """The provider's answer to Asterisk's own REGISTER (headline first), then the ladder."""
+    from trunkctl.trace import ladder_lines, provider_answer
+
+    if trace is None:
+        return [], None
+    answer = provider_answer(trace, "REGISTER")
+    lines = [
+        Text(en, ru)
+        for en, ru in zip(ladder_lines(trace, "en"), ladder_lines(trace, "ru"), strict=True)
+    ]
+    return ([answer.headline()] if answer is not None else []) + lines, answer
 
 
 _QUALIFY_TITLE = _t("Provider reachability (qualify RTT)", "Доступность провайдера (qualify, RTT)")
@@ -900,8 +929,9 @@ LIVE_CHECKS: tuple[LiveCheck, ...] = (
     LiveCheck("pjsip_modules", _MODULES_TITLE, check_pjsip_modules, 4.0),
     LiveCheck("transports", _TRANSPORTS_TITLE, check_transports, 4.0),
     LiveCheck("trunk_loaded", _TRUNK_TITLE, check_trunk_loaded, 5.0),
-    # Includes the REGISTER exchange (5 s per transaction) when not registered.
-    LiveCheck("registration", _REGISTRATION_TITLE, check_registration, 12.0),
+    # When not registered: Asterisk's REGISTER traced (up to 8 s), then trunkctl's own
+    # REGISTER exchange (5 s per transaction).
+    LiveCheck("registration", _REGISTRATION_TITLE, check_registration, 20.0),
     LiveCheck("qualify", _QUALIFY_TITLE, check_qualify, 6.0),
     LiveCheck("dns", _DNS_TITLE, check_dns, 3.0),
     LiveCheck("sip_options", _OPTIONS_TITLE, check_sip_options, 4.0),

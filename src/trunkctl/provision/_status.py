@@ -8,7 +8,9 @@ does not report is "unknown", never "up"; a registration pjsip.conf has but the 
 report is "not loaded".
 
 When the registration is not up, the reason is not in AMI (the Registry event says only
-"Rejected"), so trunkctl asks the provider itself: a REGISTER check with the configured
+"Rejected"), so trunkctl first traces Asterisk's own REGISTER exchange (trunkctl.trace: it
+sends the registration again and captures it; the provider's answer, in its own words, is
+the first problem), then asks the provider itself: a REGISTER check with the configured
 credentials (trunkctl.sip) shows the SIP exchange. It runs only when the trunk is not
 registered, because on a one-contact line a successful check replaces Asterisk's binding.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trunkctl.ami import AmiClient, Message
 from trunkctl.asterisk import ami_client, asterisk_rx
@@ -28,6 +30,9 @@ from trunkctl.i18n import Lang, Text
 from trunkctl.settings import Settings
 
 from ._plan import PJSIP
+
+if TYPE_CHECKING:
+    from trunkctl.trace import SipTrace
 
 __all__ = ["TrunkStatus", "endpoint_fields", "getvar", "trunk_status"]
 
@@ -58,6 +63,8 @@ class TrunkStatus:
     """The loaded endpoint's ``outbound_auth`` ("" when it has none)."""
     active_channels: int = 0
     probe: dict[str, Any] | None = None
+    register_trace: SipTrace | None = None
+    """Asterisk's own REGISTER exchange, traced when the registration is not up."""
     problems: list[Text] = field(default_factory=list)
     fixes: list[Text] = field(default_factory=list)
 
@@ -85,6 +92,9 @@ class TrunkStatus:
             "outbound_auth": self.outbound_auth,
             "active_channels": self.active_channels,
             "probe": self.probe,
+            "register_trace": (
+                None if self.register_trace is None else self.register_trace.to_dict(lang)
+            ),
             "problems": [p.render(lang) for p in self.problems],
             "fixes": [f.render(lang) for f in self.fixes],
         }
@@ -323,10 +333,33 @@ async def _probe(settings: Settings, st: TrunkStatus) -> None:
             )
 
 
+async def _trace_register(settings: Settings, st: TrunkStatus) -> None:
+    """Trace Asterisk's REGISTER again; the provider's refusal, verbatim, goes first."""
+    from trunkctl.trace import SipTrace, capture_register_exchange, provider_answer
+
+    try:
+        trace = await capture_register_exchange(settings, st.trunk)
+    except AmiError as exc:
+        trace = SipTrace(
+            subject="registration",
+            unavailable=Text(
+                f"Asterisk did not resend the registration ({exc.what.en})",
+                f"Asterisk не отправил регистрацию повторно ({exc.what.ru})",
+            ),
+        )
+    st.register_trace = trace
+    answer = provider_answer(trace, "REGISTER")
+    if answer is not None:
+        st.problems.insert(0, answer.headline())
+        if answer.phrase is not None:
+            st.fixes.insert(0, answer.phrase.next_step)
+
+
 async def trunk_status(
-    settings: Settings, trunk: str = "novofon", *, probe: bool = True
+    settings: Settings, trunk: str = "novofon", *, probe: bool = True, trace: bool | None = None
 ) -> TrunkStatus:
-    """Ask Asterisk how the trunk is; probe the provider when it is not registered."""
+    """Ask Asterisk how the trunk is; when it is not registered, trace Asterisk's REGISTER
+    (``trace``, by default as ``probe``) and probe the provider (``probe``)."""
     st = TrunkStatus(trunk)
     ami = ami_client(settings)
     try:
@@ -336,14 +369,12 @@ async def trunk_status(
     finally:
         with contextlib.suppress(AmiError):
             await ami.close()
-    if (
-        probe
-        and st.registration is not None
-        and st.registration["status"]
-        not in (
-            "Registered",
-            "not loaded",
-        )
-    ):
+    failing = st.registration is not None and st.registration["status"] not in (
+        "Registered",
+        "not loaded",
+    )
+    if (probe if trace is None else trace) and failing:
+        await _trace_register(settings, st)
+    if probe and failing:
         await _probe(settings, st)
     return st
