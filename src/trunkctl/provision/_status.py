@@ -34,7 +34,34 @@ from ._plan import PJSIP
 if TYPE_CHECKING:
     from trunkctl.trace import SipTrace
 
-__all__ = ["TrunkStatus", "endpoint_fields", "getvar", "trunk_status"]
+__all__ = [
+    "DEVICE_STATE_NAMES",
+    "TrunkStatus",
+    "device_state_name",
+    "endpoint_fields",
+    "getvar",
+    "trunk_status",
+]
+
+DEVICE_STATE_NAMES = {
+    "UNKNOWN": "Unknown",
+    "NOT_INUSE": "Not in use",
+    "INUSE": "In use",
+    "BUSY": "Busy",
+    "INVALID": "Invalid",
+    "UNAVAILABLE": "Unavailable",
+    "RINGING": "Ringing",
+    "RINGINUSE": "Ring+Inuse",
+    "ONHOLD": "On Hold",
+}
+"""Asterisk's device-state tokens (``DEVICE_STATE()``, ast_devstate_str) → the names its CLI,
+PJSIPShowEndpoint and trunkctl's status, doctor and exporter use (ast_devstate2str)."""
+
+
+def device_state_name(token: str) -> str:
+    """The display name of a ``DEVICE_STATE()`` value (an unknown token as it is)."""
+    return DEVICE_STATE_NAMES.get(token.strip().upper(), token.strip())
+
 
 # Asterisk re-registers this many seconds before the registration expires
 # (res_pjsip_outbound_registration.c REREGISTER_BUFFER_TIME).
@@ -59,6 +86,7 @@ class TrunkStatus:
     registration: dict[str, Any] | None = None
     contacts: list[dict[str, Any]] = field(default_factory=list)
     device_state: str | None = None
+    """Asterisk's name for the endpoint's device state: "Not in use", "In use", "Unavailable"…"""
     outbound_auth: str | None = None
     """The loaded endpoint's ``outbound_auth`` ("" when it has none)."""
     active_channels: int = 0
@@ -153,7 +181,8 @@ async def _endpoint(ami: AmiClient, st: TrunkStatus) -> None:
         return
     st.loaded = True
     st.outbound_auth = fields["outbound_auth"]
-    st.device_state = await getvar(ami, f"DEVICE_STATE(PJSIP/{st.trunk})") or None
+    token = await getvar(ami, f"DEVICE_STATE(PJSIP/{st.trunk})")
+    st.device_state = device_state_name(token) if token else None
     try:
         channels = await ami.list_action("CoreShowChannels")
         st.active_channels = sum(
