@@ -36,10 +36,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEVICE_STATE_NAMES",
+    "EndpointReading",
     "TrunkStatus",
     "device_state_name",
     "endpoint_fields",
     "getvar",
+    "read_endpoint",
     "trunk_status",
 ]
 
@@ -160,9 +162,57 @@ async def endpoint_fields(
     return found
 
 
-async def _endpoint(ami: AmiClient, st: TrunkStatus) -> None:
-    fields = await endpoint_fields(ami, st.trunk, ("outbound_auth", "aors"))
+@dataclass(frozen=True, slots=True)
+class EndpointReading:
+    """A loaded endpoint as Getvar of the PJSIP functions shows it (class ``reporting``)."""
+
+    outbound_auth: str
+    device_state: str | None
+    """Asterisk's name ("Not in use"…), mapped from ``DEVICE_STATE()``'s token."""
+    active_channels: int
+    contacts: tuple[dict[str, Any], ...]
+    """``uri``, ``status`` (Reachable…), ``rtt_ms`` of each contact of its aors."""
+
+
+async def read_endpoint(ami: AmiClient, name: str) -> EndpointReading | None:
+    """The endpoint's state with no ``system`` class (None: Asterisk has no such endpoint)."""
+    fields = await endpoint_fields(ami, name, ("outbound_auth", "aors"))
     if fields is None:
+        return None
+    token = await getvar(ami, f"DEVICE_STATE(PJSIP/{name})")
+    try:
+        channels = await ami.list_action("CoreShowChannels")
+        active = sum(
+            1 for ev in channels.events if (ev.get("Channel") or "").startswith(f"PJSIP/{name}-")
+        )
+    except AmiActionError:
+        active = 0
+    contacts: list[dict[str, Any]] = []
+    for aor in (a.strip() for a in fields["aors"].split(",")):
+        if not _SAFE_NAME.match(aor):
+            continue
+        ids = await getvar(ami, f"PJSIP_AOR({aor},contact)")
+        for cid in (c.strip() for c in ids.split(",")):
+            if not _SAFE_NAME.match(cid):
+                continue
+            contacts.append(
+                {
+                    "uri": await getvar(ami, f"PJSIP_CONTACT({cid},uri)"),
+                    "status": await getvar(ami, f"PJSIP_CONTACT({cid},status)"),
+                    "rtt_ms": _rtt_ms(await getvar(ami, f"PJSIP_CONTACT({cid},rtt)")),
+                }
+            )
+    return EndpointReading(
+        fields["outbound_auth"],
+        device_state_name(token) if token else None,
+        active,
+        tuple(contacts),
+    )
+
+
+async def _endpoint(ami: AmiClient, st: TrunkStatus) -> None:
+    reading = await read_endpoint(ami, st.trunk)
+    if reading is None:
         st.problems.append(
             Text(
                 f"endpoint {st.trunk}: state unknown — Asterisk's AMI does not report it "
@@ -180,46 +230,26 @@ async def _endpoint(ami: AmiClient, st: TrunkStatus) -> None:
         )
         return
     st.loaded = True
-    st.outbound_auth = fields["outbound_auth"]
-    token = await getvar(ami, f"DEVICE_STATE(PJSIP/{st.trunk})")
-    st.device_state = device_state_name(token) if token else None
-    try:
-        channels = await ami.list_action("CoreShowChannels")
-        st.active_channels = sum(
-            1
-            for ev in channels.events
-            if (ev.get("Channel") or "").startswith(f"PJSIP/{st.trunk}-")
-        )
-    except AmiActionError:
-        st.active_channels = 0
-    for aor in (a.strip() for a in fields["aors"].split(",")):
-        if not _SAFE_NAME.match(aor):
-            continue
-        ids = await getvar(ami, f"PJSIP_AOR({aor},contact)")
-        for cid in (c.strip() for c in ids.split(",")):
-            if not _SAFE_NAME.match(cid):
-                continue
-            contact = {
-                "uri": await getvar(ami, f"PJSIP_CONTACT({cid},uri)"),
-                "status": await getvar(ami, f"PJSIP_CONTACT({cid},status)"),
-                "rtt_ms": _rtt_ms(await getvar(ami, f"PJSIP_CONTACT({cid},rtt)")),
-            }
-            st.contacts.append(contact)
-            if contact["status"] == "Unreachable":
-                st.problems.append(
-                    Text(
-                        f"the provider at {contact['uri']} does not answer OPTIONS (Unreachable)",
-                        f"провайдер {contact['uri']} не отвечает на OPTIONS (Unreachable)",
-                    )
+    st.outbound_auth = reading.outbound_auth
+    st.device_state = reading.device_state
+    st.active_channels = reading.active_channels
+    for contact in reading.contacts:
+        st.contacts.append(dict(contact))
+        if contact["status"] == "Unreachable":
+            st.problems.append(
+                Text(
+                    f"the provider at {contact['uri']} does not answer OPTIONS (Unreachable)",
+                    f"провайдер {contact['uri']} не отвечает на OPTIONS (Unreachable)",
                 )
-                st.fixes.append(
-                    Text(
-                        "Check the firewall, NAT and the server address; `trunkctl doctor` "
-                        "probes it independently.",
-                        "Проверьте файрвол, NAT и адрес сервера; `trunkctl doctor` проверит "
-                        "доступность независимо от Asterisk.",
-                    )
+            )
+            st.fixes.append(
+                Text(
+                    "Check the firewall, NAT and the server address; `trunkctl doctor` "
+                    "probes it independently.",
+                    "Проверьте файрвол, NAT и адрес сервера; `trunkctl doctor` проверит "
+                    "доступность независимо от Asterisk.",
                 )
+            )
 
 
 async def outbound_registrations(ami: AmiClient) -> dict[str, Message]:
