@@ -929,7 +929,7 @@ LIVE_CHECKS: tuple[LiveCheck, ...] = (
     LiveCheck("pjsip_modules", _MODULES_TITLE, check_pjsip_modules, 4.0),
     LiveCheck("transports", _TRANSPORTS_TITLE, check_transports, 4.0),
     LiveCheck("trunk_loaded", _TRUNK_TITLE, check_trunk_loaded, 5.0),
-    # When not registered: Asterisk's REGISTER traced (up to 8 s), then trunkctl's own
+    # When not registered: Asterisk's REGISTER traced (up to 5 s), then trunkctl's own
     # REGISTER exchange (5 s per transaction).
     LiveCheck("registration", _REGISTRATION_TITLE, check_registration, 20.0),
     LiveCheck("qualify", _QUALIFY_TITLE, check_qualify, 6.0),

@@ -397,7 +397,8 @@ async def _trace_register(settings: Settings, st: TrunkStatus) -> None:
     from trunkctl.trace import SipTrace, capture_register_exchange, provider_answer
 
     try:
-        trace = await capture_register_exchange(settings, st.trunk)
+        # 5 s: enough for any answer; silence shows as retransmissions.
+        trace = await capture_register_exchange(settings, st.trunk, timeout=5.0)
     except AmiError as exc:
         trace = SipTrace(
             subject="registration",
