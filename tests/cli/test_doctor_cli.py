@@ -170,3 +170,26 @@ def test_twenty_phones_read_as_a_few_blocks_not_sixty_lines(tmp_path: Path) -> N
     data = js(run([TRUNKCTL, "doctor", "--offline", "--config-dir", str(etc), "--json"]))
     assert data["counts"]["fail"] == 20  # JSON keeps every finding
     assert {i["subject"] for i in data["groups"]["fail"]} == {"phones"}
+
+
+async def test_a_refused_registration_shows_the_whole_register_ladder(pbx: SandboxInfo) -> None:
+    """A live check's evidence is one story: the traced REGISTER exchange is not cut short."""
+    import os
+
+    from ..provision.test_status_trace import wrong_password
+
+    await wrong_password(pbx)
+    out = run(
+        [TRUNKCTL, "--sandbox", "--lang", "en", "doctor"],
+        stdin="",
+        env={**os.environ, "COLUMNS": "400"},
+    )
+    assert out.returncode == 2, out.stdout + out.stderr
+    text = out.stdout
+    start = text.index("NovoFon said: 401 Unauthorized")
+    ladder = text[start:]
+    assert "SIP trace (→ sent by Asterisk" in ladder
+    assert ladder.count("←  SIP/2.0 401 Unauthorized") == 2, ladder
+    assert 'response="***"' in ladder
+    evidence = ladder.split("\n      → ", 1)[0]  # up to the check's fix line
+    assert "… +" not in evidence, evidence

@@ -4,7 +4,10 @@ a bundle with no secret inside. Wording per situation: tests/doctor/test_support
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import stat
+import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -126,3 +129,89 @@ def test_bad_call_json_is_refused(pbx: SandboxInfo, tmp_path: Path) -> None:
     out = tk("support-request", "--call-json", str(bad))
     assert out.returncode == 2
     assert "trunkctl call --json" in out.stderr
+
+
+NUMBER = "79990000431"  # 403 at once (worded "Caller ID not allowed" where the sandbox can)
+
+
+def members(bundle: Path) -> dict[str, bytes]:
+    with tarfile.open(bundle, "r:gz") as tar:
+        return {
+            m.name.split("/", 1)[1]: tar.extractfile(m).read()  # type: ignore[union-attr]
+            for m in tar.getmembers()
+        }
+
+
+def tshark_sip(pcap: Path) -> list[str]:
+    """What Wireshark's dissector reads: each SIP message's method or status code."""
+    tshark = shutil.which("tshark")
+    assert tshark, "tshark (Debian package tshark) is missing"
+    done = subprocess.run(
+        [tshark, "-r", str(pcap), "-Y", "sip", "-T", "fields", "-e", "sip.Method",
+         "-e", "sip.Status-Code"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return [line.strip() for line in done.stdout.splitlines() if line.strip()]
+
+
+async def traced_refusal(pbx: SandboxInfo, tmp_path: Path) -> dict[str, Any]:
+    """`call --json --trace` of a sandbox number NovoFon refuses with 403."""
+    await set_up(pbx)
+    call = tk("call", NUMBER, "--trace", "--json")
+    data: dict[str, Any] = json.loads(call.stdout)
+    assert data["sip_trace"]["available"] and data["sip_trace"]["messages"], call.stderr
+    return data
+
+
+async def test_a_traced_call_brings_its_ladder_and_pcap(pbx: SandboxInfo, tmp_path: Path) -> None:
+    data = await traced_refusal(pbx, tmp_path)
+    call_file = tmp_path / "call.json"
+    call_file.write_text(json.dumps(data))
+    bundle = tmp_path / "support.tar.gz"
+    out = tk(
+        "support-request", "--lang", "en", "--call-json", str(call_file), "--bundle", str(bundle)
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    # The message carries the ladder of the failing call, the provider's answer included.
+    refusal = next(m for m in data["sip_trace"]["messages"] if m["status"] == 403)
+    assert "SIP trace (→ sent by Asterisk" in out.stdout, out.stdout
+    assert f"←  {refusal['first_line']}" in out.stdout
+    assert f"INVITE sip:{NUMBER}@" in out.stdout
+    files = members(bundle)
+    assert {"sip-trace.txt", "sip-trace.pcap"} <= set(files), sorted(files)
+    assert refusal["first_line"].encode() in files["sip-trace.txt"]
+    pcap = tmp_path / "trace.pcap"
+    pcap.write_bytes(files["sip-trace.pcap"])
+    sent = data["sip_trace"]["messages"]
+    seen = tshark_sip(pcap)
+    assert len(seen) == len(sent), (seen, [m["first_line"] for m in sent])
+    assert seen[0] == "INVITE" and "403" in seen, seen
+    # Credentials masked in every member (the INVITE answered a 407/401 challenge, if any).
+    for name, content in files.items():
+        assert not re.search(rb'response="[0-9a-f]{32}"', content), name
+        ami = Path(pbx.status["pbx"]["ami"]["secret_file"]).read_text().strip()
+        for secret in (ami, pbx.line_password):
+            assert secret.encode() not in content, f"{name} holds a secret"
+
+
+async def test_a_secret_inside_a_traced_message_is_scrubbed_from_the_pcap(
+    pbx: SandboxInfo, tmp_path: Path
+) -> None:
+    """A call.json edited (or a far end echoing it) with the line password in a header: the
+    pcap is built from scrubbed messages and still decodes."""
+    data = await traced_refusal(pbx, tmp_path)
+    first = data["sip_trace"]["messages"][0]
+    head, sep, body = first["raw"].partition("\r\n")
+    first["raw"] = f"{head}{sep}X-Note: {pbx.line_password}\r\n{body}"
+    call_file = tmp_path / "call.json"
+    call_file.write_text(json.dumps(data))
+    bundle = tmp_path / "support.tar.gz"
+    out = tk("support-request", "--call-json", str(call_file), "--bundle", str(bundle))
+    assert out.returncode == 0, out.stdout + out.stderr
+    files = members(bundle)
+    assert pbx.line_password.encode() not in files["sip-trace.pcap"]
+    assert b"X-Note: ********" in files["sip-trace.pcap"]
+    pcap = tmp_path / "trace.pcap"
+    pcap.write_bytes(files["sip-trace.pcap"])
+    assert tshark_sip(pcap)[0] == "INVITE"

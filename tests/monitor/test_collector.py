@@ -207,3 +207,15 @@ def test_serves_on_ipv6_loopback() -> None:
         assert "trunkctl_ami_up 0.0" in scrape(server.url)
     finally:
         server.close()
+
+
+def test_status_and_the_exporter_share_one_device_state_vocabulary() -> None:
+    """status reads DEVICE_STATE() tokens and maps them to the names PJSIPShowEndpoint uses;
+    the exporter knows every one of them (each exported as 0/1 from the first scrape)."""
+    from trunkctl.monitor._collector import DEVICE_STATES
+    from trunkctl.provision._status import DEVICE_STATE_NAMES, device_state_name
+
+    assert set(DEVICE_STATE_NAMES.values()) == set(DEVICE_STATES)
+    assert device_state_name("NOT_INUSE") == "Not in use"
+    assert device_state_name("RINGINUSE") == "Ring+Inuse"
+    assert device_state_name("SOMETHING_NEW") == "SOMETHING_NEW"

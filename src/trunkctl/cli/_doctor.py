@@ -142,7 +142,10 @@ def _print_item(item: dict[str, Any], group: str, mark: str, style: str) -> None
             o.say(f"      → {item['fix']}", style="dim")
         return
     evidence = [ev for x in (item, *others) for ev in x["evidence"][:1]] + item["evidence"][1:]
-    shown = evidence if len(evidence) <= 6 else [*evidence[:5], f"… +{len(evidence) - 5}"]
+    # A live check's evidence is one story (e.g. a SIP ladder): shown whole. A lint rule's
+    # repeats per object: cut short.
+    whole = item["source"] != "lint" or len(evidence) <= 6
+    shown = evidence if whole else [*evidence[:5], f"… +{len(evidence) - 5}"]
     for ev in shown:
         for ev_line in ev.splitlines():
             o.say(f"      {ev_line}")

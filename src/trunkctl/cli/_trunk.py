@@ -560,6 +560,12 @@ def _print_status(data: dict[str, Any]) -> None:
                 f"  endpoint: {data['device_state']}, активных каналов: {data['active_channels']}",
             )
         )
+    if data.get("register_trace"):
+        from trunkctl.trace import SipTrace, ladder_lines
+
+        o.say(Text("  Asterisk's REGISTER, traced:", "  REGISTER от Asterisk, трассировка:"))
+        for line in ladder_lines(SipTrace.from_dict(data["register_trace"]), o.language):
+            o.say(f"    {line}")
     probe = data.get("probe")
     if probe:
         o.say(Text("  SIP check of the credentials:", "  SIP-проверка учётных данных:"))

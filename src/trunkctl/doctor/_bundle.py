@@ -1,4 +1,5 @@
-"""The support bundle: the message, the facts, doctor and probe JSON, masked config excerpts.
+"""The support bundle: the message, the facts, doctor and probe JSON, masked config excerpts
+(and a traced call's ladder and pcap).
 
 A tar.gz written 0600 and atomically (temp file, fsync, rename). Config excerpts are the
 trunk's sections as Asterisk reads them, secret options shown as ``********``
@@ -157,23 +158,31 @@ def _json(data: object) -> str:
 
 def write_bundle(
     path: str | os.PathLike[str],
-    files: Mapping[str, str | Mapping[str, Any] | list[Any]],
+    files: Mapping[str, str | bytes | Mapping[str, Any] | list[Any]],
     *,
     secrets: Iterable[str],
     folder: str = "trunkctl-support",
 ) -> Bundle:
-    """Write ``files`` (name → text or JSON-ready data) as a 0600 tar.gz at ``path``.
+    """Write ``files`` (name → text, bytes or JSON-ready data) as a 0600 tar.gz at ``path``.
 
-    Every member is scrubbed of ``secrets`` and checked again; raises BundleError (and
-    writes nothing) if one would remain, or if the file cannot be written.
+    Every text member is scrubbed of ``secrets`` and checked again; bytes (a pcap, whose
+    lengths a replacement would break) must come scrubbed and are checked. Raises
+    BundleError (and writes nothing) if a secret would remain, or if the file cannot be
+    written.
     """
     target = Path(path)
     known = {s for s in secrets if s}
     members: dict[str, bytes] = {}
     for name, content in files.items():
-        text = content if isinstance(content, str) else _json(content)
-        clean = scrub(text, known)
-        if any(len(s) >= _SHORT and s in clean for s in known):
+        if isinstance(content, bytes):
+            clean_bytes = content
+            left = any(len(s) >= _SHORT and s.encode("utf-8") in content for s in known)
+        else:
+            text = content if isinstance(content, str) else _json(content)
+            clean = scrub(text, known)
+            clean_bytes = clean.encode("utf-8")
+            left = any(len(s) >= _SHORT and s in clean for s in known)
+        if left:
             raise BundleError(
                 Text("a secret survived masking", "секрет остался после маскирования"),
                 evidence=Text(f"member {name}", f"файл {name}"),
@@ -182,7 +191,7 @@ def write_bundle(
                     "Ничего не записано; сообщите об этом как об ошибке trunkctl.",
                 ),
             )
-        members[f"{folder}/{name}"] = clean.encode("utf-8")
+        members[f"{folder}/{name}"] = clean_bytes
     now = time.time()
     fd = -1
     tmp = ""

@@ -1,20 +1,27 @@
-"""``trunkctl support-request``: run the doctor, state the facts, write the message and bundle."""
+"""``trunkctl support-request``: run the doctor, state the facts, write the message and bundle.
+
+A call saved with ``call --json --trace`` brings its SIP exchange: the ladder goes into the
+message, the ladder and a pcap into the bundle (``sip-trace.txt``, ``sip-trace.pcap``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trunkctl.i18n import Lang
 from trunkctl.settings import Settings
 
-from ._bundle import Bundle, collect_secrets, config_excerpts, write_bundle
+from ._bundle import Bundle, collect_secrets, config_excerpts, scrub, write_bundle
 from ._config import TrunkFacts, read_trunk
 from ._model import DoctorReport
 from ._runner import run_doctor
 from ._support import CallFacts, SupportFacts, SupportMessage, support_facts, support_message
+
+if TYPE_CHECKING:
+    from trunkctl.trace import SipTrace
 
 __all__ = ["SupportRequest", "support_request"]
 
@@ -49,6 +56,17 @@ def _probe_json(report: DoctorReport) -> dict[str, Any]:
         "register": (reg.data.get("probe") if reg else None),
         "registration": (reg.data.get("registration") if reg else None),
     }
+
+
+def _trace_files(trace: SipTrace, secrets: set[str], lang: Lang) -> dict[str, str | bytes]:
+    """The failing call's ladder and pcap, built from messages scrubbed of every secret
+    first (a pcap's lengths cannot be scrubbed afterwards; the bundle re-checks its bytes)."""
+    from trunkctl.trace import SipTrace, ladder_text, pcap_bytes
+
+    data = trace.to_dict(lang)
+    data["messages"] = [{**m, "raw": scrub(m["raw"], secrets)} for m in data["messages"]]
+    clean = SipTrace.from_dict(data)
+    return {"sip-trace.txt": ladder_text(clean, lang), "sip-trace.pcap": pcap_bytes(clean.messages)}
 
 
 async def support_request(
@@ -87,5 +105,8 @@ async def support_request(
             files["call.json"] = dict(call_json)
         for name, text in config_excerpts(settings, facts_of_trunk).items():
             files[f"config/{name}"] = text
-        written = write_bundle(bundle, files, secrets=collect_secrets(settings))
+        secrets = collect_secrets(settings)
+        if call is not None and call.sip_trace is not None and call.sip_trace.messages:
+            files.update(_trace_files(call.sip_trace, secrets, lang))
+        written = write_bundle(bundle, files, secrets=secrets)
     return SupportRequest(message, facts, report, facts_of_trunk, written)

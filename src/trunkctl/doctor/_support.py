@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from trunkctl.errors import BadInput
 from trunkctl.i18n import Lang, Text
 
 from ._config import TrunkFacts
 from ._model import DoctorReport
+
+if TYPE_CHECKING:
+    from trunkctl.trace import SipTrace
 
 __all__ = [
     "CallFacts",
@@ -78,6 +81,8 @@ class CallFacts:
     q850: int | None
     q850_text: str | None
     dial_status: str | None
+    sip_trace: SipTrace | None = None
+    """The call's SIP exchange when it was saved with ``--trace`` (credentials masked)."""
 
     @property
     def failed(self) -> bool:
@@ -96,6 +101,7 @@ class CallFacts:
             "q850": self.q850,
             "q850_text": self.q850_text,
             "dial_status": self.dial_status,
+            "sip_trace_messages": None if self.sip_trace is None else len(self.sip_trace.messages),
         }
 
 
@@ -112,7 +118,10 @@ def call_facts(data: object, *, file_time: datetime | None = None) -> CallFacts:
 
     The document has no start time; ``started_at`` is used when present (a call log may add
     it), else the file's modification time minus the call's duration, marked approximate.
+    A ``sip_trace`` (``call --json --trace``) is read back, re-parsed and masked again.
     """
+    from trunkctl.trace import SipTrace
+
     result = data.get("result") if isinstance(data, Mapping) else None
     if not isinstance(data, Mapping) or not isinstance(result, Mapping):
         raise BadInput(
@@ -148,6 +157,9 @@ def call_facts(data: object, *, file_time: datetime | None = None) -> CallFacts:
         q850=_int(result.get("q850")),
         q850_text=_str(result.get("q850_text")),
         dial_status=_str(result.get("dial_status")),
+        sip_trace=SipTrace.from_dict(trace)
+        if isinstance(trace := data.get("sip_trace"), Mapping)
+        else None,
     )
 
 
@@ -371,6 +383,10 @@ def _facts_block(facts: SupportFacts, lang: Lang) -> list[str]:
             head = "- Тестовый звонок:" if ru else "- Test call:"
         lines.append(head)
         lines.append(f"    INVITE {call.number or '?'} → {_call_answer(call, lang)}")
+        if call.sip_trace is not None and call.sip_trace.messages:
+            from trunkctl.trace import ladder_lines
+
+            lines += [f"    {line}" for line in ladder_lines(call.sip_trace, lang)]
     return lines
 
 

@@ -12,15 +12,19 @@ import re
 import socket
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from trunkctl.errors import AmiActionError, AmiError, AmiPermissionError
+from trunkctl.errors import AmiActionError, AmiError, AmiPermissionError, TrunkctlError
 from trunkctl.i18n import Text
 from trunkctl.lint import parse_version
 
 from ._config import split_host_port
 from ._context import DoctorContext, Skip
 from ._model import CheckResult, Status
+
+if TYPE_CHECKING:
+    from trunkctl.codes import ProviderAnswer
+    from trunkctl.trace import SipTrace
 
 __all__ = [
     "LIVE_CHECKS",
@@ -39,17 +43,25 @@ __all__ = [
 
 CheckFunc = Callable[[DoctorContext], Awaitable[CheckResult]]
 
-# AMI write actions trunkctl uses, and the command that needs each.
+# AMI actions trunkctl uses, and the commands that need each: all of them run with the
+# narrow user `trunkctl init` creates (write originate,call,reporting; docs/ami.md). CLI-only
+# facts (module show, pjsip show transports, manager show user) come from the control socket.
 _ACTIONS: Final = (
-    ("Command", "doctor, init"),
     ("Originate", "call"),
-    ("Reload", "apply"),
-    ("PJSIPShowEndpoint", "status, doctor"),
-    ("PJSIPShowRegistrationsOutbound", "status, doctor"),
+    ("Hangup", "call"),
+    ("Getvar", "status, apply, doctor"),
+    ("PJSIPShowRegistrationsOutbound", "status, apply, doctor"),
     ("PJSIPRegister", "apply"),
+    ("PJSIPQualify", "doctor"),
+    ("ShowDialPlan", "apply"),
+    ("CoreSettings", "doctor"),
+    ("CoreShowChannels", "status"),
 )
 # Read classes whose events trunkctl follows: calls, UserEvent, Registry/ContactStatus.
 _READ_CLASSES: Final = ("call", "user", "system")
+# What `trunkctl init` grants (provision/_init.py AMI_READ / AMI_WRITE).
+_NARROW_READ: Final = "call,user,system,reporting"
+_NARROW_WRITE: Final = "originate,call,reporting"
 _OLDEST_SUPPORTED: Final = 20
 _SLOW_RTT_MS: Final = 500.0
 # Asterisk's default qualify_timeout is 3 s; a healthy provider answers in milliseconds.
@@ -83,13 +95,50 @@ def _result(
 _AMI_TITLE = _t("AMI: connection, login, permissions", "AMI: подключение, вход, права")
 
 
-async def _read_classes(ami: Any, username: str) -> set[str] | None:
-    """The user's read classes from ``manager show user`` (None when Command is refused)."""
+async def _cli(ctx: DoctorContext, command: str) -> list[str] | None:
+    """A CLI command's output lines: through the control socket (``asterisk -rx``, as status
+    and apply do), else AMI ``Command`` when this user has the ``command`` class; None when
+    neither is available (not root on the Asterisk host, and the narrow AMI user)."""
+    from trunkctl.asterisk import asterisk_rx
+
+    if ctx.facts.get("control_socket") is not False:
+        try:
+            out = await asyncio.to_thread(asterisk_rx, ctx.settings, command, timeout=3.0)
+        except TrunkctlError:
+            ctx.facts["control_socket"] = False
+        else:
+            ctx.facts["control_socket"] = True
+            return out.splitlines()
     try:
-        lines = await ami.command(f"manager show user {username}")
-    except AmiError:
+        ami = await ctx.ami()
+        lines: list[str] = await ami.command(command)
+    except (TrunkctlError, TimeoutError):
         return None
-    for line in lines:
+    return lines
+
+
+def _needs_cli(command: str) -> Skip:
+    """The skip for a check that can only read ``command``'s output, and cannot."""
+    return Skip(
+        _t(
+            f"needs `{command}`: the control socket (`asterisk -rx`) is out of reach and the "
+            "AMI user has no `command` class (trunkctl's does not need it)",
+            f"нужна `{command}`: сокет управления (`asterisk -rx`) недоступен, а у "
+            "пользователя AMI нет класса `command` (пользователю trunkctl он не нужен)",
+        ),
+        _t(
+            "Run doctor as root (or the asterisk user) on the Asterisk server, or set "
+            "[asterisk] command in trunkctl's settings.",
+            "Запускайте doctor от root (или asterisk) на сервере Asterisk или задайте "
+            "[asterisk] command в настройках trunkctl.",
+        ),
+    )
+
+
+async def _read_classes(ctx: DoctorContext, username: str) -> set[str] | None:
+    """The user's read classes from ``manager show user`` (None when it cannot be read)."""
+    lines = await _cli(ctx, f"manager show user {username}")
+    for line in lines or []:
         key, _, value = line.partition(":")
         if key.strip().lower() == "read perm":
             return {c.strip().lower() for c in value.split(",") if c.strip()}
@@ -101,7 +150,7 @@ async def check_ami(ctx: DoctorContext) -> CheckResult:
     ami = await ctx.ami()
     allowed = set((await ami.action("ListCommands")).keys())
     missing = [(action, used) for action, used in _ACTIONS if action not in allowed]
-    read = await _read_classes(ami, ami.username) if "Command" in allowed else None
+    read = await _read_classes(ctx, ami.username)
     no_read = [c for c in _READ_CLASSES if read is not None and c not in read and "all" not in read]
     who = f"{ami.username}@{ami.peer} (AMI {ami.version})"
     evidence = [
@@ -114,7 +163,12 @@ async def check_ami(ctx: DoctorContext) -> CheckResult:
         _t(f"read: class {c} missing (its events are not sent)", f"чтение: нет класса {c}")
         for c in no_read
     ]
-    data: dict[str, Any] = {"user": ami.username, "peer": ami.peer, "ami_version": ami.version}
+    data: dict[str, Any] = {
+        "user": ami.username,
+        "peer": ami.peer,
+        "ami_version": ami.version,
+        "read_classes": sorted(read) if read is not None else None,
+    }
     if not evidence:
         return _result(
             "ami", _AMI_TITLE, "ok", _t(f"logged in as {who}", f"вход как {who}"), **data
@@ -129,12 +183,12 @@ async def check_ami(ctx: DoctorContext) -> CheckResult:
         ),
         evidence=evidence,
         fix=_t(
-            f"In manager.conf [{ami.username}] set read = call,user,system,reporting and "
-            "write = originate,system,reporting,command, then `manager reload` "
-            "(`trunkctl init` writes such a user).",
-            f"В manager.conf [{ami.username}] задайте read = call,user,system,reporting и "
-            "write = originate,system,reporting,command, затем `manager reload` "
-            "(`trunkctl init` создаёт такого пользователя).",
+            f"In manager.conf [{ami.username}] set read = {_NARROW_READ} and "
+            f"write = {_NARROW_WRITE}, then `asterisk -rx 'manager reload'` "
+            "(`trunkctl init --narrow-ami` does both).",
+            f"В manager.conf [{ami.username}] задайте read = {_NARROW_READ} и "
+            f"write = {_NARROW_WRITE}, затем `asterisk -rx 'manager reload'` "
+            "(`trunkctl init --narrow-ami` делает и то, и другое).",
         ),
         **data,
     )
@@ -143,18 +197,18 @@ async def check_ami(ctx: DoctorContext) -> CheckResult:
 _VERSION_TITLE = _t("Asterisk version", "Версия Asterisk")
 
 
-async def _version_text(ami: Any) -> str | None:
+async def _version_text(ctx: DoctorContext, ami: Any) -> str | None:
     try:
         return (await ami.action("CoreSettings")).get("AsteriskVersion") or None
     except AmiError:
-        lines = await ami.command("core show version")
+        lines = [ln for ln in await _cli(ctx, "core show version") or [] if ln.strip()]
         return lines[0].strip() if lines else None
 
 
 async def check_asterisk_version(ctx: DoctorContext) -> CheckResult:
     """The running Asterisk's version; trunkctl knows 20–22 (chan_sip is gone from 21)."""
     ami = await ctx.ami_or_skip()
-    text = await _version_text(ami)
+    text = await _version_text(ctx, ami)
     version = parse_version(text)
     ctx.facts["asterisk_version"] = text
     shown = text or "?"
@@ -204,20 +258,25 @@ def _running_modules(lines: list[str]) -> set[str]:
     return names
 
 
-async def _loaded(ami: Any, wanted: list[str]) -> tuple[set[str], bool]:
-    """The loaded ones among ``wanted`` and whether the full list was read (for the lint)."""
-    try:
-        running = _running_modules(await ami.command("module show"))
-    except AmiPermissionError:
-        running = set()
-        for name in wanted:
-            try:
-                await ami.action("ModuleCheck", Module=f"{name}.so")
-            except AmiActionError:
-                continue
-            running.add(name)
-        return running, False
-    return running, True
+async def _loaded(ctx: DoctorContext, ami: Any, wanted: list[str]) -> tuple[set[str], bool]:
+    """The loaded ones among ``wanted`` and whether the full list was read (for the lint).
+
+    ``module show`` over the control socket; else AMI ``ModuleCheck`` (class ``system``,
+    which trunkctl's user has not): :class:`Skip` when neither is allowed.
+    """
+    lines = await _cli(ctx, "module show")
+    if lines is not None:
+        return _running_modules(lines), True
+    running: set[str] = set()
+    for name in wanted:
+        try:
+            await ami.action("ModuleCheck", Module=f"{name}.so")
+        except AmiPermissionError:
+            raise _needs_cli("module show") from None
+        except AmiActionError:
+            continue
+        running.add(name)
+    return running, False
 
 
 async def check_pjsip_modules(ctx: DoctorContext) -> CheckResult:
@@ -231,7 +290,7 @@ async def check_pjsip_modules(ctx: DoctorContext) -> CheckResult:
         required.append("res_pjsip_outbound_registration")
     if trunk.identify_matches:
         required.append("res_pjsip_endpoint_identifier_ip")
-    running, complete = await _loaded(ami, required)
+    running, complete = await _loaded(ctx, ami, required)
     if complete:
         ctx.facts["modules"] = frozenset(running)
     missing = [m for m in required if m not in running]
@@ -293,9 +352,12 @@ async def check_transports(ctx: DoctorContext) -> CheckResult:
         raise Skip(
             _t("pjsip.conf has no transport with bind=", "в pjsip.conf нет транспорта с bind=")
         )
-    ami = await ctx.ami_or_skip()
+    lines = await _cli(ctx, "pjsip show transports")
+    if lines is None:
+        await ctx.ami_or_skip()
+        raise _needs_cli("pjsip show transports")
     running: dict[str, str] = {}
-    for line in await ami.command("pjsip show transports"):
+    for line in lines:
         m = _TRANSPORT_LINE.match(line)
         if m:
             running[m.group(1)] = m.group(3)
@@ -489,7 +551,8 @@ async def check_registration(ctx: DoctorContext) -> CheckResult:
         )
     probed = await ctx.status(probe=True)
     log = _registration_log(ctx, reg.get("server_uri"))
-    evidence: list[Text] = [_plain(e) for e in events + log]
+    evidence, answer = _register_trace_evidence(probed.register_trace)
+    evidence += [_plain(e) for e in events + log]
     probe = probed.probe
     if probe:
         for step in probe.get("steps", []):
@@ -499,7 +562,13 @@ async def check_registration(ctx: DoctorContext) -> CheckResult:
                     f"({step['latency_ms']} ms)"
                 )
             )
-    evidence += probed.problems[1:]
+    said = answer.headline().en if answer is not None else None
+    evidence += [
+        p
+        for p in probed.problems
+        if p.en != said and not p.en.startswith(f"registration {name} is ")
+    ]
+    # trunk_status puts the provider phrase's advice (when one matched) first.
     fixes = probed.fixes or [
         _t(
             "Check the login and password in the cabinet, then `trunkctl apply`.",
@@ -523,7 +592,25 @@ async def check_registration(ctx: DoctorContext) -> CheckResult:
         registry_events=events,
         log=log,
         probe=probe,
+        provider_answer=None if answer is None else answer.to_dict(),
+        register_trace=(
+            None if probed.register_trace is None else probed.register_trace.to_dict("en")
+        ),
     )
+
+
+def _register_trace_evidence(trace: SipTrace | None) -> tuple[list[Text], ProviderAnswer | None]:
+    """The provider's answer to Asterisk's own REGISTER (headline first), then the ladder."""
+    from trunkctl.trace import ladder_lines, provider_answer
+
+    if trace is None:
+        return [], None
+    answer = provider_answer(trace, "REGISTER")
+    lines = [
+        Text(en, ru)
+        for en, ru in zip(ladder_lines(trace, "en"), ladder_lines(trace, "ru"), strict=True)
+    ]
+    return ([answer.headline()] if answer is not None else []) + lines, answer
 
 
 _QUALIFY_TITLE = _t("Provider reachability (qualify RTT)", "Доступность провайдера (qualify, RTT)")
@@ -842,8 +929,9 @@ LIVE_CHECKS: tuple[LiveCheck, ...] = (
     LiveCheck("pjsip_modules", _MODULES_TITLE, check_pjsip_modules, 4.0),
     LiveCheck("transports", _TRANSPORTS_TITLE, check_transports, 4.0),
     LiveCheck("trunk_loaded", _TRUNK_TITLE, check_trunk_loaded, 5.0),
-    # Includes the REGISTER exchange (5 s per transaction) when not registered.
-    LiveCheck("registration", _REGISTRATION_TITLE, check_registration, 12.0),
+    # When not registered: Asterisk's REGISTER traced (up to 5 s), then trunkctl's own
+    # REGISTER exchange (5 s per transaction).
+    LiveCheck("registration", _REGISTRATION_TITLE, check_registration, 20.0),
     LiveCheck("qualify", _QUALIFY_TITLE, check_qualify, 6.0),
     LiveCheck("dns", _DNS_TITLE, check_dns, 3.0),
     LiveCheck("sip_options", _OPTIONS_TITLE, check_sip_options, 4.0),

@@ -58,10 +58,13 @@ DEVICE_STATES = (
     "Ringing",
     "Ring+Inuse",
     "On Hold",
+    "Invalid",
     "Unknown",
 )
-"""Device states as Asterisk 22 names them in PJSIPShowEndpoint (ast_devstate_str; seen on
-the sandbox: "Not in use"); another one is added as it appears."""
+"""Device states as Asterisk 22 names them in PJSIPShowEndpoint (ast_devstate2str; seen on
+the sandbox: "Not in use"), the vocabulary status and doctor use too (they read the
+``DEVICE_STATE()`` tokens and map them, trunkctl.provision.DEVICE_STATE_NAMES); another one
+is added as it appears."""
 
 
 def _states(known: tuple[str, ...], current: str) -> list[tuple[str, float]]:

@@ -25,7 +25,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trunkctl.errors import AmiActionError, AmiConnectionError, AmiError, TrunkctlError
+from trunkctl.errors import (
+    AmiActionError,
+    AmiConnectionError,
+    AmiError,
+    AmiPermissionError,
+    TrunkctlError,
+)
 
 from ._snapshot import (
     ApplySample,
@@ -124,6 +130,8 @@ class Monitor:
         self._ami: AmiClient | None = None
         self._wake = asyncio.Event()
         self._seen: dict[str, tuple[str, float]] = {}
+        self._getvar_only = False
+        """PJSIPShowEndpoint was refused (no `system` class): read endpoints with Getvar."""
         self._managed: tuple[float, tuple[str, ...]] = (0.0, ())
         self.balance_requests = 0
         """How many balance requests were sent (the cache's contract: one per interval)."""
@@ -227,8 +235,14 @@ class Monitor:
         return tuple(samples)
 
     async def _endpoint(self, ami: AmiClient, name: str) -> TrunkSample:
+        if self._getvar_only:
+            return await self._endpoint_by_getvar(ami, name)
         try:
             found = await ami.list_action("PJSIPShowEndpoint", Endpoint=name)
+        except AmiPermissionError:
+            # trunkctl's own AMI user (init) has no `system` class: read what status reads.
+            self._getvar_only = True
+            return await self._endpoint_by_getvar(ami, name)
         except AmiActionError:
             return TrunkSample(name, loaded=False)
         device_state, channels, contacts = None, 0, []
@@ -246,6 +260,25 @@ class Monitor:
                     )
                 )
         return TrunkSample(name, True, None, None, device_state, channels, tuple(contacts))
+
+    async def _endpoint_by_getvar(self, ami: AmiClient, name: str) -> TrunkSample:
+        """The sample from Getvar of the PJSIP functions (class ``reporting``), as status."""
+        from trunkctl.provision._status import read_endpoint
+
+        reading = await read_endpoint(ami, name)
+        if reading is None:
+            return TrunkSample(name, loaded=False)
+        contacts = tuple(
+            ContactSample(
+                c["uri"] or "",
+                c["status"] or "Unknown",
+                None if c["rtt_ms"] is None else c["rtt_ms"] / 1000,
+            )
+            for c in reading.contacts
+        )
+        return TrunkSample(
+            name, True, None, None, reading.device_state, reading.active_channels, contacts
+        )
 
     # -- files -----------------------------------------------------------------------------
     async def refresh_calls(self) -> None:

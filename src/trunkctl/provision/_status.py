@@ -8,7 +8,9 @@ does not report is "unknown", never "up"; a registration pjsip.conf has but the 
 report is "not loaded".
 
 When the registration is not up, the reason is not in AMI (the Registry event says only
-"Rejected"), so trunkctl asks the provider itself: a REGISTER check with the configured
+"Rejected"), so trunkctl first traces Asterisk's own REGISTER exchange (trunkctl.trace: it
+sends the registration again and captures it; the provider's answer, in its own words, is
+the first problem), then asks the provider itself: a REGISTER check with the configured
 credentials (trunkctl.sip) shows the SIP exchange. It runs only when the trunk is not
 registered, because on a one-contact line a successful check replaces Asterisk's binding.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from trunkctl.ami import AmiClient, Message
 from trunkctl.asterisk import ami_client, asterisk_rx
@@ -29,7 +31,39 @@ from trunkctl.settings import Settings
 
 from ._plan import PJSIP
 
-__all__ = ["TrunkStatus", "endpoint_fields", "getvar", "trunk_status"]
+if TYPE_CHECKING:
+    from trunkctl.trace import SipTrace
+
+__all__ = [
+    "DEVICE_STATE_NAMES",
+    "EndpointReading",
+    "TrunkStatus",
+    "device_state_name",
+    "endpoint_fields",
+    "getvar",
+    "read_endpoint",
+    "trunk_status",
+]
+
+DEVICE_STATE_NAMES = {
+    "UNKNOWN": "Unknown",
+    "NOT_INUSE": "Not in use",
+    "INUSE": "In use",
+    "BUSY": "Busy",
+    "INVALID": "Invalid",
+    "UNAVAILABLE": "Unavailable",
+    "RINGING": "Ringing",
+    "RINGINUSE": "Ring+Inuse",
+    "ONHOLD": "On Hold",
+}
+"""Asterisk's device-state tokens (``DEVICE_STATE()``, ast_devstate_str) → the names its CLI,
+PJSIPShowEndpoint and trunkctl's status, doctor and exporter use (ast_devstate2str)."""
+
+
+def device_state_name(token: str) -> str:
+    """The display name of a ``DEVICE_STATE()`` value (an unknown token as it is)."""
+    return DEVICE_STATE_NAMES.get(token.strip().upper(), token.strip())
+
 
 # Asterisk re-registers this many seconds before the registration expires
 # (res_pjsip_outbound_registration.c REREGISTER_BUFFER_TIME).
@@ -54,10 +88,13 @@ class TrunkStatus:
     registration: dict[str, Any] | None = None
     contacts: list[dict[str, Any]] = field(default_factory=list)
     device_state: str | None = None
+    """Asterisk's name for the endpoint's device state: "Not in use", "In use", "Unavailable"…"""
     outbound_auth: str | None = None
     """The loaded endpoint's ``outbound_auth`` ("" when it has none)."""
     active_channels: int = 0
     probe: dict[str, Any] | None = None
+    register_trace: SipTrace | None = None
+    """Asterisk's own REGISTER exchange, traced when the registration is not up."""
     problems: list[Text] = field(default_factory=list)
     fixes: list[Text] = field(default_factory=list)
 
@@ -85,6 +122,9 @@ class TrunkStatus:
             "outbound_auth": self.outbound_auth,
             "active_channels": self.active_channels,
             "probe": self.probe,
+            "register_trace": (
+                None if self.register_trace is None else self.register_trace.to_dict(lang)
+            ),
             "problems": [p.render(lang) for p in self.problems],
             "fixes": [f.render(lang) for f in self.fixes],
         }
@@ -122,9 +162,57 @@ async def endpoint_fields(
     return found
 
 
-async def _endpoint(ami: AmiClient, st: TrunkStatus) -> None:
-    fields = await endpoint_fields(ami, st.trunk, ("outbound_auth", "aors"))
+@dataclass(frozen=True, slots=True)
+class EndpointReading:
+    """A loaded endpoint as Getvar of the PJSIP functions shows it (class ``reporting``)."""
+
+    outbound_auth: str
+    device_state: str | None
+    """Asterisk's name ("Not in use"…), mapped from ``DEVICE_STATE()``'s token."""
+    active_channels: int
+    contacts: tuple[dict[str, Any], ...]
+    """``uri``, ``status`` (Reachable…), ``rtt_ms`` of each contact of its aors."""
+
+
+async def read_endpoint(ami: AmiClient, name: str) -> EndpointReading | None:
+    """The endpoint's state with no ``system`` class (None: Asterisk has no such endpoint)."""
+    fields = await endpoint_fields(ami, name, ("outbound_auth", "aors"))
     if fields is None:
+        return None
+    token = await getvar(ami, f"DEVICE_STATE(PJSIP/{name})")
+    try:
+        channels = await ami.list_action("CoreShowChannels")
+        active = sum(
+            1 for ev in channels.events if (ev.get("Channel") or "").startswith(f"PJSIP/{name}-")
+        )
+    except AmiActionError:
+        active = 0
+    contacts: list[dict[str, Any]] = []
+    for aor in (a.strip() for a in fields["aors"].split(",")):
+        if not _SAFE_NAME.match(aor):
+            continue
+        ids = await getvar(ami, f"PJSIP_AOR({aor},contact)")
+        for cid in (c.strip() for c in ids.split(",")):
+            if not _SAFE_NAME.match(cid):
+                continue
+            contacts.append(
+                {
+                    "uri": await getvar(ami, f"PJSIP_CONTACT({cid},uri)"),
+                    "status": await getvar(ami, f"PJSIP_CONTACT({cid},status)"),
+                    "rtt_ms": _rtt_ms(await getvar(ami, f"PJSIP_CONTACT({cid},rtt)")),
+                }
+            )
+    return EndpointReading(
+        fields["outbound_auth"],
+        device_state_name(token) if token else None,
+        active,
+        tuple(contacts),
+    )
+
+
+async def _endpoint(ami: AmiClient, st: TrunkStatus) -> None:
+    reading = await read_endpoint(ami, st.trunk)
+    if reading is None:
         st.problems.append(
             Text(
                 f"endpoint {st.trunk}: state unknown — Asterisk's AMI does not report it "
@@ -142,45 +230,26 @@ async def _endpoint(ami: AmiClient, st: TrunkStatus) -> None:
         )
         return
     st.loaded = True
-    st.outbound_auth = fields["outbound_auth"]
-    st.device_state = await getvar(ami, f"DEVICE_STATE(PJSIP/{st.trunk})") or None
-    try:
-        channels = await ami.list_action("CoreShowChannels")
-        st.active_channels = sum(
-            1
-            for ev in channels.events
-            if (ev.get("Channel") or "").startswith(f"PJSIP/{st.trunk}-")
-        )
-    except AmiActionError:
-        st.active_channels = 0
-    for aor in (a.strip() for a in fields["aors"].split(",")):
-        if not _SAFE_NAME.match(aor):
-            continue
-        ids = await getvar(ami, f"PJSIP_AOR({aor},contact)")
-        for cid in (c.strip() for c in ids.split(",")):
-            if not _SAFE_NAME.match(cid):
-                continue
-            contact = {
-                "uri": await getvar(ami, f"PJSIP_CONTACT({cid},uri)"),
-                "status": await getvar(ami, f"PJSIP_CONTACT({cid},status)"),
-                "rtt_ms": _rtt_ms(await getvar(ami, f"PJSIP_CONTACT({cid},rtt)")),
-            }
-            st.contacts.append(contact)
-            if contact["status"] == "Unreachable":
-                st.problems.append(
-                    Text(
-                        f"the provider at {contact['uri']} does not answer OPTIONS (Unreachable)",
-                        f"провайдер {contact['uri']} не отвечает на OPTIONS (Unreachable)",
-                    )
+    st.outbound_auth = reading.outbound_auth
+    st.device_state = reading.device_state
+    st.active_channels = reading.active_channels
+    for contact in reading.contacts:
+        st.contacts.append(dict(contact))
+        if contact["status"] == "Unreachable":
+            st.problems.append(
+                Text(
+                    f"the provider at {contact['uri']} does not answer OPTIONS (Unreachable)",
+                    f"провайдер {contact['uri']} не отвечает на OPTIONS (Unreachable)",
                 )
-                st.fixes.append(
-                    Text(
-                        "Check the firewall, NAT and the server address; `trunkctl doctor` "
-                        "probes it independently.",
-                        "Проверьте файрвол, NAT и адрес сервера; `trunkctl doctor` проверит "
-                        "доступность независимо от Asterisk.",
-                    )
+            )
+            st.fixes.append(
+                Text(
+                    "Check the firewall, NAT and the server address; `trunkctl doctor` "
+                    "probes it independently.",
+                    "Проверьте файрвол, NAT и адрес сервера; `trunkctl doctor` проверит "
+                    "доступность независимо от Asterisk.",
                 )
+            )
 
 
 async def outbound_registrations(ami: AmiClient) -> dict[str, Message]:
@@ -323,10 +392,34 @@ async def _probe(settings: Settings, st: TrunkStatus) -> None:
             )
 
 
+async def _trace_register(settings: Settings, st: TrunkStatus) -> None:
+    """Trace Asterisk's REGISTER again; the provider's refusal, verbatim, goes first."""
+    from trunkctl.trace import SipTrace, capture_register_exchange, provider_answer
+
+    try:
+        # 5 s: enough for any answer; silence shows as retransmissions.
+        trace = await capture_register_exchange(settings, st.trunk, timeout=5.0)
+    except AmiError as exc:
+        trace = SipTrace(
+            subject="registration",
+            unavailable=Text(
+                f"Asterisk did not resend the registration ({exc.what.en})",
+                f"Asterisk не отправил регистрацию повторно ({exc.what.ru})",
+            ),
+        )
+    st.register_trace = trace
+    answer = provider_answer(trace, "REGISTER")
+    if answer is not None:
+        st.problems.insert(0, answer.headline())
+        if answer.phrase is not None:
+            st.fixes.insert(0, answer.phrase.next_step)
+
+
 async def trunk_status(
-    settings: Settings, trunk: str = "novofon", *, probe: bool = True
+    settings: Settings, trunk: str = "novofon", *, probe: bool = True, trace: bool | None = None
 ) -> TrunkStatus:
-    """Ask Asterisk how the trunk is; probe the provider when it is not registered."""
+    """Ask Asterisk how the trunk is; when it is not registered, trace Asterisk's REGISTER
+    (``trace``, by default as ``probe``) and probe the provider (``probe``)."""
     st = TrunkStatus(trunk)
     ami = ami_client(settings)
     try:
@@ -336,14 +429,12 @@ async def trunk_status(
     finally:
         with contextlib.suppress(AmiError):
             await ami.close()
-    if (
-        probe
-        and st.registration is not None
-        and st.registration["status"]
-        not in (
-            "Registered",
-            "not loaded",
-        )
-    ):
+    failing = st.registration is not None and st.registration["status"] not in (
+        "Registered",
+        "not loaded",
+    )
+    if (probe if trace is None else trace) and failing:
+        await _trace_register(settings, st)
+    if probe and failing:
         await _probe(settings, st)
     return st

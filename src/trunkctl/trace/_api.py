@@ -1,8 +1,9 @@
 """Tracing an operation on the live Asterisk: which ports to watch, start, finish, select.
 
-:class:`SipTracer` asks Asterisk (AMI ``pjsip show transports``) where its SIP transports
-listen, captures those ports while the caller places a call or triggers a registration,
-and hands back the messages. :func:`capture_register_exchange` does the REGISTER case whole.
+:class:`SipTracer` asks Asterisk (``pjsip show transports``, over the control socket when
+it can, else AMI) where its SIP transports listen, captures those ports while the caller
+places a call or triggers a registration, and hands back the messages.
+:func:`capture_register_exchange` does the REGISTER case whole.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import replace
 
 from trunkctl.ami import AmiClient
 from trunkctl.codes import ProviderAnswer
-from trunkctl.errors import AmiError
+from trunkctl.errors import AmiError, TrunkctlError
 from trunkctl.i18n import Text
 from trunkctl.settings import Settings
 
@@ -56,14 +57,38 @@ def parse_transports(lines: list[str]) -> list[tuple[str, Endpoint]]:
     return out
 
 
-async def asterisk_endpoints(ami: AmiClient) -> tuple[list[Endpoint], Text | None]:
-    """Where Asterisk's readable (UDP/TCP) SIP transports listen, or why none can be traced."""
+async def _transport_rows(ami: AmiClient, settings: Settings | None) -> list[str]:
+    """``pjsip show transports``: over the control socket when ``settings`` gives one that
+    works (trunkctl's narrow AMI user has no ``command`` class), else AMI ``Command``."""
+    if settings is not None:
+        from trunkctl.asterisk import asterisk_rx
+
+        try:
+            out = await asyncio.to_thread(
+                asterisk_rx, settings, "pjsip show transports", timeout=5.0
+            )
+        except TrunkctlError:
+            pass
+        else:
+            return out.splitlines()
+    return await ami.command("pjsip show transports", timeout=5.0)
+
+
+async def asterisk_endpoints(
+    ami: AmiClient, settings: Settings | None = None
+) -> tuple[list[Endpoint], Text | None]:
+    """Where Asterisk's readable (UDP/TCP) SIP transports listen, or why none can be traced.
+
+    With ``settings``, the control socket (``asterisk -rx``) is asked first.
+    """
     try:
-        rows = parse_transports(await ami.command("pjsip show transports", timeout=5.0))
+        rows = parse_transports(await _transport_rows(ami, settings))
     except AmiError as exc:
         return [], Text(
-            f"could not list Asterisk's SIP transports over AMI ({exc.what.en})",
-            f"не удалось получить SIP-транспорты Asterisk через AMI ({exc.what.ru})",
+            f"could not list Asterisk's SIP transports (control socket out of reach; over "
+            f"AMI: {exc.what.en})",
+            f"не удалось получить SIP-транспорты Asterisk (сокет управления недоступен; "
+            f"через AMI: {exc.what.ru})",
         )
     readable = [e for proto, e in rows if proto in ("udp", "tcp")]
     if not readable:
@@ -90,9 +115,10 @@ class SipTracer:
         self._capture: PortCapture | None = None
 
     @classmethod
-    async def for_asterisk(cls, ami: AmiClient) -> SipTracer:
-        """A tracer for the transports the connected Asterisk listens on."""
-        endpoints, why = await asterisk_endpoints(ami)
+    async def for_asterisk(cls, ami: AmiClient, settings: Settings | None = None) -> SipTracer:
+        """A tracer for the transports the connected Asterisk listens on (``settings``:
+        ask its control socket first, see :func:`asterisk_endpoints`)."""
+        endpoints, why = await asterisk_endpoints(ami, settings)
         return cls(endpoints, why)
 
     def start(self) -> None:
@@ -176,7 +202,7 @@ async def capture_register_exchange(
     from trunkctl.asterisk import ami_client
 
     async with ami_client(settings, timeout=10.0) as ami:
-        tracer = await SipTracer.for_asterisk(ami)
+        tracer = await SipTracer.for_asterisk(ami, settings)
         server_uri = None
         try:
             listing = await ami.list_action("PJSIPShowRegistrationsOutbound")
