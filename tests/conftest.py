@@ -84,6 +84,15 @@ def replace_option(text: str, key: str, old: str, new: str, count: int = 0) -> s
     return result
 
 
+def squash(text: str) -> str:
+    """``text`` with the blanks around ``=`` and ``=>`` removed, line by line.
+
+    For comparing dialplan and option lines whatever style the file uses: the stock
+    extensions.conf writes ``same=>n,…``, a hand-written one ``same => n,…``.
+    """
+    return re.sub(r"[ \t]*(=>|=)[ \t]*", r"\1", text)
+
+
 def cdr_position(info: SandboxInfo) -> int:
     """Where the pbx's CDR file (the package's cdr_csv, Master.csv) ends now."""
     try:

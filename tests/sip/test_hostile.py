@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-import os
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,25 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _watch_peak_rss(proc: subprocess.Popen[bytes]) -> int:
+    """The process's own peak RSS in KiB (VmHWM), read until it exits.
+
+    Not ``wait4``'s ``ru_maxrss``: Linux carries the parent's high-water mark across fork
+    and exec, so a child of a large pytest process would report pytest's size.
+    """
+    peak = 0
+    status = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.02)
+    return peak
+
+
 def _probe_under_flood(*flood_args: str, text: bool = False) -> tuple[int, float, str]:
     """Run `trunkctl probe options` against tests/sip/flood.py; (exit, peak RSS MB, output)."""
     flooder = subprocess.Popen(
@@ -44,15 +62,14 @@ def _probe_under_flood(*flood_args: str, text: bool = False) -> tuple[int, float
             probe = subprocess.Popen(
                 [*argv, *([] if text else ["--json"])], stdout=out, stderr=subprocess.STDOUT
             )
-            _, status, usage = os.wait4(probe.pid, 0)
-            probe.returncode = os.waitstatus_to_exitcode(status)
+            peak_kb = _watch_peak_rss(probe)
             out.seek(0)
             output = out.read().decode()
         assert flooder.wait(timeout=30) == 0
     finally:
         flooder.kill()
         flooder.wait()
-    return probe.returncode, usage.ru_maxrss / 1024, output
+    return probe.returncode, peak_kb / 1024, output
 
 
 def test_a_flood_of_stray_messages_keeps_memory_flat_and_is_reported_as_noise() -> None:

@@ -150,7 +150,7 @@ async def place_test_call(
             progress = asyncio.ensure_future(
                 _report_progress(ami.subscribe(_progress_filter), on_event)
             )
-        tracer = await SipTracer.for_asterisk(ami) if capture else None
+        tracer = await SipTracer.for_asterisk(ami, settings) if capture else None
         if tracer is not None:
             tracer.start()
         try:

@@ -590,8 +590,12 @@ def status(
 
     o = out(json_)
     cfg = settings()
+    first = True
     while True:
-        st = run(trunk_status(cfg, trunk))
+        # Under --watch only the first round re-sends REGISTER to trace and probe it: every
+        # round doing so would hammer the provider with failed authentications.
+        st = run(trunk_status(cfg, trunk, probe=first))
+        first = False
         data = st.to_dict(o.language)
         if o.json:
             o.emit_json(data)
