@@ -47,7 +47,9 @@ class SandboxInfo:
 
     @property
     def ami(self) -> dict[str, Any]:
-        ami = dict(self.status["pbx"]["ami"])
+        """The pbx's AMI as the lab's admin user (Command, PJSIPShow*): tests drive the pbx
+        with it; trunkctl itself (``--sandbox`` settings) logs in as the narrow "trunkctl"."""
+        ami = dict(self.status["pbx"]["ami_admin"])
         ami["secret"] = Path(ami["secret_file"]).read_text().strip()
         return ami
 

@@ -166,3 +166,16 @@ def test_reset_restores_bytes_modes_and_owners(pbx: SandboxInfo) -> None:
         assert (etc / rel).read_bytes() == data, rel
         assert (now.st_mode, now.st_uid, now.st_gid) == (st.st_mode, st.st_uid, st.st_gid), rel
     assert "There is no existence of 'only' context" in sb.pbx.rx("dialplan show only")
+
+
+def test_trunkctls_ami_user_in_the_sandbox_is_exactly_what_init_grants(pbx: SandboxInfo) -> None:
+    # The demo and every `trunkctl --sandbox` command log in as this user: it must be the
+    # least-privilege one a real server gets from `trunkctl init` (issue 16 item 4).
+    from trunkctl.provision._init import AMI_READ, AMI_WRITE
+    from trunkctl.sandbox._configs import TRUNKCTL_AMI_READ, TRUNKCTL_AMI_WRITE
+
+    assert (TRUNKCTL_AMI_READ, TRUNKCTL_AMI_WRITE) == (AMI_READ, AMI_WRITE)
+    text = (pbx.pbx_config_dir / "manager.d/trunkctl.conf").read_text()
+    section = text.split("[trunkctl]", 1)[1].split("\n[", 1)[0]
+    assert f"read = {AMI_READ}\n" in section and f"write = {AMI_WRITE}\n" in section
+    assert pbx.status["pbx"]["ami"]["username"] == "trunkctl"

@@ -19,10 +19,13 @@ from trunkctl.errors import SandboxError
 from trunkctl.i18n import Text
 
 __all__ = [
+    "ADMIN_USER",
     "IP_TRUNK_ENDPOINT",
     "LAB_CHANGES",
     "LINE_REALM",
     "TEST_NUMBERS",
+    "TRUNKCTL_AMI_READ",
+    "TRUNKCTL_AMI_WRITE",
     "VERIFICATION_NUMBER",
     "ConfigFile",
     "ConfigTree",
@@ -39,6 +42,15 @@ __all__ = [
 
 LINE_REALM = "novofon"
 IP_TRUNK_ENDPOINT = "ip-trunk"
+# trunkctl's AMI user in the pbx has exactly what `trunkctl init` grants (provision/_init.py
+# AMI_READ / AMI_WRITE; a test keeps them equal): no `system` + `originate` pair that runs
+# System(), no `command`. The lab's own tooling and the tests that drive the pbx directly
+# (Command, PJSIPShow*) log in as ADMIN_USER instead, with the same secret.
+TRUNKCTL_AMI_READ = "call,user,system,reporting"
+TRUNKCTL_AMI_WRITE = "originate,call,reporting"
+ADMIN_USER = "sandbox-admin"
+_ADMIN_READ = "system,call,log,verbose,agent,user,config,dtmf,reporting,cdr,dialplan"
+_ADMIN_WRITE = "system,call,originate,reporting,config,command,agent,user"
 # The seed's own test call (Local/79991234567@outgoing) is the verification call.
 VERIFICATION_NUMBER = "79991234567"
 MODULE_DIR = "/usr/lib/x86_64-linux-gnu/asterisk/modules"
@@ -256,17 +268,28 @@ def _rtp_conf(start: int) -> str:
 
 
 def _manager_conf(bind: str, port: int, user: str, secret: str, *, permit: str) -> str:
+    """manager.conf of the provider (one broad lab user) and of the minimal pbx (trunkctl's
+    narrow user plus the lab's admin)."""
+    users = (
+        _manager_user(user, secret, permit=permit)
+        if user == "trunkctl"
+        else _ami_section(user, secret, permit, _ADMIN_READ, _ADMIN_WRITE)
+    )
     return f"""[general]
 enabled = yes
 port = {port}
 bindaddr = {bind}
 
-[{user}]
+{users}"""
+
+
+def _ami_section(user: str, secret: str, permit: str, read: str, write: str) -> str:
+    return f"""[{user}]
 secret = {secret}
 deny = 0.0.0.0/0.0.0.0
 permit = {permit}
-read = system,call,log,verbose,agent,user,config,dtmf,reporting,cdr,dialplan
-write = system,call,originate,reporting,config,command,agent,user
+read = {read}
+write = {write}
 """
 
 
@@ -442,7 +465,11 @@ LAB_CHANGES: tuple[tuple[str, str], ...] = (
         "db, keys, spool, run, log, cache and etc folders made the instance's own",
     ),
     ("manager.conf", "[general]: port = the lab's AMI port, bindaddr = 127.0.0.2"),
-    ("manager.d/trunkctl.conf", "new, 0640: trunkctl's AMI user (where Debian puts users)"),
+    (
+        "manager.d/trunkctl.conf",
+        "new, 0640: trunkctl's least-privilege AMI user and the lab's sandbox-admin "
+        "(where Debian puts users)",
+    ),
     (
         "modules.conf",
         "a commented noload block at the end: modules that bind fixed ports (two Asterisks "
@@ -617,14 +644,14 @@ def _lab_pjsip_conf(text: str, *, address: str, port: int) -> str:
 
 
 def _manager_user(user: str, secret: str, *, permit: str) -> str:
-    return f"""; trunkctl's AMI user (the sandbox's; `trunkctl init` writes one on a server).
-[{user}]
-secret = {secret}
-deny = 0.0.0.0/0.0.0.0
-permit = {permit}
-read = system,call,log,verbose,agent,user,config,dtmf,reporting,cdr,dialplan
-write = system,call,originate,reporting,config,command,agent,user
-"""
+    """trunkctl's least-privilege user, then the lab's admin user for tests and tooling."""
+    return (
+        "; trunkctl's AMI user (the sandbox's; `trunkctl init` writes one on a server):\n"
+        "; exactly the classes init grants.\n"
+        + _ami_section(user, secret, permit, TRUNKCTL_AMI_READ, TRUNKCTL_AMI_WRITE)
+        + "\n; The sandbox's own admin user (tests drive the pbx with Command and PJSIPShow*).\n"
+        + _ami_section(ADMIN_USER, secret, permit, _ADMIN_READ, _ADMIN_WRITE)
+    )
 
 
 def stock_pbx_tree(

@@ -27,6 +27,7 @@ from trunkctl.settings import AmiSettings, Settings, sandbox_dir, settings_to_to
 
 from ._build import STAMP, ensure_root, root_is_ready
 from ._configs import (
+    ADMIN_USER,
     IP_TRUNK_ENDPOINT,
     LAB_CHANGES,
     LINE_REALM,
@@ -545,6 +546,14 @@ class Sandbox:
                     "host": PBX_ADDRESS,
                     "port": state.pbx_ami_port,
                     "username": "trunkctl",
+                    "secret_file": str(self.ami_secret_file),
+                },
+                # The lab's broad user (Command, PJSIPShow*) for tests and tooling; trunkctl
+                # itself logs in as the least-privilege "trunkctl" above.
+                "ami_admin": {
+                    "host": PBX_ADDRESS,
+                    "port": state.pbx_ami_port,
+                    "username": ADMIN_USER,
                     "secret_file": str(self.ami_secret_file),
                 },
                 "asterisk_command": self.pbx.rx_command()[:-1],
