@@ -242,7 +242,27 @@ def test_forbidden_during_verification_explains_the_catch22() -> None:
     e = explain(CallOutcome("rejected", sip_code=403, is_verification_call=True))
     assert "catch-22" in e.meaning.en and "замкнутый круг" in e.meaning.ru
     assert "`trunkctl support-request`" in _all(e)
-    assert "`trunkctl credentials set`" in _all_ru(e)
+    # An IP-mode trunk has no auth for `credentials set` to change (it exits 2 there):
+    # the login and password go in with setup, which keeps the rest of the trunk.
+    assert "`trunkctl setup --login <LOGIN> --password-stdin`" in _all(e)
+    assert "`trunkctl setup --login <ЛОГИН> --password-stdin`" in _all_ru(e)
+
+
+@pytest.mark.parametrize(
+    "outcome",
+    [
+        CallOutcome("answered", is_verification_call=True),
+        CallOutcome("rejected", sip_code=403, is_verification_call=True),
+        CallOutcome("rejected", sip_code=401, mode="ip"),
+    ],
+)
+def test_ip_mode_advice_adds_credentials_with_setup_not_credentials_set(
+    outcome: CallOutcome,
+) -> None:
+    e = explain(outcome)
+    assert "setup --login <LOGIN> --password-stdin" in _all(e), e.id
+    assert "setup --login <ЛОГИН> --password-stdin" in _all_ru(e), e.id
+    assert "save them with `trunkctl credentials set`" not in _all(e)
 
 
 @pytest.mark.parametrize("code", [404, 484])

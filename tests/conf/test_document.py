@@ -256,6 +256,17 @@ def test_object_lines_stay_objects() -> None:
     assert doc.render() == "[ctx]\nexten => 1,1,NoOp()\nexten => 1,n,Hangup()\n"
 
 
+def test_new_object_lines_follow_the_files_own_arrows() -> None:
+    """Debian's extensions.conf writes `static=yes` but `exten => s,1,…`: a new context
+    follows its `=>` lines, not its `=` ones (it was `exten=>` before)."""
+    doc = parse("[general]\nstatic=yes\nwriteprotect=no\n\n[demo]\nexten => s,1,Answer()\n")
+    doc.add_section("outgoing", (("exten", "_X.,1,NoOp()"), ("same", "n,Hangup()")))
+    assert "\n[outgoing]\nexten => _X.,1,NoOp()\n same => n,Hangup()\n" in doc.render()
+    tight = parse("[general]\nstatic = yes\n\n[demo]\nexten=>s,1,Answer()\n")
+    tight.add_section("outgoing", (("exten", "_X.,1,NoOp()"),))
+    assert tight.render().endswith("[outgoing]\nexten=>_X.,1,NoOp()\n")
+
+
 @pytest.mark.parametrize(
     ("value", "written"),
     [

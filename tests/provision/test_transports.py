@@ -116,6 +116,14 @@ def test_a_second_transport_on_a_bound_address_is_refused(
         plan_setup(tx, render_trunk(spec))
     assert "pjsip.conf:1" in str(err.value.evidence)
     assert (tmp_path / "pjsip.conf").read_text() == mine
+    # The advice never suggests the address:port that clashes again.
+    advice = err.value.next_step.en if err.value.next_step else ""
+    port = existing.partition(":")[2] or "5060"
+    assert f"--bind {bind.partition(':')[0]}:{port})" not in advice, advice
+    if bind.startswith("0.0.0.0"):
+        assert "--bind ADDR:5062" in advice and "change [mine]" not in advice
+    else:
+        assert "change [mine]'s bind to one address" in advice
 
 
 def test_other_protocol_does_not_clash(tmp_path: Path) -> None:

@@ -101,10 +101,12 @@ VERIFY_SUPPORT = T(
     "попросите NovoFon подтвердить IP вручную или выдать временные логин и пароль для тестового звонка.",
 )
 REPEAT_VERIFICATION = T(
-    "Once you have the login and password, save them with `trunkctl credentials set` and repeat "
-    "the verification call.",
-    "Когда получите логин и пароль, сохраните их через `trunkctl credentials set` и повторите "
-    "проверочный звонок.",
+    "Once you have the login and password, add them to the trunk with `trunkctl setup --login "
+    "<LOGIN> --password-stdin` (an IP-mode trunk has no auth for `credentials set` to change), "
+    "`trunkctl apply`, and repeat the verification call.",
+    "Когда получите логин и пароль, добавьте их в транк: `trunkctl setup --login <ЛОГИН> "
+    "--password-stdin` (у транка в режиме IP нет секции auth, которую мог бы изменить "
+    "`credentials set`), затем `trunkctl apply`, и повторите проверочный звонок.",
 )
 
 CATALOG: Mapping[str, Entry] = MappingProxyType(
@@ -137,10 +139,12 @@ CATALOG: Mapping[str, Entry] = MappingProxyType(
             ),
             CABINET_CHECK,
             T(
-                "If the cabinet now shows the trunk's login and password, save them with "
-                "`trunkctl credentials set`.",
-                "Если в кабинете появились логин и пароль транка, сохраните их через "
-                "`trunkctl credentials set`.",
+                "If the cabinet now shows the trunk's login and password, save them: run "
+                "`trunkctl setup --login <LOGIN> --password-stdin` (the caller ID and the rest "
+                "are kept), then `trunkctl apply`.",
+                "Если в кабинете появились логин и пароль транка, сохраните их: запустите "
+                "`trunkctl setup --login <ЛОГИН> --password-stdin` (Caller ID и остальное "
+                "сохранятся), затем `trunkctl apply`.",
             ),
             T(
                 "If the status has not changed within half an hour, run `trunkctl support-request` "
@@ -316,10 +320,12 @@ CATALOG: Mapping[str, Entry] = MappingProxyType(
             PUBLIC_IP,
             CABINET_TRUNK,
             T(
-                "If the trunk also has a login and password, save them with `trunkctl credentials "
-                "set` and point the endpoint's `outbound_auth` at them.",
-                "Если у транка есть и логин с паролем, сохраните их через `trunkctl credentials "
-                "set` и укажите их секцию в `outbound_auth` эндпоинта.",
+                "If the trunk also has a login and password, run `trunkctl setup --login "
+                "<LOGIN> --password-stdin`: it writes the auth and points the endpoint's "
+                "`outbound_auth` at it.",
+                "Если у транка есть и логин с паролем, запустите `trunkctl setup --login "
+                "<ЛОГИН> --password-stdin`: он запишет секцию auth и укажет её в "
+                "`outbound_auth` эндпоинта.",
             ),
         ),
         "auth_rejected.verification": _e(

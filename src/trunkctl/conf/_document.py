@@ -140,11 +140,12 @@ class _Parsed:
 class _Style:
     """How this file writes things, so new text looks like the old."""
 
-    __slots__ = ("blank_between", "eol", "indent", "sep")
+    __slots__ = ("arrow", "blank_between", "eol", "indent", "sep")
 
     def __init__(self, doc: Document) -> None:
         crlf = lf = 0
         seps: dict[str, int] = {}
+        arrows: dict[str, int] = {}
         indents: dict[str, int] = {}
         gaps: dict[int, int] = {}
         blank_run = 0
@@ -164,6 +165,10 @@ class _Style:
                 if sep is not None:
                     seps[sep] = seps.get(sep, 0) + 1
                     indents[indent] = indents.get(indent, 0) + 1
+            if line.kind == OPTION and len(arrows) < 50:
+                arrow = _arrow_of(line)
+                if arrow is not None:
+                    arrows[arrow] = arrows.get(arrow, 0) + 1
             if line.kind == BLANK:
                 blank_run += 1
             elif line.kind != COMMENT:
@@ -171,6 +176,9 @@ class _Style:
         self.eol = "\r\n" if crlf > lf else "\n"
         self.sep = max(seps, key=lambda k: seps[k]) if seps else " = "
         self.indent = max(indents, key=lambda k: indents[k]) if indents else ""
+        # `exten => …` lines have their own look (the stock extensions.conf writes
+        # `static=yes` but `exten => s,1,…`); None: the file has none, derive it from sep.
+        self.arrow = max(arrows, key=lambda k: arrows[k]) if arrows else None
         # Most common gap before a header; a tie goes to the larger gap.
         self.blank_between = min(max(gaps, key=lambda k: (gaps[k], k)), 3) if gaps else 1
 
@@ -202,6 +210,19 @@ def _sep_of(line: Line) -> tuple[str | None, str]:
     if sep.strip(" \t") != "=" or indent.strip(" \t"):
         return None, ""
     return sep, indent
+
+
+def _arrow_of(line: Line) -> str | None:
+    """The text between key and value of a plain ``key => value`` line (``" => "``…)."""
+    t = line.text
+    if line.depth or ";" in t or line.op != "=>":
+        return None
+    s = t.lstrip(BLANKS)
+    eq = s.find("=>")
+    key_end = len(s[:eq].rstrip(BLANKS))
+    rest = s[eq + 2 :]
+    sep = s[key_end : eq + 2 + len(rest) - len(rest.lstrip(" \t"))]
+    return sep if sep.strip(" \t") == "=>" else None
 
 
 class Section:
@@ -896,7 +917,8 @@ class Document:
         if sep is None:
             sep, indent = style.sep, style.indent
         if op == "=>":
-            sep = sep.replace("=", "=>")
+            own = _arrow_of(model) if model is not None else None
+            sep = own or style.arrow or sep.replace("=", "=>")
             if model is None and ascii_lower(key) == "same" and not indent:
                 indent = " "  # ` same => n,...` is how dialplans are written
         elif esc.startswith(">") and sep.endswith("="):

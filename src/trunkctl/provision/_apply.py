@@ -509,9 +509,13 @@ def _refusals(
                 f"(first at {seen[key]}): Asterisk rejects every {key[1]}"
             )
         seen.setdefault(key, where)
+    # An auth no section names in outbound_auth any more is one a reload removed on
+    # purpose (`setup --mode ip`): the old registration's last REGISTER, sent as it is torn
+    # down, logs "Auth object … could not be found" — not a refusal of the files.
+    named = {n for sec in res.sections for n in _names(sec.get("outbound_auth") or "")}
     done: set[tuple[str, str, str]] = set()
     for c in complaints:
-        if not c.refusal:
+        if not c.refusal or (c.kind == "missing_auth" and c.name not in named):
             continue
         key3 = (c.kind, c.name, c.type)
         if key3 in done:

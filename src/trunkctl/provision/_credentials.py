@@ -100,10 +100,12 @@ def plan_credentials(
         raise BadInput(
             Text(f"pjsip.conf has no [{trunk}] type=auth", f"в pjsip.conf нет [{trunk}] type=auth"),
             next_step=Text(
-                f"Create the trunk first: `trunkctl setup --mode registration --name {trunk}`"
-                " (IP mode has no credentials).",
-                f"Сначала создайте транк: `trunkctl setup --mode registration --name {trunk}` "
-                "(в режиме IP учётных данных нет).",
+                f"Use `trunkctl setup --name {trunk} --login <LOGIN> --password-stdin`: it "
+                "writes the trunk, or adds the credentials to an IP-mode trunk (which has "
+                "none) and keeps the rest.",
+                f"Используйте `trunkctl setup --name {trunk} --login <ЛОГИН> --password-stdin`: "
+                "он запишет транк или добавит логин и пароль к транку в режиме IP (у него их "
+                "нет), сохранив остальное.",
             ),
         )
     _check_owned(doc, trunk)

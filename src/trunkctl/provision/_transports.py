@@ -149,6 +149,24 @@ def pick_transport(tx: Transaction, pjsip: Document, spec: TrunkSpec) -> Transpo
         return choice
     clash = next((t for t in found if t.port == port and _overlaps(t.host, host)), None)
     if clash is not None:
+        other = 5062 if port != 5062 else 5064  # a port the clash does not take
+        if host in _ANY:  # the new one is the wildcard: give it one address instead
+            fix = Text(
+                f"bind the new transport to one address (--bind ADDR:{port}) or to another "
+                f"port (--bind {host}:{other})",
+                f"привяжите новый транспорт к одному адресу (--bind АДРЕС:{port}) или к "
+                f"другому порту (--bind {host}:{other})",
+            )
+        else:
+            ours = clash.host if clash.host not in _ANY else None
+            fix = Text(
+                f"bind the new transport to another port (--bind {host}:{other}), or change "
+                f"[{clash.name}]'s bind to one address (e.g. bind = {ours or 'ADDR'}:"
+                f"{clash.port})",
+                f"привяжите новый транспорт к другому порту (--bind {host}:{other}) или смените "
+                f"bind у [{clash.name}] на один адрес (например, bind = {ours or 'АДРЕС'}:"
+                f"{clash.port})",
+            )
         raise BadInput(
             Text(
                 f"a new {wanted} transport on {host}:{port} would take an address the "
@@ -157,16 +175,9 @@ def pick_transport(tx: Transaction, pjsip: Document, spec: TrunkSpec) -> Transpo
                 f"занимает транспорт [{clash.name}] ({clash.host}:{clash.port})",
             ),
             evidence=_where(clash),
-            next_step=Text(
-                "Nothing was written. Bind the new transport to another port "
-                f"(--bind {host}:5062), or change [{clash.name}]'s bind to one address "
-                f"(e.g. bind = {clash.host if clash.host not in _ANY else 'ADDR'}:{clash.port}) "
-                "and run again.",
-                "Ничего не записано. Привяжите новый транспорт к другому порту "
-                f"(--bind {host}:5062) или смените bind у [{clash.name}] на один адрес "
-                f"(например, bind = {clash.host if clash.host not in _ANY else 'АДРЕС'}:"
-                f"{clash.port}) и запустите снова.",
-            ),
+            next_step=Text("Nothing was written: ", "Ничего не записано: ")
+            + fix
+            + Text(", and run again.", ", и запустите снова."),
         )
     name = _free_name(base, everything)
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
