@@ -194,10 +194,10 @@ async def test_transport_bind_changed_in_the_file_needs_a_restart(pbx: SandboxIn
     """A reload keeps a running transport's socket: the file's new bind is not in use."""
     conf = pbx.pbx_config_dir / "pjsip.conf"
     text = conf.read_text()
-    running = re.search(r"^bind = (\S+)$", text, re.M)
-    assert running is not None
+    running = re.search(r"^bind[ \t]*=[ \t]*(\S+)[ \t]*$", text, re.M)
+    assert running is not None, "no bind line in the pbx's pjsip.conf"
     try:
-        conf.write_text(text.replace(f"bind = {running.group(1)}", "bind = 127.0.0.2:5999", 1))
+        conf.write_text(replace_option(text, "bind", running.group(1), "127.0.0.2:5999", 1))
         pbx.sandbox.pbx.rx("module reload res_pjsip.so")
         only = [c for c in LIVE_CHECKS if c.id in ("ami", "transports")]
         report = await run_doctor(settings_of(pbx), checks=only)

@@ -9,6 +9,7 @@ directory of its own, so the shared pbx is never restarted.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
@@ -51,6 +52,12 @@ def _append(info: SandboxInfo, name: str, extra: str, reload: str) -> str:
     with log.open("rb") as fh:
         fh.seek(start)
         return fh.read().decode("utf-8", "replace")
+
+
+def _asterisk_ids(info: SandboxInfo) -> tuple[int, int]:
+    """The uid and gid the pbx's Asterisk runs as: the owner of its pid file."""
+    st = (info.pbx_config_dir.parent / "run" / "asterisk.pid").stat()
+    return st.st_uid, st.st_gid
 
 
 def _findings(report: LintReport, rule_id: str, name: str) -> list[str]:
@@ -147,7 +154,7 @@ local_net = 127.0.0.0/8
 def test_dial_sip_fails_every_call_on_asterisk_22(pbx: SandboxInfo, tmp_path: Path) -> None:
     extra = (
         "\n[judge-sip]\nexten => 1,1,Dial(SIP/novofon/79991234567,5)\n"
-        " same => n,NoOp(judge DIALSTATUS=${DIALSTATUS})\n"
+        " same => n,Log(NOTICE,judge DIALSTATUS=${DIALSTATUS})\n"
     )
     log = Path(pbx.status["pbx"]["log_file"])
     try:
@@ -182,37 +189,63 @@ def test_dial_sip_fails_every_call_on_asterisk_22(pbx: SandboxInfo, tmp_path: Pa
 
 @pytest.fixture
 def judge(sandbox: SandboxInfo) -> Iterator[tuple[list[str], Path, str]]:
-    """(chroot + asterisk argv, the instance dir on disk, its path inside the root)."""
+    """(chroot + asterisk argv, the instance dir on disk, its path inside the root).
+
+    It runs as the pbx does (Debian's ``-U asterisk -G asterisk``), in folders and files
+    that user owns, with the pbx's own (the package's) logger settings."""
     argv = sandbox.status["pbx"]["asterisk_command"]
     root = Path(argv[1])
+    uid, gid = _asterisk_ids(sandbox)
     inside = f"/srv/lint-judge-{uuid.uuid4().hex[:8]}"
     base = root / inside.lstrip("/")
+    base.mkdir(mode=0o755)
+    os.chown(base, uid, gid)
     for sub in ("etc", "db", "keys", "spool", "run", "log", "cache"):
-        (base / sub).mkdir(parents=True)
+        (base / sub).mkdir(mode=0o750)
+        os.chown(base / sub, uid, gid)
     pbx_etc = sandbox.pbx_config_dir
     conf = (pbx_etc / "asterisk.conf").read_text()
     pbx_inside = "/" + str(pbx_etc.relative_to(root)).rsplit("/etc", 1)[0]
-    conf = conf.replace(pbx_inside, inside).replace("systemname = pbx", "systemname = judge")
-    (base / "etc" / "asterisk.conf").write_text(conf)
-    shutil.copy(pbx_etc / "logger.conf", base / "etc" / "logger.conf")
+    assert pbx_inside in conf, "the pbx's asterisk.conf names no folder of its own"
+    _own_file(base / "etc" / "asterisk.conf", conf.replace(pbx_inside, inside), uid, gid)
+    _own_file(base / "etc" / "logger.conf", (pbx_etc / "logger.conf").read_text(), uid, gid)
     yield [*argv[:3], "-C", f"{inside}/etc/asterisk.conf"], base, inside
     shutil.rmtree(base, ignore_errors=True)
+
+
+def _own_file(path: Path, text: str, uid: int, gid: int) -> None:
+    """Write ``text`` as a config file the way the package has them: 0640, Asterisk's."""
+    path.write_text(text)
+    path.chmod(0o640)
+    os.chown(path, uid, gid)
 
 
 def _start(judge: tuple[list[str], Path, str], modules_conf: str) -> tuple[str, str | None]:
     """Start Asterisk with ``modules_conf``: (its log, `module show like pjsip` or None if
     it exited). It is stopped before returning."""
     argv, base, _inside = judge
-    (base / "etc" / "modules.conf").write_text(modules_conf)
+    uid, gid = (base / "etc").stat().st_uid, (base / "etc").stat().st_gid
+    _own_file(base / "etc" / "modules.conf", modules_conf, uid, gid)
     log = base / "log" / "messages.log"
     log.unlink(missing_ok=True)
-    proc = subprocess.Popen([*argv, "-f"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*argv, "-f", "-U", "asterisk", "-G", "asterisk"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     shown: str | None = None
     try:
+        # The package's logger keeps no verbose lines ("Asterisk Ready"): ask Asterisk
+        # itself whether it finished booting, as long as it runs.
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
-            text = log.read_text("utf-8", "replace") if log.exists() else ""
-            if "Asterisk Ready" in text:
+            booted = subprocess.run(
+                [*argv, "-rx", "core waitfullybooted"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            if proc.poll() is None and "fully booted" in booted.stdout:
                 done = subprocess.run(
                     [*argv, "-rx", "module show like pjsip"],
                     capture_output=True,
@@ -332,11 +365,9 @@ async def test_trunk_endpoint_is_matched_by_from_user_unless_identify_by_ip(
         _rx(pbx, "module reload res_pjsip.so")
         spoofed, logged = _invite(pbx, "novofon")
         default = lint(shutil.copytree(pbx.pbx_config_dir, tmp_path / "default"), facts=FACTS)
-        endpoint = base.index("type = endpoint")
-        conf.write_text(
-            base[:endpoint]
-            + base[endpoint:].replace("type = endpoint", "type = endpoint\nidentify_by = ip", 1)
-        )
+        endpoint = re.search(r"^type[ \t]*=[ \t]*endpoint[ \t]*$", base, re.M)
+        assert endpoint is not None, "no endpoint in the pbx's pjsip.conf"
+        conf.write_text(base[: endpoint.end()] + "\nidentify_by=ip" + base[endpoint.end() :])
         _rx(pbx, "module reload res_pjsip.so")
         refused, _ = _invite(pbx, "novofon")
         by_ip = lint(shutil.copytree(pbx.pbx_config_dir, tmp_path / "by-ip"), facts=FACTS)
@@ -368,7 +399,12 @@ async def test_originate_runs_system_only_with_the_system_privilege(
     )
     answer = "\n[judge-answer]\nexten => 1,1,Answer()\n same => n,Wait(3)\n"
     root = Path(pbx.status["pbx"]["asterisk_command"][1])
-    flag = f"/srv/judge-{uuid.uuid4().hex[:8]}"
+    # System() runs as the user Asterisk runs as (Debian's: asterisk): the flag goes in a
+    # folder that user owns, so only "the shell never ran" can keep it from appearing.
+    spot = f"/srv/judge-{uuid.uuid4().hex[:8]}"
+    flag = f"{spot}/ran"
+    (root / spot.lstrip("/")).mkdir(mode=0o700)
+    os.chown(root / spot.lstrip("/"), *_asterisk_ids(pbx))
     a = pbx.ami
     try:
         _append(pbx, "manager.conf", user, "manager reload")
@@ -392,7 +428,7 @@ async def test_originate_runs_system_only_with_the_system_privilege(
             time.sleep(0.2)
         ran = (root / flag.lstrip("/")).exists()
     finally:
-        (root / flag.lstrip("/")).unlink(missing_ok=True)
+        shutil.rmtree(root / spot.lstrip("/"), ignore_errors=True)
         pbx.sandbox.reset_pbx()
     # Without system: "Originate Access Forbidden: app or data blacklisted".
     assert "Originate Access Forbidden" in str(refused.value.evidence or refused.value.what.en)
@@ -465,7 +501,7 @@ async def test_a_leftover_registration_keeps_retrying_beside_the_trunk(
 
     await set_up(pbx)
     conf = pbx.pbx_config_dir / "pjsip.conf"
-    server = re.search(r"^server_uri = (\S+)$", conf.read_text(), re.M)
+    server = re.search(r"^server_uri[ \t]*=[ \t]*(\S+)[ \t]*$", conf.read_text(), re.M)
     assert server is not None
     old = (
         f"\n[judge-old]\ntype = registration\noutbound_auth = judge-old\n"
@@ -520,7 +556,7 @@ def test_older_refusals_and_failures_happen_as_the_lint_says(
     pbx: SandboxInfo, tmp_path: Path
 ) -> None:
     conf = (pbx.pbx_config_dir / "pjsip.conf").read_text()
-    bound = re.search(r"^bind = (\S+)$", conf, re.M)
+    bound = re.search(r"^bind[ \t]*=[ \t]*(\S+)[ \t]*$", conf, re.M)
     assert bound is not None
     host, port = pbx.provider_sip
     extra = f"""
@@ -545,9 +581,9 @@ client_uri = sip:{pbx.line_login}@{host}
 """
     dial = (
         "\n[judge-dial]\nexten => 1,1,Dial(PJSIP/79991234567@judge-nosuch,5)\n"
-        " same => n,NoOp(judge1 DIALSTATUS=${DIALSTATUS})\n"
+        " same => n,Log(NOTICE,judge1 DIALSTATUS=${DIALSTATUS})\n"
         "exten => 2,1,Dial(PJSIP/79991234567@judge-nocontact,5)\n"
-        " same => n,NoOp(judge2 DIALSTATUS=${DIALSTATUS})\n"
+        " same => n,Log(NOTICE,judge2 DIALSTATUS=${DIALSTATUS})\n"
     )
     try:
         logged = _append(pbx, "pjsip.conf", extra, "module reload res_pjsip.so")
@@ -617,7 +653,13 @@ disallow = all
         no_codec, _ = _invite(pbx, "judge-nocodec", sdp=True)
     finally:
         pbx.sandbox.reset_pbx()
-    report = lint(etc, facts=FACTS)
+    # The pbx's real modules: pbx_ael and pbx_lua load Debian's extensions.ael/.lua too,
+    # and the context is in none of the three files.
+    modules = frozenset(
+        m.removesuffix(".so") for m in re.findall(r"^(\S+\.so)", _rx(pbx, "module show"), re.M)
+    )
+    assert {"pbx_ael", "pbx_lua"} <= modules and (etc / "extensions.lua").exists()
+    report = lint(etc, facts=LintFacts(asterisk_version="22.10.1", modules=modules))
     assert no_context == 404
     assert "not found in context 'judge-nosuch-ctx'" in logged
     assert _findings(report, "DIAL002", "judge-noctx") == ["error"]

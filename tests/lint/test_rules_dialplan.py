@@ -45,6 +45,63 @@ def test_dial002_default_context_when_none_is_set(run: Lint) -> None:
     assert only(run(ok), "DIAL002") == []
 
 
+# Debian's asterisk package ships these two beside extensions.conf (trimmed here).
+_AEL = """// the package's sample
+context ael-default {
+    s => Playback(hello-world);
+};
+"""
+_LUA = """-- the package's sample
+--[[ a block comment: extensions = { gone = {} } ]]
+extensions = {
+\tdemo = {
+\t\t["1000"] = function()
+\t\t\tapp['goto']("default", "s", 1)
+\t\tend;
+\t};
+\tdefault = {
+\t\tinclude = {"demo"};
+\t};
+\t["local"] = {
+\t\t["_NXXXXXX"] = outgoing_local;
+\t};
+}
+hints = { demo = { [1000] = "SIP/1000" } }
+"""
+_BOTH = LintFacts(
+    asterisk_version="22.10.1",
+    modules=frozenset({"res_pjsip", "chan_pjsip", "pbx_config", "pbx_ael", "pbx_lua"}),
+)
+
+
+def test_dial002_reads_the_contexts_of_debians_extensions_ael_and_lua(run: Lint) -> None:
+    stock = dict(HEALTHY, **{"extensions.ael": _AEL, "extensions.lua": _LUA})
+    missing = variant(stock, "pjsip.conf", "context = from-novofon", "context = from-novofon-in")
+    # Neither file defines it: Asterisk answers 404, as without them (an error, not unsure).
+    (f,) = only(run(missing, _BOTH), "DIAL002")
+    assert f.severity == "error"
+    assert "extensions.conf, extensions.ael, extensions.lua" in f.message.en
+    for defined in ("ael-default", "local", "demo"):
+        there = variant(stock, "pjsip.conf", "context = from-novofon", f"context = {defined}")
+        assert only(run(there, _BOTH), "DIAL002") == [], defined
+    # A name only in a Lua comment or in another table is no context.
+    for absent in ("gone", "hints"):
+        files = variant(stock, "pjsip.conf", "context = from-novofon", f"context = {absent}")
+        assert [x.severity for x in only(run(files, _BOTH), "DIAL002")] == ["error"], absent
+    # pbx_ael not loaded (the facts say so): the .ael's contexts do not exist.
+    no_ael = LintFacts(asterisk_version="22.10.1", modules=_BOTH.modules - {"pbx_ael"})
+    ael = variant(stock, "pjsip.conf", "context = from-novofon", "context = ael-default")
+    assert [x.severity for x in only(run(ael, no_ael), "DIAL002")] == ["error"]
+
+
+def test_dial002_is_unsure_when_lua_makes_contexts_at_run_time(run: Lint) -> None:
+    lua = _LUA + 'for _, n in ipairs({"a", "b"}) do extensions[n] = {} end\n'
+    files = dict(HEALTHY, **{"extensions.lua": lua})
+    files = variant(files, "pjsip.conf", "context = from-novofon", "context = a")
+    assert [x.severity for x in only(run(files, _BOTH), "DIAL002")] == ["warning"]
+    assert [x.severity for x in only(run(files, None), "DIAL002")] == ["warning"]
+
+
 def test_dial003_dial_sip_without_chan_sip(run: Lint) -> None:
     files = variant(
         HEALTHY,

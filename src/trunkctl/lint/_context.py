@@ -457,17 +457,11 @@ class LintContext:
         """extensions.conf contexts that extensions.ael/.lua reach: named in their
         includes, gotos/gosubs/jumps or after an '@' of a dial string, and not defined by
         that file itself. A file whose module the facts say is not loaded adds nothing."""
-        mods = self.modules
         out: set[str] = set()
-        for name, module in (("extensions.ael", "pbx_ael"), ("extensions.lua", "pbx_lua")):
-            if not self.exists(name) or (mods is not None and module not in mods):
+        for name in self.other_dialplan_sources:
+            text = self._foreign_text(name)
+            if text is None:
                 continue
-            try:
-                text = self.path(name).read_text("utf-8", "replace")
-            except OSError:
-                continue
-            comment = r"//[^\n]*|/\*.*?\*/" if name.endswith(".ael") else r"--[^\n]*"
-            text = re.sub(comment, " ", text, flags=re.S)
             own = set(re.findall(r"\bcontext\s+([\w+-]+)\s*\{", text))
             own |= set(re.findall(r"^\s*\[?\"?([\w+-]+)\"?\]?\s*=\s*\{", text, re.M))
             refs = set(re.findall(r"@([\w+-]+)", text))
@@ -479,6 +473,33 @@ class LintContext:
             out |= {c for c in plan.sections if c in refs and c not in own}
         return out
 
+    def _foreign_text(self, name: str) -> str | None:
+        """extensions.ael / extensions.lua without comments (``None``: unreadable)."""
+        try:
+            text = self.path(name).read_text("utf-8", "replace")
+        except OSError:
+            return None
+        comment = r"//[^\n]*|/\*.*?\*/" if name.endswith(".ael") else r"--\[\[.*?\]\]|--[^\n]*"
+        return re.sub(comment, " ", text, flags=re.S)
+
+    @functools.cached_property
+    def foreign_contexts(self) -> dict[str, tuple[frozenset[str], bool]]:
+        """Per extensions.ael / extensions.lua Asterisk may load: the contexts it defines
+        and whether that list is complete. AEL declares each one (``context name {``);
+        Lua is code: its ``extensions = {…}`` table's keys, complete unless the file makes
+        contexts at run time (a computed key, another file, a metatable)."""
+        out: dict[str, tuple[frozenset[str], bool]] = {}
+        for name in self.other_dialplan_sources:
+            text = self._foreign_text(name)
+            if text is None:
+                out[name] = (frozenset(), False)
+            elif name.endswith(".ael"):
+                found = re.findall(r"\bcontext\s+([^\s{]+)\s*\{", text)
+                out[name] = (frozenset(found), True)
+            else:
+                out[name] = _lua_contexts(text)
+        return out
+
     def reached(self, context: str) -> bool:
         """Whether calls can get into ``context`` (True when the lint cannot tell)."""
         reach = self.reachable_contexts
@@ -486,8 +507,54 @@ class LintContext:
 
     @functools.cached_property
     def other_dialplan_sources(self) -> list[str]:
-        """extensions.ael / extensions.lua / users.conf: contexts the lint cannot see."""
-        return [n for n in ("extensions.ael", "extensions.lua") if self.exists(n)]
+        """extensions.ael / extensions.lua that add contexts beside extensions.conf: those
+        present whose module (pbx_ael, pbx_lua) the facts do not say is missing."""
+        mods = self.modules
+        return [
+            name
+            for name, module in (("extensions.ael", "pbx_ael"), ("extensions.lua", "pbx_lua"))
+            if self.exists(name) and (mods is None or module in mods)
+        ]
+
+
+_LUA_TOKEN = re.compile(
+    r"""\[\s*"((?:\\.|[^"\\])*)"\s*\]\s*=(?!=)|\[\s*'((?:\\.|[^'\\])*)'\s*\]\s*=(?!=)"""
+    r"""|([A-Za-z_]\w*)\s*=(?!=)|"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|\[(=*)\[.*?\]\4\]|[{}]""",
+    re.S,
+)
+_LUA_RUNTIME = re.compile(
+    r"""\bextensions\s*\[\s*[^"'\s]|\bsetmetatable\s*\(\s*extensions\b"""
+    r"""|\b(?:require|dofile|loadfile|loadstring|load)\s*[("'\[]|\bextensions\s*=\s*[^{\s]"""
+)
+
+
+def _lua_contexts(text: str) -> tuple[frozenset[str], bool]:
+    """The context names extensions.lua defines (the keys of its ``extensions`` table and
+    ``extensions.name = …`` / ``extensions["name"] = …``), and whether they are all."""
+    names = set(
+        re.findall(r"""\bextensions\s*(?:\.\s*(\w+)|\[\s*["']([^"']+)["']\s*\])\s*=""", text)
+    )
+    found = {a or b for a, b in names}
+    depth = 0
+    table_at: int | None = None
+    for m in _LUA_TOKEN.finditer(text):
+        tok = m.group(0)
+        if tok == "{":
+            depth += 1
+            continue
+        if tok == "}":
+            depth -= 1
+            if table_at is not None and depth < table_at:
+                table_at = None
+            continue
+        key = m.group(1) or m.group(2) or m.group(3)
+        if key is None:
+            continue  # a string
+        if table_at is None and key == "extensions" and re.match(r"\s*\{", text[m.end() :]):
+            table_at = depth + 1
+        elif table_at is not None and depth == table_at:
+            found.add(key)
+    return frozenset(found), _LUA_RUNTIME.search(text) is None
 
 
 def contacts_of(aor: ResolvedSection) -> list[str]:

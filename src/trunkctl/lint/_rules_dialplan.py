@@ -139,17 +139,21 @@ def _missing_context(ctx: LintContext) -> Iterator[Hit]:
     plan = ctx.dialplan
     if plan is None:
         return
-    partial = bool(ctx.other_dialplan_sources)
+    # Debian's package ships extensions.ael and extensions.lua beside extensions.conf:
+    # their contexts count too, and only one the lint cannot read fully makes it unsure.
+    foreign = ctx.foreign_contexts
+    elsewhere = frozenset().union(*(names for names, _complete in foreign.values()))
+    partial = not all(complete for _names, complete in foreign.values())
+    files = ", ".join(["extensions.conf", *foreign])
     for ep in ctx.objects("endpoint"):
         name = (ep.get("context") or "default").strip()
-        if name in plan or "$" in name:
+        if name in plan or name in elsewhere or "$" in name:
             continue
         en, ru = _case_hint(plan, name)
         yield Hit(
             Text(
-                f"endpoint [{ep.name}] context = {name}: no such context in extensions.conf{en}",
-                f"endpoint [{ep.name}] context = {name}: такого контекста нет в "
-                f"extensions.conf{ru}",
+                f"endpoint [{ep.name}] context = {name}: no such context in {files}{en}",
+                f"endpoint [{ep.name}] context = {name}: такого контекста нет в {files}{ru}",
             ),
             (ctx.at(ep, "context") if ep.get("context") else ctx.at(ep),),
             severity="warning" if partial else None,
