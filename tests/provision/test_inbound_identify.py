@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from trunkctl.asterisk import ami_client
+from trunkctl.ami import AmiClient
 from trunkctl.conf import ConfigDir
 from trunkctl.pjsip import render_trunk
 from trunkctl.provision import apply, plan_setup
@@ -102,7 +102,8 @@ async def test_forged_invite_is_refused_and_the_provider_gets_through(
         tx.commit()
     result = await apply(settings_of(pbx))
     assert result.ok, result.to_dict()
-    async with ami_client(settings_of(pbx)) as ami:
+    a = pbx.ami  # PJSIPShowEndpoint needs `system`, which trunkctl's own user lacks
+    async with AmiClient(a["host"], a["port"], a["username"], a["secret"]) as ami:
         shown = await ami.list_action("PJSIPShowEndpoint", Endpoint="novofon")
     endpoint = next(e for e in shown.events if e.get("Event") == "EndpointDetail")
     assert endpoint.get("IdentifyBy") == "ip"
