@@ -442,3 +442,16 @@ def test_conflict_report_cites_the_lines_as_read(tmp_path: Path) -> None:
         "pjsip.conf:10: [novofon] (type=endpoint)",
         "extensions.conf:3: [outgoing]",
     ]
+
+
+def test_a_users_odd_blank_line_survives_the_removal_of_the_section_it_led_into(
+    tmp_path: Path,
+) -> None:
+    # Found by the property test: in a CRLF file whose last line is a lone LF blank, the
+    # first trunkctl section took that blank as its lead-in; switching to IP mode removed
+    # the section and the blank with it, leaving trunkctl's own CRLF separator instead.
+    original = "[udp]\r\ntype=transport\r\nprotocol=udp\r\nbind=0.0.0.0:5060\r\n\n"
+    write(tmp_path, original, "")
+    assert run(tmp_path, Setup(mode="registration"))
+    assert run(tmp_path, Setup(mode="ip"))
+    assert read(tmp_path, "pjsip.conf").startswith(original)

@@ -1161,7 +1161,16 @@ class Document:
                     if ln.kind is not BLANK:
                         break
                     below += 1
-                kept = kept[: max(above, tail, below) - below]
+                # The runs meet: of all their blank lines keep as many as the longest run.
+                # Which ones go matters only when they differ in bytes (a lone LF in a CRLF
+                # file, a line of spaces): trunkctl writes only the file's own line ending,
+                # so a line that differs is the user's and stays; the rest go from the end.
+                junction = kept + (nxt.lead[:below] if nxt is not None else [])
+                kept = _drop_plain_blanks(
+                    junction, len(junction) - max(above, tail, below), self._style().eol
+                )
+                if nxt is not None:
+                    del nxt.lead[:below]
         prev.extend(kept)
         del self.sections_[i]
         if i > 0:
@@ -1175,6 +1184,18 @@ class Document:
         self._resplit()
         self._style_cache = None
         return True
+
+
+def _drop_plain_blanks(lines: list[Line], count: int, eol: str) -> list[Line]:
+    """``lines`` less ``count`` of them, the last plain ones (exactly ``eol``) first."""
+    out = list(lines)
+    for k in range(len(out) - 1, -1, -1):
+        if count <= 0:
+            break
+        if out[k].text == eol:
+            del out[k]
+            count -= 1
+    return out[: len(out) - max(0, count)]
 
 
 def _without_eol(line: Line) -> Line:
