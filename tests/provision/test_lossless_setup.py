@@ -84,6 +84,40 @@ def lines_of(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
 
+def _is_blank(line: str) -> bool:
+    return not line.strip()
+
+
+_LOOSE = "<a run of blank lines>"
+
+
+def _wanted(original: Sequence[str], protected: Sequence[bool]) -> list[tuple[int, str]]:
+    """The protected lines to find, in order, as (original index, text).
+
+    One allowance, documented in docs/conf.md: when trunkctl removes a section (one it
+    wrote, or one --force handed it) that stood between two runs of blank lines, the runs
+    meet and keep the longer one's length. Protected blank lines with only such lines
+    between them are therefore one item, ``_LOOSE``, that any blank line matches.
+    """
+    out: list[tuple[int, str]] = []
+    taken_between = False
+    for i, (line, keep) in enumerate(zip(original, protected, strict=True)):
+        if not keep:
+            taken_between = True
+            continue
+        if (
+            taken_between
+            and _is_blank(line)
+            and out
+            and (out[-1][1] is _LOOSE or _is_blank(out[-1][1]))
+        ):
+            out[-1] = (out[-1][0], _LOOSE)
+        else:
+            out.append((i, line))
+        taken_between = False
+    return out
+
+
 def assert_kept(original: Sequence[str], protected: Sequence[bool], now: str, what: str) -> None:
     """Every protected original line is in ``now``, in the same order (greedy subsequence).
 
@@ -92,12 +126,16 @@ def assert_kept(original: Sequence[str], protected: Sequence[bool], now: str, wh
     current = lines_of(now)
     j = 0
     last = len(original) - 1
-    for i, (line, keep) in enumerate(zip(original, protected, strict=True)):
-        if not keep:
-            continue
+    # A file without a final newline keeps that when trunkctl's lines go after or before
+    # its last line: whichever line ends the file then has no line ending.
+    no_final_eol = bool(original) and not original[-1].endswith("\n")
+    for i, line in _wanted(original, protected):
         bare = i == last and not line.endswith("\n")
         while j < len(current) and not (
-            current[j] == line or (bare and current[j].rstrip("\r\n") == line)
+            current[j] == line
+            or (line is _LOOSE and _is_blank(current[j]))
+            or (bare and current[j].rstrip("\r\n") == line)
+            or (no_final_eol and j == len(current) - 1 and current[j] == line.rstrip("\r\n"))
         ):
             j += 1
         assert j < len(current), f"{what}: line {i + 1} {line!r} lost or moved\n{now}"
