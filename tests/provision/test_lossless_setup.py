@@ -493,3 +493,20 @@ def test_a_users_odd_blank_line_survives_the_removal_of_the_section_it_led_into(
     assert run(tmp_path, Setup(mode="registration"))
     assert run(tmp_path, Setup(mode="ip"))
     assert read(tmp_path, "pjsip.conf").startswith(original)
+
+
+def test_an_empty_line_that_comes_to_end_a_file_without_final_newline_stays(
+    tmp_path: Path,
+) -> None:
+    # Found by the property test: the file's last line (no newline) was an option of the
+    # user's [outgoing], taken with --force; the empty line above it then ended the file,
+    # lost its ending to keep "no final newline", and with it the whole line.
+    dialplan = (
+        "[outgoing](+)\nexten => 100,1,Dial(PJSIP/100)\n"
+        "[outgoing]\nexten => 100,1,Dial(PJSIP/100)\n; a\n same => n,Hangup()\n; b\n\r\n"
+        "exten => 100,1,Dial(PJSIP/100)"
+    )
+    write(tmp_path, "", dialplan)
+    assert run(tmp_path, Setup(mode="ip", caller_id="79581114586", force=True))
+    now = read(tmp_path, "extensions.conf")
+    assert "; b\n\r\n" in now, now

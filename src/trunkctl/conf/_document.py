@@ -472,7 +472,9 @@ class Section:
             if not line.text.endswith("\n"):
                 self.body[j] = _relex(line.text + eol, line.depth, line)
         last = self.body[-1] if self.body else self.header
-        if no_final_eol and last.text.endswith("\n"):
+        # ...unless it is an empty line: without its ending it would be gone, and a user's
+        # line is worth more than the missing final newline.
+        if no_final_eol and last.text.endswith("\n") and last.text.rstrip("\r\n"):
             cut = _without_eol(last)
             if self.body:
                 self.body[-1] = cut
@@ -1178,7 +1180,8 @@ class Document:
         if not final_eol:
             # The removed text ended the file without a newline: so does what ends it now.
             if prev:
-                prev[-1] = _without_eol(prev[-1])
+                if prev[-1].text.rstrip("\r\n"):  # an empty line would vanish: keep it
+                    prev[-1] = _without_eol(prev[-1])
             elif i > 0:
                 self.sections_[i - 1].header = _without_eol(self.sections_[i - 1].header)
         self._resplit()
