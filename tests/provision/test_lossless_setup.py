@@ -510,3 +510,18 @@ def test_an_empty_line_that_comes_to_end_a_file_without_final_newline_stays(
     assert run(tmp_path, Setup(mode="ip", caller_id="79581114586", force=True))
     now = read(tmp_path, "extensions.conf")
     assert "; b\n\r\n" in now, now
+
+
+def test_a_blank_line_inside_a_forced_section_outlives_its_removal(tmp_path: Path) -> None:
+    # Found by the property test: the user's own [novofon] auth, with a blank line between
+    # its options, taken by --force and removed by a switch to IP mode, took the blank along.
+    pjsip = "[novofon]\ntype=auth\n\ncontext=from-internal\n[novofon]\ntype=endpoint\n"
+    write(tmp_path, pjsip, "")
+    assert run(tmp_path, Setup(force=True))
+    assert run(tmp_path, Setup(mode="ip"))
+    assert_kept(
+        lines_of(pjsip),
+        [False, False, True, False, False, False],
+        read(tmp_path, "pjsip.conf"),
+        "pjsip.conf",
+    )
