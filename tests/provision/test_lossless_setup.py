@@ -525,3 +525,12 @@ def test_a_blank_line_inside_a_forced_section_outlives_its_removal(tmp_path: Pat
         read(tmp_path, "pjsip.conf"),
         "pjsip.conf",
     )
+
+
+def test_every_blank_line_between_a_forced_sections_options_stays(tmp_path: Path) -> None:
+    pjsip = "[novofon]\ntype=auth\n\n\n\r\ncontext=a\n\r\ncontext=b\n[novofon]\ntype=endpoint\n"
+    write(tmp_path, pjsip, "")
+    assert run(tmp_path, Setup(force=True))
+    assert run(tmp_path, Setup(mode="ip"))
+    keep = [False, False, True, True, True, False, True, False, False, False]
+    assert_kept(lines_of(pjsip), keep, read(tmp_path, "pjsip.conf"), "pjsip.conf")

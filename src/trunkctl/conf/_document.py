@@ -1167,14 +1167,12 @@ class Document:
                 # Which ones go matters only when they differ in bytes (a lone LF in a CRLF
                 # file, a line of spaces): trunkctl writes only the file's own line ending,
                 # so a line that differs is the user's and stays; the rest go from the end.
-                # A run inside the body (a section --force took from the user) counts too.
-                inner = run = 0
-                for ln in sec.body:
-                    run = run + 1 if ln.kind is BLANK else 0
-                    inner = max(inner, run)
+                # Blank lines between the options are the user's (trunkctl writes none: this
+                # is a section --force took from the user): they all stay.
+                inner = sum(1 for ln in sec.body if ln.kind is BLANK) - tail
                 junction = kept + (nxt.lead[:below] if nxt is not None else [])
                 kept = _drop_plain_blanks(
-                    junction, len(junction) - max(above, tail, below, inner), self._style().eol
+                    junction, len(junction) - inner - max(above, tail, below), self._style().eol
                 )
                 if nxt is not None:
                     del nxt.lead[:below]
