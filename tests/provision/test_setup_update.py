@@ -30,6 +30,22 @@ def tk(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]
     return run([TRUNKCTL, "--sandbox", "--lang", "en", *args], stdin=stdin)
 
 
+def setup_with_login(
+    pbx: SandboxInfo, *extra: str, password: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`setup --login <the line's login> --password-stdin <extra> --json`, the password on stdin."""
+    secret = pbx.line_password if password is None else password
+    return tk(
+        "setup",
+        "--login",
+        pbx.line_login,
+        "--password-stdin",
+        *extra,
+        "--json",
+        stdin=secret + "\n",
+    )
+
+
 def files(pbx: SandboxInfo) -> dict[str, list[str]]:
     return {
         f: (pbx.pbx_config_dir / f).read_text().splitlines()
@@ -53,16 +69,7 @@ def ok(proc: subprocess.CompletedProcess[str]) -> Any:
 def test_readme_server_flow_keeps_the_caller_id(pbx: SandboxInfo) -> None:
     first = ok(tk("setup", "--mode", "ip", "--caller-id", "+79581114585", "--json"))
     assert first["mode"] == "ip" and first["caller_id"] == "79581114585"
-    second = ok(
-        tk(
-            "setup",
-            "--login",
-            pbx.line_login,
-            "--password-stdin",
-            "--json",
-            stdin=pbx.line_password + "\n",
-        )
-    )
+    second = ok(setup_with_login(pbx))
     assert second["mode"] == "registration"
     assert second["caller_id"] == "79581114585" and "caller_id" in second["kept"]
     ext = (pbx.pbx_config_dir / "extensions.conf").read_text()
@@ -79,18 +86,7 @@ def test_readme_server_flow_keeps_the_caller_id(pbx: SandboxInfo) -> None:
 
 
 def test_caller_id_alone_changes_only_the_caller_id_lines(pbx: SandboxInfo) -> None:
-    ok(
-        tk(
-            "setup",
-            "--login",
-            pbx.line_login,
-            "--password-stdin",
-            "--caller-id",
-            "+79581114585",
-            "--json",
-            stdin=pbx.line_password + "\n",
-        )
-    )
+    ok(setup_with_login(pbx, "--caller-id", "+79581114585"))
     before = files(pbx)
     data = ok(tk("setup", "--caller-id", "+79581114586", "--json"))
     assert data["mode"] == "registration" and data["changed"] == ["extensions.conf"]
@@ -224,15 +220,7 @@ def test_force_shows_each_replaced_section_masked(pbx: SandboxInfo) -> None:
     mine = "\n[novofon]\ntype = auth\nusername = old\npassword = hunter2secret\n"
     conf.write_text(conf.read_text() + mine)
     line = conf.read_text().splitlines().index("[novofon]") + 1
-    proc = tk(
-        "setup",
-        "--login",
-        pbx.line_login,
-        "--password-stdin",
-        "--force",
-        "--json",
-        stdin=pbx.line_password + "\n",
-    )
+    proc = setup_with_login(pbx, "--force")
     data = ok(proc)
     assert "hunter2secret" not in proc.stdout
     [replaced] = data["replaced"]
@@ -326,16 +314,7 @@ def test_kept_password_with_special_characters_is_rewritten_byte_for_byte(
     pbx: SandboxInfo,
 ) -> None:
     password = "a;b\\c#d=e"
-    ok(
-        tk(
-            "setup",
-            "--login",
-            pbx.line_login,
-            "--password-stdin",
-            "--json",
-            stdin=password + "\n",
-        )
-    )
+    ok(setup_with_login(pbx, password=password))
     before = (pbx.pbx_config_dir / "pjsip.conf").read_bytes()
     data = ok(tk("setup", "--caller-id", "+79581114585", "--json"))
     assert data["changed"] == ["extensions.conf"] and "password" in data["kept"]
@@ -396,15 +375,7 @@ async def test_voice_bot_config_with_force_keeps_the_bot_and_names_the_leftovers
         pjsip.read_text() + VOICE_BOT_PJSIP.format(host=host, port=port, login=pbx.line_login)
     )
     ext.write_text(ext.read_text() + VOICE_BOT_EXT)
-    proc = tk(
-        "setup",
-        "--login",
-        pbx.line_login,
-        "--password-stdin",
-        "--force",
-        "--json",
-        stdin=pbx.line_password + "\n",
-    )
+    proc = setup_with_login(pbx, "--force")
     data = ok(proc)
     assert VOICE_BOT_EXT in ext.read_text()
     assert data["user_inbound_context"] is True and data["inbound_context"] == "from-novofon"
